@@ -1,0 +1,71 @@
+"""Reading and shaping audio. Every failure names the file and what is wrong with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+
+class AudioError(Exception):
+    """A clip that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
+    """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise AudioError(path, "zero-length file")
+        data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except FileNotFoundError:
+        raise AudioError(path, "file not found") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise AudioError(path, f"cannot decode audio ({err})") from None
+    if data.shape[0] == 0:
+        raise AudioError(path, "no audio frames")
+    return data.mean(axis=1), int(rate)
+
+
+def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    if rate == target_rate:
+        return wave
+    return soxr.resample(wave, rate, target_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def pad_or_crop(wave: np.ndarray, length: int) -> np.ndarray:
+    """Zero-pad at the end or keep the first `length` samples, as the reference recipes do."""
+    if len(wave) >= length:
+        return wave[:length]
+    return np.pad(wave, (0, length - len(wave)))
+
+
+def load_clip(root: str | Path, path: str, sample_rate: int = 16000, num_samples: int | None = 16000) -> np.ndarray:
+    """The clip `path` (relative to `root`, maybe with a `#offset` window) as the network sees
+    its input: mono, at `sample_rate`, padded/cropped to `num_samples` (None keeps its length)."""
+    file, _, offset = path.partition("#")
+    full = Path(root) / file
+    if offset:
+        info = sf.info(str(full))
+        start = int(offset)
+        frames = int(round((num_samples or sample_rate) * info.samplerate / sample_rate))
+        wave, rate = read_audio(full, start=start, frames=frames)
+    else:
+        wave, rate = read_audio(full)
+    wave = resample(wave, rate, sample_rate)
+    return wave if num_samples is None else pad_or_crop(wave, num_samples)
+
+
+def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:
+    """16-bit PCM WAV, the Speech Commands format."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
