@@ -1,0 +1,84 @@
+"""Shared fixtures: the real clips in ../shared/data and fake Speech Commands trees."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hark.data.audio import write_wav
+
+SHARED_DATA = Path(os.environ.get("HARK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Tests never touch the user's cache."""
+    os.environ["HARK_CACHE_DIR"] = str(tmp_path_factory.mktemp("hark-cache"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "speech_commands_mini_v0.02").is_dir():
+        pytest.skip(f"real Speech Commands clips not found at {SHARED_DATA} (set HARK_SHARED_DATA)")
+    return SHARED_DATA
+
+
+def official_split(relative_path: str, validation_pct: float = 10.0, testing_pct: float = 10.0) -> str:
+    """Independent re-statement of the official hash split, so fakes carry consistent lists."""
+    import re
+
+    base = os.path.basename(relative_path)
+    hashed = re.sub(r"_nohash_.*$", "", base).encode()
+    max_per_class = 2**27 - 1
+    pct = (int(hashlib.sha1(hashed).hexdigest(), 16) % (max_per_class + 1)) * (100.0 / max_per_class)
+    if pct < validation_pct:
+        return "validation"
+    if pct < validation_pct + testing_pct:
+        return "test"
+    return "train"
+
+
+def word_tone(word_index: int, speaker_index: int, rng: np.random.Generator, sample_rate: int = 16000) -> np.ndarray:
+    """A learnable stand-in for a spoken word: a word-specific two-tone burst at a random onset."""
+    t = np.arange(int(0.5 * sample_rate)) / sample_rate
+    f0 = 300 + 120 * word_index + 7 * speaker_index
+    burst = 0.4 * np.sin(2 * np.pi * f0 * t) + 0.2 * np.sin(2 * np.pi * (2.3 * f0) * t)
+    burst *= np.hanning(len(t))
+    wave = 0.01 * rng.standard_normal(sample_rate)
+    onset = int(rng.integers(0, sample_rate - len(t)))
+    wave[onset:onset + len(t)] += burst
+    return wave.astype(np.float32)
+
+
+def make_fake_speech_commands(
+    root: Path, words=("yes", "no", "up", "down"), speakers: int = 12, utterances: int = 2,
+    with_lists: bool = True, with_noise: bool = True, seed: int = 0,
+) -> Path:
+    """An official-layout tree: <word>/<speaker>_nohash_<n>.wav, split lists, background noise."""
+    rng = np.random.default_rng(seed)
+    speaker_ids = [hashlib.sha1(f"spk{i}-{seed}".encode()).hexdigest()[:8] for i in range(speakers)]
+    lists = {"validation": [], "test": []}
+    for w, word in enumerate(words):
+        for s, spk in enumerate(speaker_ids):
+            for n in range(utterances):
+                rel = f"{word}/{spk}_nohash_{n}.wav"
+                write_wav(root / rel, word_tone(w, s, rng))
+                split = official_split(rel)
+                if split != "train":
+                    lists[split].append(rel)
+    if with_lists:
+        (root / "validation_list.txt").write_text("".join(p + "\n" for p in lists["validation"]))
+        (root / "testing_list.txt").write_text("".join(p + "\n" for p in lists["test"]))
+    if with_noise:
+        for name in ("white_noise", "pink_noise"):
+            write_wav(root / "_background_noise_" / f"{name}.wav", 0.1 * rng.standard_normal(16000 * 5))
+    return root
+
+
+@pytest.fixture
+def fake_sc(tmp_path) -> Path:
+    return make_fake_speech_commands(tmp_path / "speech_commands")
