@@ -82,3 +82,28 @@ def make_fake_speech_commands(
 @pytest.fixture
 def fake_sc(tmp_path) -> Path:
     return make_fake_speech_commands(tmp_path / "speech_commands")
+
+
+def write_bad_wavs(folder: Path, seed: int = 0) -> dict[str, Path]:
+    """One file per kind of bad input that loaders, the cache and `hark check` must survive,
+    keyed by that kind. Names follow `<speaker>_nohash_0.wav` so loaders take them for clips."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    tone = lambda rate, seconds=1.0: 0.5 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)  # noqa: E731
+    files = {kind: folder / f"{hashlib.sha1(kind.encode()).hexdigest()[:8]}_nohash_0.wav" for kind in (
+        "truncated-header", "random-bytes", "zero-byte", "8-bit", "float", "44.1k", "stereo",
+        "over-long", "silent", "clipped")}
+    write_wav(files["truncated-header"], tone(16000))
+    files["truncated-header"].write_bytes(files["truncated-header"].read_bytes()[:20])
+    files["random-bytes"].write_bytes(rng.bytes(3000))
+    files["zero-byte"].write_bytes(b"")
+    sf.write(files["8-bit"], tone(16000), 16000, subtype="PCM_U8")
+    sf.write(files["float"], tone(16000), 16000, subtype="FLOAT")
+    sf.write(files["44.1k"], tone(44100), 44100, subtype="PCM_16")
+    sf.write(files["stereo"], np.stack([tone(16000), 0.5 * tone(16000)], axis=1), 16000, subtype="PCM_16")
+    write_wav(files["over-long"], tone(16000, 2.5) * np.linspace(0.2, 1.0, 40000))
+    write_wav(files["silent"], np.zeros(16000))
+    write_wav(files["clipped"], np.clip(4 * tone(16000), -1, 1))
+    return files

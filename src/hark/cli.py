@@ -13,7 +13,7 @@ from hark.errors import HarkError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("hark.synth.command", "generate a synthetic Speech-Commands-shaped dataset (eSpeak NG)"),
-    "data": ("hark.data.command", "dataset utilities (download)"),
+    "data": ("hark.data.command", "dataset utilities: download Speech Commands, describe a dataset"),
     "check": ("hark.data.check_command", "check a dataset: corrupt files, balance, leakage, previews"),
     "models": ("hark.models.command", "list the registered models with parameter counts"),
     "train": ("hark.train.command", "train a model on a dataset"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,23 @@ def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.n
     if data.shape[0] == 0:
         raise AudioError(path, "no audio frames")
     return data.mean(axis=1), int(rate)
+
+
+def audio_info(path: str | Path) -> tuple[int, int]:
+    """(frames, sample_rate) from the header alone, without decoding: fast enough to index a
+    hundred thousand clips (hence plain strings, no pathlib, on this path)."""
+    path = os.fspath(path)
+    try:
+        if os.stat(path).st_size == 0:
+            raise AudioError(path, "zero-length file")
+        with sf.SoundFile(path) as handle:
+            return int(handle.frames), int(handle.samplerate)
+    except AudioError:
+        raise
+    except FileNotFoundError:
+        raise AudioError(path, "file not found") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise AudioError(path, f"unreadable audio header ({err})") from None
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
