@@ -1,0 +1,90 @@
+"""A fixed copy of a run's dataset, as a manifest: cut-off clips moved to their own class,
+flagged clips dropped, human label corrections applied (e.g. exported from the explorer)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from hark.analysis.detectors import DETECTORS
+from hark.analysis.findings import read_clips
+from hark.data.example import ClipDataset
+from hark.errors import HarkError
+
+CUTOFF_CLASS = "_cutoff_"
+UNUSABLE = "unusable"
+DROPPABLE = tuple(DETECTORS) + ("label_issue",)
+
+
+@dataclass
+class FixPlan:
+    cutoff_class: bool = False
+    drop: list[str] = field(default_factory=list)  # detector names (or label_issue) whose flagged clips go
+    relabel: Path | None = None  # CSV with columns path,label; label "unusable" drops the clip
+
+
+@dataclass
+class FixSummary:
+    to_cutoff: int = 0
+    dropped: int = 0
+    relabelled: int = 0
+    kept: int = 0
+
+
+def read_relabel_csv(path: Path) -> dict[str, str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
+                raise HarkError(f"{path}: needs a header with columns path,label (found {reader.fieldnames})")
+            rows = {row["path"].strip(): row["label"].strip() for row in reader if row.get("path")}
+    except OSError as err:
+        raise HarkError(f"{path}: cannot read label corrections ({err.strerror})") from None
+    empty = [p for p, label in rows.items() if not label]
+    if empty:
+        raise HarkError(f"{path}: empty label for {', '.join(empty[:3])}")
+    return rows
+
+
+def _flag_column(name: str) -> str:
+    name = name.removeprefix("flag_")
+    if name not in DROPPABLE:
+        raise HarkError(f"--drop {name}: unknown flag; valid: {', '.join(DROPPABLE)}")
+    return name if name == "label_issue" else f"flag_{name}"
+
+
+def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tuple[ClipDataset, FixSummary]:
+    """The dataset with the plan applied; human corrections win over flags."""
+    clips = read_clips(analysis_dir / "clips.parquet").set_index("path")
+    drop_columns = [_flag_column(name) for name in plan.drop]
+    corrections = read_relabel_csv(plan.relabel) if plan.relabel else {}
+    unknown = sorted(set(corrections) - {e.path for e in dataset.examples})
+    if unknown:
+        raise HarkError(f"{plan.relabel}: {len(unknown)} path(s) not in the dataset, e.g. {', '.join(unknown[:3])}")
+    dropped = set(clips.index[clips[drop_columns].any(axis=1)]) if drop_columns else set()
+    cutoff = set(clips.index[clips["flag_cutoff"]]) if plan.cutoff_class else set()
+    summary, examples = FixSummary(), []
+    labels = list(dataset.labels)
+    for example in dataset.examples:
+        if example.path in corrections:
+            new_label = corrections[example.path]
+            if new_label == UNUSABLE:
+                summary.dropped += 1
+                continue
+            if new_label not in labels:
+                labels.append(new_label)
+            summary.relabelled += new_label != example.label
+            examples.append(replace(example, label=new_label))
+        elif example.path in dropped:
+            summary.dropped += 1
+        elif example.path in cutoff:
+            summary.to_cutoff += 1
+            examples.append(replace(example, label=CUTOFF_CLASS))
+        else:
+            examples.append(example)
+    if summary.to_cutoff and CUTOFF_CLASS not in labels:
+        labels.append(CUTOFF_CLASS)
+    summary.kept = len(examples)
+    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems), f"{dataset.name} (fixed)")
+    return fixed, summary

@@ -1,0 +1,35 @@
+"""`hark fix RUN`: write a fixed dataset manifest from the run's analysis; train on it with
+`hark train MANIFEST.json --out NEW_RUN`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset
+from hark.analysis.inputs import load_run_data
+from hark.errors import HarkError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", type=Path, help="run folder analysed by `hark analyze`")
+    parser.add_argument("--cutoff-class", action="store_true", help="move clips flagged cut-off to a new class _cutoff_")
+    parser.add_argument("--drop", action="append", default=[], metavar="FLAG",
+                        help=f"drop clips with this flag (repeatable): {', '.join(DROPPABLE)}")
+    parser.add_argument("--relabel", type=Path, metavar="CSV", help="label corrections, columns path,label ('unusable' drops the clip)")
+    parser.add_argument("--out", type=Path, help="manifest to write (default RUN/fixed_dataset.json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hark.data.datasets import load_dataset
+    from hark.data.manifest import write_manifest
+
+    if not (args.cutoff_class or args.drop or args.relabel):
+        raise HarkError("nothing to fix: pass --cutoff-class, --drop FLAG and/or --relabel CSV")
+    run_data = load_run_data(args.run)
+    dataset = load_dataset(run_data.source, task=run_data.task)
+    fixed, summary = fix_dataset(dataset, args.run / "analysis", FixPlan(args.cutoff_class, args.drop, args.relabel))
+    out = write_manifest(fixed, args.out or args.run / "fixed_dataset.json")
+    print(f"{summary.kept} clips kept: {summary.to_cutoff} moved to _cutoff_, {summary.relabelled} relabelled, {summary.dropped} dropped")
+    print(f"wrote {out}; retrain with: hark train {out} --out NEW_RUN")
+    return 0

@@ -1,0 +1,107 @@
+"""A run folder as analysis sees it: config, metrics, history and per-clip predictions, checked
+up front so that a bad run gives one clear message instead of a traceback halfway through."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from hark.errors import HarkError
+
+REQUIRED_COLUMNS = ("path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding")
+MIN_CLIPS = 30
+LABELS_METADATA_KEY = b"hark.labels"
+
+
+@dataclass
+class RunData:
+    run_dir: Path
+    config: dict
+    labels: list[str]
+    clips: pd.DataFrame  # the predictions without the vector columns
+    probs: np.ndarray  # [N, C], class order = labels
+    embeddings: np.ndarray  # [N, D]
+    metrics: dict
+    history: pd.DataFrame | None
+
+    @property
+    def source(self) -> str:
+        return str(self.config.get("data", {}).get("source", ""))
+
+    @property
+    def task(self) -> str:
+        return str(self.config.get("data", {}).get("task", "all"))
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.config.get("data", {}).get("sample_rate", 16000))
+
+    @property
+    def targets(self) -> np.ndarray:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return self.clips["label"].map(index).to_numpy()
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise HarkError(f"{path}: no {what}; is this a run folder written by `hark train` and `hark evaluate`?") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise HarkError(f"{path}: cannot read the {what} ({err})") from None
+
+
+def _matrix(column: pd.Series, path: Path, name: str) -> np.ndarray:
+    widths = column.map(lambda v: -1 if v is None else len(v))
+    if widths.nunique() != 1 or widths.iloc[0] <= 0:
+        raise HarkError(f"{path}: column {name!r} must hold one non-empty vector of the same length per clip")
+    matrix = np.stack(column.to_numpy()).astype(np.float32)
+    bad = ~np.isfinite(matrix).all(axis=1)
+    if bad.any():
+        examples = ", ".join(column.index[bad][:3].astype(str))
+        raise HarkError(f"{path}: {int(bad.sum())} clip(s) have NaN or infinite values in {name!r} (rows {examples}); re-run `hark evaluate`")
+    return matrix
+
+
+def load_run_data(run_dir: str | Path) -> RunData:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise HarkError(f"{run_dir}: no such run folder")
+    config = _read_json(run_dir / "config.json", "config.json")
+    metrics = _read_json(run_dir / "metrics.json", "metrics.json") if (run_dir / "metrics.json").exists() else {}
+    path = run_dir / "predictions.parquet"
+    if not path.exists():
+        raise HarkError(f"{path}: no predictions; run `hark evaluate {run_dir}` first")
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises many kinds for a damaged file
+        raise HarkError(f"{path}: cannot read the predictions ({err})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise HarkError(f"{path}: missing column(s) {', '.join(missing)}; re-run `hark evaluate {run_dir}`")
+    frame = table.to_pandas()
+    metadata = table.schema.metadata or {}
+    labels = config.get("labels") or (json.loads(metadata[LABELS_METADATA_KEY]) if LABELS_METADATA_KEY in metadata else None)
+    if not labels:
+        raise HarkError(f"{run_dir / 'config.json'}: no class list ('labels')")
+    if len(frame) < MIN_CLIPS:
+        raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} to say anything reliable")
+    if len(labels) < 2 or frame["label"].nunique() < 2:
+        raise HarkError(f"{path}: a single class ({frame['label'].iloc[0]!r}); there is nothing to confuse it with")
+    unknown = sorted(map(str, (set(frame["label"]) | set(frame["pred"])) - set(labels)))
+    if unknown:
+        raise HarkError(f"{path}: labels not in the run's class list: {', '.join(unknown[:5])}")
+    probs = _matrix(frame["probs"], path, "probs")
+    if probs.shape[1] != len(labels):
+        raise HarkError(f"{path}: probability vectors have {probs.shape[1]} entries but the run has {len(labels)} classes")
+    embeddings = _matrix(frame["embedding"], path, "embedding")
+    history_path = run_dir / "history.csv"
+    history = pd.read_csv(history_path) if history_path.exists() else None
+    clips = frame.drop(columns=["probs", "embedding"]).reset_index(drop=True)
+    clips["speaker_id"] = clips["speaker_id"].fillna("")
+    return RunData(run_dir, config, list(labels), clips, probs, embeddings, metrics, history)

@@ -1,0 +1,125 @@
+"""Likely label errors: out-of-sample probabilities (K-fold cross-validation on the training
+split, reusing the training code) combined with the labels of each clip's neighbours in the
+model's embedding space; cleanlab's confident learning is computed alongside as the baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.model_selection import StratifiedKFold
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import normalize
+from tqdm import tqdm
+
+from hark.analysis.inputs import RunData
+from hark.errors import HarkError
+
+
+@dataclass
+class LabelErrorConfig:
+    folds: int = 5
+    crossval: bool = True
+    neighbours: int = 10
+    # Share of the model's own probability in the combined label distribution; the rest comes
+    # from the neighbours' labels, which a memorising model cannot bend towards a wrong label.
+    self_weight: float = 0.5
+    seed: int = 0
+
+
+@dataclass
+class LabelErrors:
+    probs: np.ndarray  # out-of-sample probabilities [N, C]
+    quality: np.ndarray  # [N], higher = label more likely right
+    issue: np.ndarray  # [N] bool
+    suggested: np.ndarray  # [N] class index the evidence favours
+    cleanlab_issue: np.ndarray  # [N] bool
+    crossval_folds: int  # 0 when the model's in-sample training predictions were used
+
+
+def reduce_embeddings(embeddings: np.ndarray, dims: int = 32, seed: int = 0) -> np.ndarray:
+    """Unit-length embeddings projected onto their main directions: cosine neighbours stay
+    neighbours and a 100k-clip neighbour search stays cheap."""
+    unit = normalize(embeddings)
+    dims = min(dims, unit.shape[1], unit.shape[0])
+    if dims < unit.shape[1]:
+        unit = PCA(n_components=dims, random_state=seed).fit_transform(unit)
+    return unit.astype(np.float32)
+
+
+def neighbour_labels(reduced: np.ndarray, targets: np.ndarray, num_classes: int, k: int) -> np.ndarray:
+    """[N, C]: the share of each clip's k nearest neighbours (itself excluded) in each class."""
+    k = min(k, len(reduced) - 1)
+    _, index = NearestNeighbors(n_neighbors=k + 1).fit(reduced).kneighbors(reduced)
+    index = index[:, 1:]
+    shares = np.zeros((len(reduced), num_classes), np.float32)
+    np.add.at(shares, (np.repeat(np.arange(len(reduced)), k), targets[index].ravel()), 1.0 / k)
+    return shares
+
+
+def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """Probabilities for every training clip from a model that never saw it: K models, each
+    trained with the run's own config on K-1 folds. Other splits keep the run model's output."""
+    from hark.data.cache import load_split
+    from hark.data.datasets import load_dataset
+    from hark.evaluate.predictions import run_model
+    from hark.train.config import TrainConfig
+    from hark.train.run import fit
+
+    config = TrainConfig.load(run.run_dir / "config.json")
+    dataset = load_dataset(run.source, task=run.task)
+    cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples)
+    row_of = {e.path: i for i, e in enumerate(cached.examples) if cached.valid[i]}
+    probs = run.probs.copy()
+    train = np.flatnonzero((run.clips["split"] == "train").to_numpy() & run.clips["path"].isin(row_of).to_numpy())
+    targets = run.targets[train]
+    counts = np.bincount(targets)
+    # A class rarer than K limits the number of folds: each fold needs one clip of every class.
+    n_splits = min(folds, int(counts[counts > 0].min(initial=0)))
+    if n_splits < 2:
+        raise HarkError(f"a class has fewer than 2 training clips, too few for cross-validation; use --no-crossval")
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    by_path = {e.path: e for e in cached.examples}
+    paths = run.clips["path"].to_numpy()
+    for fit_rows, held_rows in tqdm(list(splitter.split(train, targets)), desc="cross-validation", unit="fold", disable=not progress):
+        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]], [by_path[p] for p in paths[train[held_rows]]])
+        held = train[held_rows]
+        outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
+        logits = outputs.logits - outputs.logits.max(axis=1, keepdims=True)
+        probs[held] = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return probs
+
+
+def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Confident learning (Northcutt et al. 2021) as cleanlab ships it: the baseline to beat."""
+    from cleanlab.filter import find_label_issues
+
+    present = np.unique(targets)
+    # cleanlab needs every class of the probability matrix to occur among the labels.
+    remap = np.full(probs.shape[1], -1)
+    remap[present] = np.arange(len(present))
+    sub = probs[:, present]
+    sub = sub / np.maximum(sub.sum(axis=1, keepdims=True), 1e-12)
+    try:
+        return find_label_issues(remap[targets], sub, filter_by="prune_by_noise_rate")
+    except ValueError as err:
+        raise HarkError(f"cleanlab could not rank label issues: {err}") from None
+
+
+def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(), reduced: np.ndarray | None = None, progress: bool = True) -> LabelErrors:
+    targets = run.targets
+    folds = config.folds if config.crossval else 0
+    probs = crossval_probs(run, config.folds, config.seed, progress) if folds else run.probs
+    if reduced is None:
+        reduced = reduce_embeddings(run.embeddings, seed=config.seed)
+    shares = neighbour_labels(reduced, targets, len(run.labels), config.neighbours)
+    combined = config.self_weight * probs + (1.0 - config.self_weight) * shares
+    rows = np.arange(len(targets))
+    quality = combined[rows, targets]
+    suggested = combined.argmax(axis=1)
+    # Both witnesses must name the same other class: the model prefers it and most neighbours
+    # carry it. A clip that is merely hard or damaged (a cut-off word, noise) sits among
+    # neighbours of mixed labels and keeps its label.
+    issue = (suggested != targets) & (probs[rows, suggested] > probs[rows, targets]) & (shares[rows, suggested] >= 0.5)
+    return LabelErrors(probs, quality.astype(np.float32), issue, suggested, cleanlab_issues(targets, probs), folds)

@@ -1,0 +1,196 @@
+"""`RUN/analysis/report.html`: one self-contained page (images and audio inlined as base64, no
+external references) that opens offline. Every piece of user text is escaped."""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import soundfile as sf  # noqa: E402
+from scipy.signal import spectrogram  # noqa: E402
+
+from hark.analysis.confusions import confusion_counts  # noqa: E402
+from hark.analysis.detectors import DETECTORS  # noqa: E402
+from hark.data.audio import AudioError, load_clip  # noqa: E402
+
+EXAMPLES_PER_MODE = 3
+MODES_SHOWN = 8
+LABEL_CANDIDATES_SHOWN = 20
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}
+th{background:#f3f3f3}.clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
+.mode{border-left:4px solid #c33;padding-left:1em;margin:1.5em 0}h2{border-bottom:1px solid #ddd;margin-top:2em}"""
+
+
+def _figure_png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def clip_html(root: Path, path: str, caption: str, sample_rate: int) -> str:
+    """Spectrogram image, audio player and caption of one clip, all inline."""
+    try:
+        wave = load_clip(root, path, sample_rate, None)
+    except AudioError as err:
+        return f'<div class="clip">{escape(path)}<br>{escape(err.problem)}<br>{escape(caption)}</div>'
+    _, _, power = spectrogram(wave, fs=sample_rate, nperseg=400, noverlap=240)
+    image = np.flipud(10 * np.log10(power[: power.shape[0] // 2] + 1e-10))  # 0-4 kHz, low frequencies at the bottom
+    png = io.BytesIO()
+    plt.imsave(png, image, cmap="magma", vmin=image.max() - 80, vmax=image.max(), format="png")
+    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}">'
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(wave, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
+    audio = base64.b64encode(buffer.getvalue()).decode()
+    return (f'<div class="clip">{picture}<br><audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
+            f"<br>{escape(path)}<br>{escape(caption)}</div>")
+
+
+def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>" for v in values)
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _metrics_section(metrics: dict) -> str:
+    if not metrics:
+        return "<p>No metrics.json in the run.</p>"
+    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan), "macro-F1": m.get("macro_f1", np.nan)}
+                          for s, m in metrics.items() if isinstance(m, dict)])
+    return table_html(frame, "{:.4f}")
+
+
+def _distribution_plot(clips: pd.DataFrame) -> str:
+    counts = clips.groupby(["label", "split"]).size().unstack(fill_value=0)
+    fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(counts)), 3))
+    counts.plot.bar(stacked=True, ax=ax, width=0.8)
+    ax.set_ylabel("clips")
+    ax.set_xlabel("")
+    return _figure_png(fig)
+
+
+def _confusion_plot(clips: pd.DataFrame, labels: list[str]) -> str:
+    matrix = confusion_counts(clips["label"], clips["oos_pred"], labels)
+    size = max(4, 0.28 * len(labels))
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("label")
+    return _figure_png(fig)
+
+
+def _curves_plot(history: pd.DataFrame | None) -> str:
+    if history is None or history.empty:
+        return "<p>No history.csv in the run.</p>"
+    x = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
+    groups = [[c for c in history.columns if "loss" in c], [c for c in history.columns if "acc" in c or "f1" in c]]
+    groups = [g for g in groups if g]
+    if not groups:
+        return "<p>history.csv has no loss or accuracy columns.</p>"
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3), squeeze=False)
+    for ax, columns in zip(axes[0], groups):
+        for column in columns:
+            ax.plot(x, pd.to_numeric(history[column], errors="coerce"), label=column)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    return _figure_png(fig)
+
+
+def _map_plot(clips: pd.DataFrame, method: str) -> str:
+    fig, ax = plt.subplots(figsize=(6, 5))
+    correct = ~clips["error"]
+    ax.scatter(clips.loc[correct, "x"], clips.loc[correct, "y"], s=3, c="#bbb", label="correct")
+    wrong = clips[clips["error"]]
+    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] >= 0, wrong["cluster"], -1), cmap="tab10", label="errors (colour = failure mode)")
+    ax.set_title(f"embedding map ({method})")
+    ax.legend(fontsize=8, loc="best")
+    return _figure_png(fig)
+
+
+def _modes_section(analysis, root: Path) -> str:
+    if not analysis.modes:
+        return "<p>No group of errors large enough to call a failure mode.</p>"
+    clips, parts = analysis.clips, []
+    for mode in analysis.modes[:MODES_SHOWN]:
+        rows = clips.iloc[mode.rows].sort_values("oos_confidence", ascending=False).head(EXAMPLES_PER_MODE)
+        examples = "".join(clip_html(root, r.path, f"{r.label} \u2192 {r.oos_pred} ({r.oos_confidence:.2f})", analysis.run.sample_rate)
+                           for r in rows.itertuples())
+        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>{examples}</div>')
+    return "".join(parts)
+
+
+def _label_section(analysis, root: Path) -> str:
+    clips = analysis.clips
+    ours, theirs = clips["label_issue"], clips["cleanlab_issue"]
+    summary = (f"<p>{int(ours.sum())} likely label errors (label quality from "
+               f"{'%d-fold cross-validated' % analysis.label_errors.crossval_folds if analysis.label_errors.crossval_folds else 'in-sample'} "
+               f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; both agree on {int((ours & theirs).sum())}.</p>")
+    candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
+    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' (quality {r.label_quality:.2f})", analysis.run.sample_rate)
+                       for r in candidates.itertuples())
+    return summary + examples
+
+
+def _detector_section(clips: pd.DataFrame) -> str:
+    rows = []
+    for name, (score, meaning) in DETECTORS.items():
+        flagged = clips[f"flag_{name}"]
+        rate = clips.loc[flagged, "error"].mean() if flagged.any() else np.nan
+        rows.append({"detector": name, "flag means": meaning, "flagged": int(flagged.sum()), "error rate if flagged": rate,
+                     "error rate otherwise": clips.loc[~flagged, "error"].mean(), "score": score})
+    return table_html(pd.DataFrame(rows))
+
+
+def _duplicates_section(analysis) -> str:
+    leaks = [g for g in analysis.duplicates if g["across_splits"]]
+    text = (f"<p>{len(analysis.duplicates)} groups of identical recordings, {len(leaks)} across splits (leakage); "
+            f"{len(analysis.near_duplicates)} near-identical pairs across splits in embedding space.</p>")
+    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]), "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
+    near = pd.DataFrame(analysis.near_duplicates[:20])
+    outliers = analysis.clips.nlargest(10, "outlier_score")[["path", "split", "label", "outlier_score"]]
+    return (text + (table_html(shown) if len(shown) else "") + (table_html(near) if len(near) else "")
+            + "<h3>Outliers (far from every other clip)</h3>" + table_html(outliers))
+
+
+def render_report(analysis, root: Path) -> str:
+    run, clips = analysis.run, analysis.clips
+    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()} for p in analysis.pairs])
+    sections = [
+        ("Metrics", _metrics_section(run.metrics)),
+        ("Failure modes", _modes_section(analysis, root)),
+        ("Likely label errors", _label_section(analysis, root)),
+        ("Confusable pairs", table_html(pairs) if len(pairs) else "<p>No confusions.</p>"),
+        ("Audio detectors", _detector_section(clips)),
+        ("Error rates per class (95% Wilson interval)", table_html(analysis.class_rates)),
+        ("Error rates per speaker (worst 20, at least 3 clips)", table_html(analysis.speaker_rates.head(20))),
+        ("Class distribution", _distribution_plot(clips)),
+        ("Confusion matrix (out-of-sample predictions, log scale)", _confusion_plot(clips, run.labels)),
+        ("Training curves", _curves_plot(run.history)),
+        ("Embedding map", _map_plot(clips, analysis.map_method)),
+        ("Duplicates and leakage", _duplicates_section(analysis)),
+    ]
+    if analysis.problems:
+        sections.append(("Unreadable clips", "<ul>" + "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100]) + "</ul>"))
+    body = "".join(f"<h2>{escape(title)}</h2>{html}" for title, html in sections)
+    title = f"hark analysis: {run.run_dir.name}"
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>'
+            f"<body><h1>{escape(title)}</h1><p>{len(clips)} clips, {int(clips['error'].sum())} errors.</p>{body}</body></html>")
+
+
+def write_report(analysis, root: Path, path: Path) -> Path:
+    path.write_text(render_report(analysis, root), encoding="utf-8")
+    return path

@@ -1,0 +1,88 @@
+"""Each detector on real recordings: a clean clip is not flagged, the same clip with the fault
+made into it is (written to and read back from WAV files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hark.analysis.detectors import DETECTORS, detect_clips
+from hark.data.audio import load_clip, write_wav
+from test_analysis_fakes import MINI, SR, cut_off
+
+CLEAN = "no/08ab231c_nohash_1.wav"  # one word, 0.14-0.58 s, quiet background
+SHORT_WORD = "left/5828dfa2_nohash_0.wav"  # one short word, 0.15-0.37 s
+
+
+@pytest.fixture
+def clean(shared_data):
+    return load_clip(shared_data / MINI, CLEAN, SR, None)
+
+
+def _detect(tmp_path, wave, name="clip.wav"):
+    write_wav(tmp_path / name, wave)
+    frame, problems = detect_clips(tmp_path, [name], progress=False)
+    assert not problems
+    return frame.iloc[0]
+
+
+def _faulted(shared_data, clean, fault):
+    noise_gap = np.resize(clean[:800], int(0.25 * SR))
+    if fault == "cutoff":
+        return cut_off(clean)
+    if fault == "multiword":
+        first = load_clip(shared_data / MINI, SHORT_WORD, SR, None)[int(0.12 * SR):int(0.40 * SR)]
+        return np.concatenate([first, noise_gap, clean[int(0.12 * SR):int(0.59 * SR)]])
+    if fault == "no_speech":
+        noise = load_clip(shared_data / MINI, "_background_noise_/running_tap.wav", SR, None)
+        return 0.3 * noise[SR:2 * SR]
+    if fault == "clipping":
+        return np.clip(clean * (4.0 / np.abs(clean).max()), -1.0, 1.0)
+    if fault == "low_snr":  # white noise 5 dB below the speech
+        speech = clean[int(0.14 * SR):int(0.58 * SR)]
+        return clean + 10 ** (-5 / 20) * np.sqrt(np.mean(speech**2)) * np.random.default_rng(0).standard_normal(len(clean)).astype(np.float32)
+    if fault == "dc_offset":
+        return clean + 0.1
+    if fault == "length":
+        return clean[: int(0.25 * SR)]
+    raise AssertionError(fault)
+
+
+def test_clean_clip_has_no_flag(tmp_path, clean):
+    row = _detect(tmp_path, clean)
+    assert not any(row[f"flag_{name}"] for name in DETECTORS), row.to_dict()
+    assert 0.05 <= row["onset_s"] <= 0.25 and 0.45 <= row["offset_s"] <= 0.7
+
+
+@pytest.mark.parametrize("fault", list(DETECTORS))
+def test_each_fault_raises_its_flag(tmp_path, shared_data, clean, fault):
+    row = _detect(tmp_path, _faulted(shared_data, clean, fault))
+    assert row[f"flag_{fault}"], row.to_dict()
+    if fault in ("cutoff", "multiword"):  # the speech faults must not be mistaken for each other
+        other = "multiword" if fault == "cutoff" else "cutoff"
+        assert not row[f"flag_{other}"], row.to_dict()
+
+
+def test_digital_silence_is_no_speech(tmp_path):
+    row = _detect(tmp_path, np.zeros(SR, np.float32))
+    assert row["flag_no_speech"] and not row["flag_cutoff"] and not row["flag_multiword"]
+
+
+def test_real_clips_are_mostly_unflagged(shared_data):
+    """The mini set is clean single words; a detector flagging many of them is broken. (It does
+    hold a few genuinely cut-off recordings, as the full dataset does.)"""
+    root = shared_data / MINI
+    paths = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.wav") if p.parent.name != "_background_noise_")
+    frame, problems = detect_clips(root, paths, progress=False)
+    assert not problems and len(frame) == 350
+    limits = {"cutoff": 0.15, "multiword": 0.03, "no_speech": 0.02, "clipping": 0.01, "low_snr": 0.06, "dc_offset": 0.02, "length": 0.02}
+    for name, limit in limits.items():
+        assert frame[f"flag_{name}"].mean() <= limit, name
+
+
+def test_unreadable_clip_is_reported_not_fatal(tmp_path, clean):
+    write_wav(tmp_path / "good.wav", clean)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really")
+    frame, problems = detect_clips(tmp_path, ["good.wav", "bad.wav"], progress=False)
+    assert len(frame) == 2 and len(problems) == 1 and "bad.wav" in problems[0]
+    assert not frame.loc[1, "flag_cutoff"] and np.isnan(frame.loc[1, "score_cutoff"])
