@@ -1,0 +1,67 @@
+"""Inference latency per 1-s clip on one CPU thread, every registered model, PyTorch against
+ONNX Runtime (the exported model, log-mel front end included), measured in the same run.
+
+    python benchmarks/bench_latency.py [--repeats 100] [--models m5 bcresnet-3 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hark.evaluate.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx, onnx_session
+from hark.models import count_parameters, create_model, list_models
+
+NUM_CLASSES = 35  # Speech Commands v0.02, all words
+
+
+def median_ms(call, repeats: int, warmup: int = 10) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def measure(name: str, sample_rate: int, repeats: int, folder: Path) -> tuple[int, float, float]:
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=NUM_CLASSES, sample_rate=sample_rate).eval()
+    clip = np.random.default_rng(0).uniform(-0.5, 0.5, (1, sample_rate)).astype(np.float32)
+    tensor = torch.from_numpy(clip)
+    with torch.inference_mode():
+        torch_ms = median_ms(lambda: model(tensor), repeats)
+    path = export_onnx(model, folder / f"{name}.onnx", [str(i) for i in range(NUM_CLASSES)], sample_rate, sample_rate)
+    session = onnx_session(path, threads=1)
+    onnx_ms = median_ms(lambda: session.run([OUTPUT_NAME], {INPUT_NAME: clip}), repeats)
+    return count_parameters(model), torch_ms, onnx_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=100, help="timed runs per model and runtime (median shown)")
+    parser.add_argument("--models", nargs="+", default=list_models(), help="default: every registered model")
+    parser.add_argument("--m5-rate", type=int, default=8000, help="m5's sample rate (the seed recipe uses 8 kHz)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+
+    print(f"one 1-s clip, batch 1, one CPU thread, median of {args.repeats} runs; torch {torch.__version__}")
+    print(f"{'model':<20}{'rate':>7}{'params':>10}{'torch ms':>10}{'onnx ms':>10}{'torch/onnx':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            rate = args.m5_rate if name == "m5" else 16000
+            params, torch_ms, onnx_ms = measure(name, rate, args.repeats, Path(tmp))
+            print(f"{name:<20}{rate:>7}{params:>10,}{torch_ms:>10.2f}{onnx_ms:>10.2f}{torch_ms / onnx_ms:>11.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
