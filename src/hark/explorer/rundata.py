@@ -1,0 +1,106 @@
+"""What the explorer reads from a run folder: the analysed clips, metrics, failure modes, and
+where the dataset's audio lives. Read once at start-up; missing optional parts degrade the UI
+(no metrics tab content, no similar clips) instead of failing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hark.errors import HarkError
+
+REQUIRED_COLUMNS = ("path", "split", "label", "pred")
+# Optional columns and the value a run without them shows.
+DEFAULTS = {"confidence": np.nan, "loss": np.nan, "label_quality": np.nan, "label_issue": False,
+            "cluster": -1, "x": np.nan, "y": np.nan, "speaker_id": ""}
+
+
+@dataclass
+class ExplorerRun:
+    run_dir: Path
+    data_root: Path
+    clips: pd.DataFrame  # one row per clip; the row number is the clip's id in the API
+    metrics: dict = field(default_factory=dict)
+    findings: list[dict] = field(default_factory=list)
+    sample_rate: int = 16000
+
+    @property
+    def flags(self) -> list[str]:
+        return [c.removeprefix("flag_") for c in self.clips.columns if c.startswith("flag_")]
+
+
+def _read_json(path: Path, default):
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise HarkError(f"{path}: not readable JSON ({err})") from None
+
+
+def _data_section(config: dict) -> dict:
+    """The `data` section of hark.train.config.TrainConfig as saved in config.json."""
+    data = config.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def dataset_root(run_dir: Path, config: dict) -> Path:
+    """Folder that clip paths are relative to. A folder source is its own root; an archive or a
+    manifest is resolved by the data loader (which knows where it extracts or points to)."""
+    source = _data_section(config).get("source")
+    if not source:
+        raise HarkError(f"{run_dir / 'config.json'}: no dataset source in the config; pass --data FOLDER")
+    candidates = [Path(source).expanduser(), run_dir / source]
+    existing = next((c for c in candidates if c.exists()), None)
+    if existing is None:
+        raise HarkError(f"{run_dir / 'config.json'}: dataset {source} not found; pass --data FOLDER")
+    if existing.is_dir():
+        return existing.resolve()
+    from hark.data.datasets import load_dataset  # heavy; only archives and manifests need it
+
+    return Path(load_dataset(str(existing)).root).resolve()
+
+
+def read_clips(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise HarkError(f"{path}: not found; run `hark analyze` on this run first")
+    try:
+        clips = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises many types for a damaged file
+        raise HarkError(f"{path}: cannot read clips table ({err})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in clips.columns]
+    if missing:
+        raise HarkError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column, value in DEFAULTS.items():
+        if column not in clips.columns:
+            clips[column] = value
+    for column in ("path", "split", "label", "pred"):
+        clips[column] = clips[column].astype(str)
+    clips["speaker_id"] = clips["speaker_id"].fillna("").astype(str)
+    clips["cluster"] = clips["cluster"].fillna(-1).astype(int)
+    for column in [c for c in clips.columns if c.startswith("flag_")] + ["label_issue"]:
+        clips[column] = clips[column].fillna(False).astype(bool)
+    return clips.reset_index(drop=True)
+
+
+def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) -> ExplorerRun:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise HarkError(f"{run_dir}: not a run folder")
+    config = _read_json(run_dir / "config.json", {})
+    root = Path(data_root).resolve() if data_root else dataset_root(run_dir, config)
+    findings = _read_json(run_dir / "analysis" / "findings.json", [])
+    if not isinstance(findings, list):
+        raise HarkError(f"{run_dir / 'analysis' / 'findings.json'}: expected a list of failure modes")
+    return ExplorerRun(
+        run_dir=run_dir,
+        data_root=root,
+        clips=read_clips(run_dir / "analysis" / "clips.parquet"),
+        metrics=_read_json(run_dir / "metrics.json", {}),
+        findings=findings,
+        sample_rate=int(_data_section(config).get("sample_rate") or 16000),
+    )

@@ -1,0 +1,350 @@
+"""Every explorer endpoint over HTTP (FastAPI TestClient), its security rules, and a real
+server that is SIGKILLed right after acknowledging a write."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from explorer_fixtures import BROKEN, WINDOW, make_fake_run
+from fastapi.testclient import TestClient
+
+from hark.cli import main
+from hark.explorer.app import create_app
+from hark.explorer.queries import ClipIndex, ClipQuery
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return make_fake_run(tmp_path_factory.mktemp("explorer"))
+
+
+@pytest.fixture(scope="module")
+def client(run):
+    with TestClient(create_app(run)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def clips(run):
+    return pd.read_parquet(run / "analysis" / "clips.parquet")
+
+
+def a_clip(clips, **where) -> str:
+    rows = clips
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return rows[~rows.path.isin([BROKEN, WINDOW])].path.iloc[0]
+
+
+def test_index_static_and_bundled_plotly(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "hark explorer" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/static/app.js").status_code == 200
+    plotly = client.get("/vendor/plotly.min.js")
+    assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"]
+    assert len(plotly.content) > 1_000_000
+
+
+def test_summary_lists_facets(client, clips):
+    s = client.get("/api/summary").json()
+    assert s["clips"] == len(clips)
+    assert s["flags"] == ["cutoff", "multiword", "silent", "clipped"]
+    assert set(s["splits"]) == {"train", "validation", "test"}
+    assert s["has_map"] and s["has_similar"] and s["findings"] == 2
+    from hark.analysis.fix import CUTOFF_CLASS, UNUSABLE
+
+    assert {CUTOFF_CLASS, UNUSABLE, "yes"} <= set(s["correction_labels"])  # what `hark fix --relabel` reads
+
+
+def test_clip_filters_match_pandas(client, clips):
+    disagree = clips[clips.label != clips.pred]
+    page = client.get("/api/clips", params={"agree": "disagree", "limit": 500}).json()
+    assert page["total"] == len(disagree)
+    assert {c["path"] for c in page["clips"]} == set(disagree.path)
+    both = client.get("/api/clips", params={"flag": ["cutoff", "-silent"], "split": "train", "limit": 500}).json()
+    expected = clips[clips.flag_cutoff & ~clips.flag_silent & (clips.split == "train")]
+    assert {c["path"] for c in both["clips"]} == set(expected.path)
+    ranged = client.get("/api/clips", params={"conf_min": 0.5, "conf_max": 0.8, "loss_min": 0.3, "limit": 500}).json()
+    expected = clips[clips.confidence.between(0.5, 0.8) & (clips.loss >= 0.3)]
+    assert ranged["total"] == len(expected)
+    one = client.get("/api/clips", params={"label": "yes", "pred": "no", "cluster": 0}).json()
+    assert all(c["label"] == "yes" and c["pred"] == "no" and c["cluster"] == 0 for c in one["clips"]) and one["total"]
+    speaker = clips.speaker_id.iloc[0]
+    assert client.get("/api/clips", params={"speaker": speaker}).json()["total"] == (clips.speaker_id == speaker).sum()
+    assert client.get("/api/clips", params={"label_issue": True}).json()["total"] == clips.label_issue.sum()
+    assert client.get("/api/clips", params={"search": "white_noise"}).json()["total"] == 1
+    assert client.get("/api/clips", params={"flag": "no_such_flag"}).json()["total"] == 0
+
+
+def test_sorting_and_paging(client, clips):
+    by_loss = client.get("/api/clips", params={"sort": "loss", "order": "desc", "limit": 10}).json()["clips"]
+    assert [c["loss"] for c in by_loss] == sorted(clips.loss, reverse=True)[:10]
+    by_conf = client.get("/api/clips", params={"sort": "confidence", "order": "asc", "limit": 500}).json()["clips"]
+    assert [c["confidence"] for c in by_conf] == sorted(clips.confidence)
+    pages = [client.get("/api/clips", params={"sort": "label_quality", "offset": o, "limit": 20}).json()["clips"]
+             for o in (0, 20, 40)]
+    paths = [c["path"] for page in pages for c in page]
+    assert len(paths) == len(set(paths)) == len(clips)
+
+
+def test_nan_scores_sort_last_either_way():
+    frame = pd.DataFrame({"path": list("abcd"), "loss": [1.0, np.nan, 3.0, 2.0], "confidence": 0.5,
+                          "label_quality": 0.5, "label": "x", "pred": "x", "split": "train"})
+    index = ClipIndex(frame, [])
+    everything = np.ones(4, dtype=bool)
+    assert frame.path[index.ordered(everything, "loss", "desc")].tolist() == ["c", "d", "a", "b"]
+    assert frame.path[index.ordered(everything, "loss", "asc")].tolist() == ["a", "d", "c", "b"]
+
+
+def test_findings_and_issue_filters(client, run, clips):
+    finding = client.get("/api/clips", params={"finding": 1, "limit": 500}).json()
+    import json
+
+    assert {c["path"] for c in finding["clips"]} == set(json.loads((run / "analysis/findings.json").read_text())[1]["clips"])
+    assert client.get("/api/clips", params={"finding": 99}).json()["total"] == 0
+    issue = client.post("/api/issues", json={"title": "two", "ids": [3, 5]}).json()
+    got = client.get("/api/clips", params={"issue": issue["id"]}).json()
+    assert sorted(c["id"] for c in got["clips"]) == [3, 5]
+
+
+def test_bad_query_values_are_422(client):
+    for params in ({"sort": "path; DROP TABLE"}, {"limit": 100000}, {"offset": -1}, {"agree": "maybe"},
+                   {"cluster": "x"}, {"issue": 0}):
+        assert client.get("/api/clips", params=params).status_code == 422, params
+
+
+def test_mask_bits_follow_row_order(client, clips):
+    result = client.get("/api/mask", params={"agree": "disagree"}).json()
+    import base64
+
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(result["mask"]), dtype=np.uint8))[: len(clips)]
+    assert bits.astype(bool).tolist() == (clips.label != clips.pred).tolist()
+    assert result["total"] == bits.sum()
+
+
+def test_clips_by_id(client, clips):
+    got = client.get("/api/clips/by-id", params={"ids": [4, 0]}).json()["clips"]
+    assert [c["path"] for c in got] == [clips.path[4], clips.path[0]]
+    assert client.get("/api/clips/by-id", params={"ids": [len(clips)]}).status_code == 404
+    assert client.get("/api/clips/by-id", params={"ids": ["x"]}).status_code == 422
+
+
+def test_map_has_a_point_per_clip(client, clips):
+    import base64
+
+    m = client.get("/api/map").json()
+    x, label = (np.frombuffer(base64.b64decode(m[k]), dtype=t) for k, t in (("x", "<f4"), ("label", "<i4")))
+    assert len(x) == len(label) == len(clips)
+    assert np.allclose(x, clips.x) and [m["classes"][i] for i in label] == clips.label.tolist()
+    assert set(m["flags"]) == {"cutoff", "multiword", "silent", "clipped"}
+
+
+def test_metrics_confusion_and_findings(client, clips):
+    m = client.get("/api/metrics", params={"split": "train"}).json()
+    train = clips[clips.split == "train"]
+    classes = m["confusion"]["classes"]
+    counts = np.array(m["confusion"]["counts"])
+    assert counts.sum() == len(train)
+    yes, no = classes.index("yes"), classes.index("no")
+    assert counts[yes, no] == ((train.label == "yes") & (train.pred == "no")).sum()
+    assert m["distribution"]["train"]["yes"] == (train.label == "yes").sum()
+    assert m["metrics"]["test"]["accuracy"] == 0.66
+    assert [f["title"] for f in m["findings"]] == ["Failure mode 1", "Failure mode 2"]
+
+
+def test_similar_clips_share_the_label(client, clips):
+    path = a_clip(clips, label="up")
+    result = client.get("/api/similar", params={"path": path, "k": 5}).json()
+    assert result["clip"]["path"] == path
+    assert len(result["neighbours"]) == 5 and path not in [n["path"] for n in result["neighbours"]]
+    assert all(n["label"] == "up" for n in result["neighbours"])  # the fixture clusters embeddings by label
+    distances = [n["distance"] for n in result["neighbours"]]
+    assert distances == sorted(distances)
+    assert client.get("/api/similar", params={"path": "nope.wav"}).status_code == 404
+
+
+def test_audio_is_served_whole_and_by_range(client, run, clips):
+    path = a_clip(clips)
+    whole = client.get("/api/audio", params={"path": path})
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    on_disk = (run.parent / "data" / path).read_bytes()
+    assert whole.content == on_disk and whole.headers["accept-ranges"] == "bytes"
+    part = client.get("/api/audio", params={"path": path}, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == on_disk[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(on_disk)}"
+
+
+def test_window_clip_is_cut_to_one_second(client):
+    import soundfile as sf
+
+    response = client.get("/api/audio", params={"path": WINDOW})
+    wave, rate = sf.read(io.BytesIO(response.content))
+    assert response.status_code == 200 and rate == 16000 and len(wave) == 16000
+
+
+def test_spectrogram_is_rendered_once_then_cached(client, run, clips):
+    path = a_clip(clips, label="no")
+    first = client.get("/api/spectrogram", params={"path": path})
+    assert first.status_code == 200 and first.content.startswith(b"\x89PNG")
+    cached = list((run / "explorer-cache" / "spectrograms").rglob("*.png"))
+    assert cached and any(f.read_bytes() == first.content for f in cached)
+    assert client.get("/api/spectrogram", params={"path": path}).content == first.content
+
+
+def test_broken_clip_is_a_clear_4xx_not_a_crash(client):
+    response = client.get("/api/spectrogram", params={"path": BROKEN})
+    assert response.status_code == 422 and "zero-length" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["../run/config.json", "../../etc/passwd", "/etc/passwd",
+                                  "yes/../../run/config.json", "", "yes"])
+def test_only_clips_of_the_run_are_served(client, path):
+    for kind in ("audio", "spectrogram"):
+        assert client.get(f"/api/{kind}", params={"path": path}).status_code == 404
+
+
+def test_issue_endpoints(client, clips):
+    created = client.post("/api/issues", json={"title": "Cut-off", "notes": "<script>alert(1)</script>",
+                                               "ids": [0, 1, 1]})
+    assert created.status_code == 201
+    issue = created.json()
+    assert issue["size"] == 2 and issue["notes"] == "<script>alert(1)</script>" and issue["status"] == "open"
+    assert issue["id"] in [i["id"] for i in client.get("/api/issues").json()["issues"]]
+    assert client.get(f"/api/issues/{issue['id']}").json()["title"] == "Cut-off"
+    patched = client.patch(f"/api/issues/{issue['id']}", json={"status": "resolved", "title": "Cut-off words"}).json()
+    assert patched["status"] == "resolved" and patched["title"] == "Cut-off words"
+    assert patched["notes"] == issue["notes"]
+    assert client.post(f"/api/issues/{issue['id']}/clips", json={"ids": [1, 2]}).json()["added"] == 1
+    assert client.post(f"/api/issues/{issue['id']}/clips/remove", json={"ids": [0]}).json()["removed"] == 1
+    exported = client.get(f"/api/issues/{issue['id']}/export.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["path"] for r in rows] == [clips.path[1], clips.path[2]]
+    assert rows[0]["label"] == clips.label[1] and rows[0]["pred"] == clips.pred[1]
+    assert client.delete(f"/api/issues/{issue['id']}").status_code == 204
+    assert client.get(f"/api/issues/{issue['id']}").status_code == 404
+
+
+def test_issue_from_a_filter_takes_every_matching_clip(client, clips):
+    issue = client.post("/api/issues", json={"title": "all disagreements", "filter": {"agree": "disagree"}}).json()
+    assert issue["size"] == (clips.label != clips.pred).sum()
+
+
+@pytest.mark.parametrize("method, url, body", [
+    ("post", "/api/issues", {"title": ""}),
+    ("post", "/api/issues", {"title": "x" * 201}),
+    ("post", "/api/issues", {"title": "t", "status": "closed"}),
+    ("post", "/api/issues", {"title": "t", "ids": [10**9]}),
+    ("post", "/api/issues", {"title": "t", "ids": ["a"]}),
+    ("post", "/api/issues", {"title": "t", "unexpected": 1}),
+    ("post", "/api/issues", {"title": "t", "filter": {"sort": "x"}}),
+    ("patch", "/api/issues/abc", {"title": "t"}),
+    ("post", "/api/issues/1/clips", {"ids": []}),
+    ("put", "/api/corrections", {"path": "yes/x.wav"}),
+])
+def test_invalid_bodies_are_4xx(client, method, url, body):
+    response = getattr(client, method)(url, json=body)
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_missing_issue_is_404(client):
+    assert client.patch("/api/issues/424242", json={"title": "t"}).status_code == 404
+    assert client.post("/api/issues/424242/clips", json={"ids": [1]}).status_code == 404
+    assert client.delete("/api/issues/424242").status_code == 404
+    assert client.get("/api/issues/424242/export.csv").status_code == 404
+
+
+def test_huge_payloads_are_413(client):
+    huge = b'{"title": "t", "notes": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    response = client.post("/api/issues", content=huge, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+    def chunks():  # no Content-Length: the limit must still hold
+        for _ in range(80):
+            yield b"x" * 65536
+
+    streamed = client.post("/api/issues", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    many_ids = client.post("/api/issues", json={"title": "t", "ids": list(range(300_000))})
+    assert 400 <= many_ids.status_code < 500
+
+
+def test_corrections_endpoints(client, clips):
+    path = a_clip(clips, label="down")
+    assert client.put("/api/corrections", json={"path": path, "label": "up"}).status_code == 200
+    assert client.put("/api/corrections", json={"path": WINDOW, "label": "unusable"}).status_code == 200
+    assert client.put("/api/corrections", json={"path": path, "label": "not-a-class"}).status_code == 422
+    assert client.put("/api/corrections", json={"path": "../x.wav", "label": "up"}).status_code == 404
+    listed = client.get("/api/corrections").json()["corrections"]
+    assert {"path": path, "label": "up"} in listed
+    card = client.get("/api/clips", params={"search": path}).json()["clips"][0]
+    assert card["correction"] == "up"
+    exported = client.get("/api/corrections.csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert rows[0] == ["path", "label"] and [path, "up"] in rows and [WINDOW, "unusable"] in rows
+    assert client.delete("/api/corrections", params={"path": path}).status_code == 204
+    assert client.delete("/api/corrections", params={"path": path}).status_code == 404
+
+
+def test_query_model_rejects_unknown_sort():
+    with pytest.raises(ValueError):
+        ClipQuery(sort="speaker")
+
+
+def _start_server(run):
+    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(run), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if not match:
+        server.kill()
+        pytest.fail(f"server printed no URL: {line!r} {server.stderr.read()}")
+    return server, match.group(0)
+
+
+@pytest.mark.slow
+def test_acknowledged_write_survives_sigkill(tmp_path):
+    run = make_fake_run(tmp_path)
+    server, url = _start_server(run)
+    try:
+        response = httpx.post(url + "api/issues", json={"title": "survives", "notes": "n", "ids": [1]}, timeout=30)
+        assert response.status_code == 201
+        os.kill(server.pid, signal.SIGKILL)  # no shutdown, no checkpoint: only what was fsynced counts
+        server.wait(timeout=30)
+    finally:
+        server.kill()
+    server, url = _start_server(run)
+    try:
+        issues = httpx.get(url + "api/issues", timeout=30).json()["issues"]
+        assert [(i["title"], i["size"]) for i in issues] == [("survives", 1)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_non_local_host_warns_and_a_busy_port_is_a_clear_error(tmp_path, capsys):
+    run = make_fake_run(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        port = busy.getsockname()[1]
+        code = main(["explore", str(run), "--host", "0.0.0.0", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "warning: listening on 0.0.0.0" in err and f"cannot listen on 0.0.0.0:{port}" in err
+
+
+def test_run_without_analysis_is_a_clear_error(tmp_path, capsys):
+    assert main(["explore", str(tmp_path), "--data", str(tmp_path)]) == 2
+    assert "clips.parquet" in capsys.readouterr().err
