@@ -1,0 +1,121 @@
+"""Batch-wise augmentation that runs on the training device.
+
+Random draws are made on the CPU (from `generator`, or torch's global RNG when None) and then
+moved to the batch's device, so that a seed gives the same augmentation on any device and the
+trainer's saved RNG state covers it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from hark.errors import HarkError
+
+
+def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.Generator | None) -> torch.Tensor:
+    return low + (high - low) * torch.rand(shape, generator=generator)
+
+
+def _mean_square(x: torch.Tensor) -> torch.Tensor:
+    return x.square().mean(dim=-1, keepdim=True)
+
+
+class NoiseBank:
+    """Background-noise recordings held once on the training device, flattened into one tensor
+    so that a whole batch of random segments is a single gather."""
+
+    def __init__(self, noises: Sequence[np.ndarray | torch.Tensor], device: torch.device | str = "cpu"):
+        # Copied once (np.array): the cache hands out read-only memory maps.
+        tensors = [n.float().flatten() if isinstance(n, torch.Tensor)
+                   else torch.from_numpy(np.array(n, dtype=np.float32).reshape(-1)) for n in noises]
+        tensors = [t for t in tensors if t.numel() > 0]
+        self.lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
+        self.offsets = torch.cumsum(self.lengths, 0) - self.lengths
+        self.flat = torch.cat(tensors).to(device) if tensors else torch.zeros(0, device=device)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def segments(self, count: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`[count, length]` random segments of random files; a file shorter than `length` loops."""
+        if len(self) == 0:
+            raise HarkError("background-noise mixing needs noise recordings, but none were found "
+                            "(no _background_noise_ folder?); set the noise probability to 0")
+        files = torch.randint(len(self), (count,), generator=generator)
+        lengths = self.lengths[files]
+        max_start = (lengths - length).clamp(min=0)
+        starts = (torch.rand(count, generator=generator) * (max_start + 1)).long()
+        device = self.flat.device  # only the per-clip draws travel; positions are built there
+        starts, lengths, offsets = starts.to(device), lengths.to(device), self.offsets[files].to(device)
+        positions = (starts[:, None] + torch.arange(length, device=device)) % lengths[:, None] + offsets[:, None]
+        return self.flat[positions]
+
+
+def mix_background_noise(
+    waves: torch.Tensor, noise_bank: NoiseBank | Sequence[np.ndarray], prob: float, snr_db_range: tuple[float, float],
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Add, to each clip with probability `prob`, a random noise segment scaled so that the
+    clip-to-noise power ratio is uniform in `snr_db_range` (dB). Silent clips stay silent:
+    the SNR is relative to the clip's own power. Build the `NoiseBank` once on the training
+    device; a plain list of recordings is accepted but re-uploaded on every call."""
+    if not isinstance(noise_bank, NoiseBank):
+        noise_bank = NoiseBank(noise_bank, waves.device)
+    count, length = waves.shape
+    chosen = torch.rand(count, generator=generator) < prob
+    snr_db = _uniform((count,), *snr_db_range, generator)
+    noise = noise_bank.segments(count, length, generator).to(waves.device, waves.dtype)
+    target_noise_power = _mean_square(waves) / 10 ** (snr_db.to(waves.device)[:, None] / 10)
+    gain = torch.sqrt(target_noise_power / _mean_square(noise).clamp(min=1e-12))
+    gain = gain * chosen.to(waves.device, waves.dtype)[:, None]
+    return waves + gain * noise
+
+
+def random_time_shift(waves: torch.Tensor, max_shift_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift each clip by a uniform integer in [-max, max] samples, filling with zeros."""
+    count, length = waves.shape
+    shifts = torch.randint(-max_shift_samples, max_shift_samples + 1, (count,), generator=generator).to(waves.device)
+    source = torch.arange(length, device=waves.device) - shifts[:, None]
+    inside = (source >= 0) & (source < length)
+    return torch.gather(waves, 1, source.clamp(0, length - 1)) * inside
+
+
+def _band_masks(count: int, masks: int, max_width: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
+    """`[count, size]` bool: the union of `masks` bands per row, each of width uniform in
+    [0, max_width] at a uniform position (SpecAugment's frequency/time masking)."""
+    widths = (torch.rand(count, masks, generator=generator) * (min(max_width, size) + 1)).long()
+    starts = (torch.rand(count, masks, generator=generator) * (size - widths + 1)).long()
+    index = torch.arange(size)[None, None, :]
+    return ((index >= starts[..., None]) & (index < (starts + widths)[..., None])).any(dim=1)
+
+
+class SpecAugment(nn.Module):
+    """Frequency and time masks on log-mel `[B, n_mels, frames]` (Park et al. 2019, no time
+    warping), active only in training mode. Masked cells take the clip's mean log-mel value,
+    a neutral level for unnormalised log-mel where 0 would be a loud tone.
+    Defaults follow the BC-ResNet reference training code for its wider models: 2 frequency
+    masks of up to 7 bands and 2 time masks of up to 20 frames."""
+
+    def __init__(self, freq_masks: int = 2, freq_width: int = 7, time_masks: int = 2, time_width: int = 20,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width = time_masks, time_width
+        self.generator = generator
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return spec
+        count, bands, frames = spec.shape
+        freq = _band_masks(count, self.freq_masks, self.freq_width, bands, self.generator)
+        time = _band_masks(count, self.time_masks, self.time_width, frames, self.generator)
+        freq, time = freq.to(spec.device), time.to(spec.device)
+        masked = freq[:, :, None] | time[:, None, :]
+        return torch.where(masked, spec.mean(dim=(1, 2), keepdim=True), spec)
+
+    def extra_repr(self) -> str:
+        return (f"freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
+                f"time_masks={self.time_masks}, time_width={self.time_width}")

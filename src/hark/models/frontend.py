@@ -1,0 +1,23 @@
+"""The log-mel front end that 2-D/1-D spectrogram models own, so features run on the model's
+device and are part of an ONNX export."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from hark.errors import HarkError
+from hark.features.augment import SpecAugment
+from hark.features.logmel import LogMel
+
+
+def log_mel_front_end(sample_rate: int, n_mels: int, window_ms: float, hop_ms: float,
+                      spec_augment: dict | None) -> nn.Sequential:
+    """LogMel followed by SpecAugment (which is a no-op outside training mode) when
+    `spec_augment` is a dict of `SpecAugment` options; None turns it off."""
+    layers: list[nn.Module] = [LogMel.for_rate(sample_rate, n_mels, window_ms=window_ms, hop_ms=hop_ms)]
+    if spec_augment is not None:
+        try:
+            layers.append(SpecAugment(**spec_augment))
+        except TypeError as err:
+            raise HarkError(f"bad spec_augment options {spec_augment}: {err}") from None
+    return nn.Sequential(*layers)

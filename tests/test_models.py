@@ -1,0 +1,132 @@
+"""The model contract (waveform in, logits out, `head`, `embedding_dim`) holds for every
+registered model; parameter counts match the papers; ONNX export agrees with torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import word_tone
+from hark.cli import main
+from hark.errors import HarkError
+from hark.models import count_parameters, create_model, list_models
+
+BATCH = 4
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _clips(sample_rate: int, batch: int = BATCH, seed: int = 0) -> torch.Tensor:
+    return 0.1 * torch.randn(batch, sample_rate, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_model_contract_and_every_parameter_learns(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=7)
+    assert isinstance(model.head, torch.nn.Linear) and model.head.in_features == model.embedding_dim
+    assert model.sample_rate == 16000
+    embeddings = []
+    model.head.register_forward_hook(lambda module, inputs, output: embeddings.append(inputs[0]))
+    logits = model(_clips(16000))
+    assert logits.shape == (BATCH, 7) and torch.isfinite(logits).all()
+    assert embeddings[0].shape == (BATCH, model.embedding_dim)
+    F.cross_entropy(logits, torch.arange(BATCH) % 7).backward()
+    silent = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not silent, f"parameters without gradient: {silent}"
+
+
+@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64"])
+def test_each_family_learns_word_tones(name):
+    """Shapes and gradients can be right while the wiring is wrong; a few steps on four
+    separable "words" must drive the loss down."""
+    rng = np.random.default_rng(0)
+    labels = torch.arange(32) % 4
+    waves = torch.from_numpy(np.stack([word_tone(int(label), i % 5, rng) for i, label in enumerate(labels)]))
+    torch.manual_seed(0)
+    model = create_model(name, 4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(12):
+        optimizer.zero_grad()
+        logits = model(waves)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.2 * losses[0]
+    assert (logits.argmax(dim=1) == labels).float().mean() > 0.9
+
+
+def test_m5_is_the_tutorial_size_and_runs_at_8_and_16_khz():
+    assert count_parameters(create_model("m5", 35)) == 26915
+    for rate in (8000, 16000):
+        model = create_model("m5", 35, sample_rate=rate).eval()
+        assert model(_clips(rate)).shape == (BATCH, 35)
+
+
+def test_bc_resnet_sizes_follow_the_paper():
+    # Kim et al. 2021, Table 2 (12 classes): 9.2k, 27.3k, 54.2k, 188k, 321k parameters.
+    for name, paper in [("bcresnet-1", 9.2e3), ("bcresnet-2", 27.3e3), ("bcresnet-3", 54.2e3),
+                        ("bcresnet-6", 188e3), ("bcresnet-8", 321e3)]:
+        assert abs(count_parameters(create_model(name, 12)) - paper) / paper < 0.01, name
+
+
+def test_log_mel_models_follow_the_sample_rate():
+    model = create_model("bcresnet-1", 12, sample_rate=8000).eval()
+    assert model.features[0].sample_rate == 8000
+    assert model(_clips(8000)).shape == (BATCH, 12)
+
+
+def test_eval_is_deterministic_and_spec_augment_only_trains():
+    torch.manual_seed(0)
+    augmented = create_model("bcresnet-1", 12, spec_augment=dict(freq_masks=2, freq_width=7, time_masks=2, time_width=25))
+    plain = create_model("bcresnet-1", 12)
+    plain.load_state_dict(augmented.state_dict())
+    augmented.eval(), plain.eval()
+    clips = _clips(16000)
+    first = augmented(clips)
+    torch.testing.assert_close(augmented(clips), first, rtol=0, atol=0)
+    torch.testing.assert_close(plain(clips), first, rtol=0, atol=0)
+    augmented.train()
+    assert not torch.equal(augmented.features(clips), plain.features(clips))
+
+
+def test_unknown_model_or_option_names_the_valid_ones():
+    with pytest.raises(HarkError, match="valid models: .*bcresnet-1.*m5"):
+        create_model("resnet-9000", 12)
+    with pytest.raises(HarkError, match="no option width.*spec_augment"):
+        create_model("bcresnet-1", 12, width=3)
+    with pytest.raises(HarkError, match="spec_augment.*freq_mask"):
+        create_model("matchboxnet-3x1x64", 12, spec_augment={"freq_mask": 2})
+
+
+@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64"])
+def test_onnx_export_includes_the_front_end_and_agrees(name, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = create_model(name, 12, spec_augment=None)  # None is accepted even by m5
+    model.eval()
+    path = tmp_path / f"{name}.onnx"
+    torch.onnx.export(model, (_clips(16000, batch=2),), str(path), dynamo=False, opset_version=17,
+                      input_names=["waveform"], output_names=["logits"],
+                      dynamic_axes={"waveform": {0: "batch"}, "logits": {0: "batch"}})
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    clips = _clips(16000, batch=3, seed=1)
+    (ours,) = session.run(None, {"waveform": clips.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(ours, model(clips).numpy(), atol=1e-3, rtol=1e-3)
+
+
+def test_models_command_lists_every_model_with_its_size(capsys):
+    assert main(["models", "--num-classes", "35"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in list_models())
+    assert "26,915" in out  # m5
