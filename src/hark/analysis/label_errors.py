@@ -75,10 +75,11 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     train = np.flatnonzero((run.clips["split"] == "train").to_numpy() & run.clips["path"].isin(row_of).to_numpy())
     targets = run.targets[train]
     counts = np.bincount(targets)
+    present = counts[counts > 0]
     # A class rarer than K limits the number of folds: each fold needs one clip of every class.
-    n_splits = min(folds, int(counts[counts > 0].min(initial=0)))
+    n_splits = min(folds, int(present.min())) if len(present) else 0
     if n_splits < 2:
-        raise HarkError(f"a class has fewer than 2 training clips, too few for cross-validation; use --no-crossval")
+        raise HarkError("a class has fewer than 2 training clips, too few for cross-validation; use --no-crossval")
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()

@@ -1,0 +1,44 @@
+"""K-fold cross-validation really trains K models and gives every training clip a probability
+from a model that never saw it; the other splits keep the run model's output."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_fake_speech_commands, torch_threads
+from hark.analysis.inputs import load_run_data
+from hark.analysis.label_errors import crossval_probs
+from hark.cli import main
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crossval")
+    data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=3)
+    with torch_threads(1):
+        assert main(["train", str(data), "--out", str(root / "run"), "--preset", "seed-m5", "--epochs", "2",
+                     "--batch-size", "16", "--device", "cpu"]) == 0
+        assert main(["evaluate", str(root / "run")]) == 0
+    return root / "run"
+
+
+def test_training_clips_get_out_of_sample_probabilities(evaluated_run):
+    run = load_run_data(evaluated_run)
+    with torch_threads(1):
+        probs = crossval_probs(run, folds=2, progress=False)
+    train = (run.clips["split"] == "train").to_numpy()
+    assert probs.shape == run.probs.shape
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(probs[~train], run.probs[~train])
+    # Every training clip's row comes from a fold model, never the run model.
+    assert np.all(np.abs(probs[train] - run.probs[train]).max(axis=1) > 1e-6)
+
+
+def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
+    with torch_threads(1):
+        assert main(["analyze", str(evaluated_run), "--folds", "2", "--no-umap", "--quiet"]) == 0
+    clips = pd.read_parquet(evaluated_run / "analysis" / "clips.parquet")
+    train = clips["split"] == "train"
+    assert clips.loc[train, "oos_pred"].notna().all()
+    # Out-of-sample predictions differ from the run model's somewhere on the training split.
+    assert (clips.loc[train, "oos_confidence"] != clips.loc[train, "confidence"]).any()
