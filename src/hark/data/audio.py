@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +20,23 @@ class AudioError(Exception):
         self.problem = problem
 
 
-def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
-    """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
-    path = Path(path)
+@contextmanager
+def _reading(path: str | Path, what: str):
+    """Turn every way a file can fail to open into an AudioError naming it."""
     try:
-        if path.stat().st_size == 0:
+        if os.stat(path).st_size == 0:
             raise AudioError(path, "zero-length file")
-        data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
-    except AudioError:
-        raise
+        yield
     except FileNotFoundError:
         raise AudioError(path, "file not found") from None
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        raise AudioError(path, f"cannot decode audio ({err})") from None
+        raise AudioError(path, f"{what} ({err})") from None
+
+
+def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
+    """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
+    with _reading(path, "cannot decode audio"):
+        data, rate = sf.read(os.fspath(path), start=start, frames=frames, dtype="float32", always_2d=True)
     if data.shape[0] == 0:
         raise AudioError(path, "no audio frames")
     return data.mean(axis=1), int(rate)
@@ -41,17 +46,8 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     """(frames, sample_rate) from the header alone, without decoding: fast enough to index a
     hundred thousand clips (hence plain strings, no pathlib, on this path)."""
     path = os.fspath(path)
-    try:
-        if os.stat(path).st_size == 0:
-            raise AudioError(path, "zero-length file")
-        with sf.SoundFile(path) as handle:
-            return int(handle.frames), int(handle.samplerate)
-    except AudioError:
-        raise
-    except FileNotFoundError:
-        raise AudioError(path, "file not found") from None
-    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        raise AudioError(path, f"unreadable audio header ({err})") from None
+    with _reading(path, "unreadable audio header"), sf.SoundFile(path) as handle:
+        return int(handle.frames), int(handle.samplerate)
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
