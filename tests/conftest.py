@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,26 @@ SHARED_DATA = Path(os.environ.get("HARK_SHARED_DATA", Path(__file__).resolve().p
 def _isolated_cache(tmp_path_factory):
     """Tests never touch the user's cache."""
     os.environ["HARK_CACHE_DIR"] = str(tmp_path_factory.mktemp("hark-cache"))
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Training tests pin torch to one thread: two cores are shared with other processes,
+    and bit-for-bit comparisons need the same reduction order every run."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_torch_thread():
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

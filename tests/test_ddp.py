@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from conftest import make_fake_speech_commands
+from conftest import make_fake_speech_commands, torch_threads
 from hark.cli import main
 from hark.train.run import load_run
 
@@ -20,12 +20,8 @@ ARGS = ["--preset", "seed-m5", "--epochs", "2", "--batch-size", "20", "--device"
 def test_torchrun_two_processes_match_one(tmp_path):
     data = make_fake_speech_commands(tmp_path / "sc")
     single, parallel = tmp_path / "single", tmp_path / "ddp"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         assert main(["train", str(data), "--out", str(single), *ARGS]) == 0
-    finally:
-        torch.set_num_threads(threads)
 
     launched = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

@@ -16,12 +16,7 @@ from hark.models import count_parameters, create_model, list_models
 BATCH = 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _clips(sample_rate: int, batch: int = BATCH, seed: int = 0) -> torch.Tensor:

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from conftest import make_fake_speech_commands
+from conftest import make_fake_speech_commands, torch_threads
 from hark.cli import main
 
 EPOCHS = 5
@@ -30,12 +30,8 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     reference = tmp_path / "reference"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         assert main(train_command(data, reference)[3:]) == 0
-    finally:
-        torch.set_num_threads(threads)
 
     run = tmp_path / "run"
     victim = subprocess.Popen(train_command(data, run), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

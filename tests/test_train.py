@@ -23,12 +23,7 @@ from hark.train.trainer import build_model
 FAST = ["--preset", "seed-m5", "--batch-size", "16", "--device", "cpu", "--set", "run.workers=1"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
