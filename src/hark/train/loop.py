@@ -47,7 +47,7 @@ def augment_batch(waves: torch.Tensor, cfg: AugmentConfig, noise: NoiseBank | No
     return waves
 
 
-def train_epoch(model: nn.Module, batches, optimizer, scheduler, precision: Precision, ctx: Context,
+def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, scheduler, precision: Precision, ctx: Context,
                 label_smoothing: float, augment, description: str) -> tuple[float, float]:
     """Train on `batches` of (waves, labels, global batch size); returns mean loss and accuracy
     over the global epoch. The loss is a sum over this rank's clips divided by the global batch
@@ -55,7 +55,7 @@ def train_epoch(model: nn.Module, batches, optimizer, scheduler, precision: Prec
     gradient of the global batch mean, even for an unevenly split last batch."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, clips (this rank)
-    bar = tqdm(batches, desc=description, leave=False, disable=not ctx.is_main, unit="batch")
+    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not ctx.is_main, unit="batch")
     for waves, labels, global_size in bar:
         waves = augment(waves)
         with precision.autocast():

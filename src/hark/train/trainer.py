@@ -186,10 +186,10 @@ class Trainer:
                 self.epoch += 1
                 started = time.perf_counter()
                 order = epoch_order(len(self.train_set), self.shuffle, shuffle=True)
-                batches = iterate(self.train_set, shard_batches(order, run.batch_size, self.ctx), self.device)
+                shards = shard_batches(order, run.batch_size, self.ctx)
                 sr = self.config.data.sample_rate
                 train_loss, train_acc = train_epoch(
-                    self.network, batches, self.optimizer, self.scheduler, self.precision, self.ctx,
+                    self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer, self.scheduler, self.precision, self.ctx,
                     self.config.augment.label_smoothing,
                     lambda waves: augment_batch(waves, self.config.augment, self.noise, sr),
                     f"epoch {self.epoch}/{run.epochs}")
