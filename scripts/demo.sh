@@ -10,7 +10,9 @@ HARK=.venv/bin/hark
 WORDS=${DEMO_WORDS:-yes,no,up,down,left,right,on,off,stop,go,three,tree,four,forward}
 SPEAKERS=${DEMO_SPEAKERS:-50}
 UTTERANCES=${DEMO_UTTERANCES:-3}
-EPOCHS=${DEMO_EPOCHS:-12}
+EPOCHS=${DEMO_EPOCHS:-15}
+# The default recipe with its smallest model and a warm-up scaled to the short run.
+TRAIN_ARGS="--model ${DEMO_MODEL:-bcresnet-1} --epochs $EPOCHS --set optim.warmup_epochs=1"
 export HARK_CACHE_DIR=${HARK_CACHE_DIR:-$OUT/cache}
 
 mkdir -p "$OUT"
@@ -20,7 +22,7 @@ echo "== 1/8 synthesize $WORDS x $SPEAKERS speakers x $UTTERANCES utterances (wi
 echo "== 2/8 check the data"
 $HARK check "$OUT/data" --json "$OUT/check.json" --out "$OUT/check"
 echo "== 3/8 train"
-$HARK train "$OUT/data" --out "$OUT/run-a" --epochs "$EPOCHS" --resume
+$HARK train "$OUT/data" --out "$OUT/run-a" $TRAIN_ARGS --resume
 echo "== 4/8 evaluate"
 $HARK evaluate "$OUT/run-a"
 echo "== 5/8 analyze"
@@ -28,7 +30,7 @@ $HARK analyze "$OUT/run-a" --folds 3
 echo "== 6/8 fix: cut-off clips become their own class"
 $HARK fix "$OUT/run-a" --cutoff-class --out "$OUT/fixed.json"
 echo "== 7/8 retrain on the fixed data"
-$HARK train "$OUT/fixed.json" --out "$OUT/run-b" --epochs "$EPOCHS" --resume
+$HARK train "$OUT/fixed.json" --out "$OUT/run-b" $TRAIN_ARGS --resume
 $HARK evaluate "$OUT/run-b"
 echo "== 8/8 compare"
 $HARK compare "$OUT/run-a" "$OUT/run-b" --html "$OUT/compare.html"
