@@ -16,7 +16,7 @@ from hark.analysis.embedding_map import embed_2d
 from hark.analysis.failure_modes import FailureMode, FailureModeConfig, find_failure_modes
 from hark.analysis.findings import build_findings, write_clips, write_findings
 from hark.analysis.inputs import RunData, load_run_data
-from hark.analysis.label_errors import LabelErrorConfig, LabelErrors, find_label_errors, reduce_embeddings
+from hark.analysis.label_errors import CONTENT_FAULTS, LabelErrorConfig, LabelErrors, find_label_errors, reduce_embeddings
 from hark.analysis.slices import error_rates
 
 
@@ -72,7 +72,8 @@ def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig()) -> A
     clips = pd.concat([clips, detected], axis=1)
 
     reduced = reduce_embeddings(run.embeddings, seed=config.label_errors.seed)
-    errors = find_label_errors(run, config.label_errors, reduced, config.progress)
+    explained = clips[[f"flag_{name}" for name in CONTENT_FAULTS]].to_numpy().any(axis=1)
+    errors = find_label_errors(run, config.label_errors, reduced, config.progress, explained)
     clips["oos_pred"] = np.array(run.labels)[errors.probs.argmax(axis=1)]
     clips["oos_confidence"] = errors.probs.max(axis=1)
     clips["error"] = (clips["oos_pred"] != clips["label"]).to_numpy()

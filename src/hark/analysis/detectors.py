@@ -43,6 +43,10 @@ class DetectorConfig:
     # A second word must be nearly as loud as the first to count.
     strong_segment_db: float = 12.0
     multiword_pause_s: float = 0.2
+    # A shorter pause also parts two words when both sides are word-long; `word_gap_s` is just
+    # above `merge_gap_s`, the longest dip taken as a stop closure inside one word.
+    word_gap_s: float = 0.13
+    min_word_s: float = 0.15
     tail_s: float = 0.05
     cutoff_level: float = 0.65
     late_onset_s: float = 0.15
@@ -73,6 +77,33 @@ def _segments(active: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) frame runs where `active` is true."""
     edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _merge(segments: list[tuple[int, int]], gap: int, min_frames: int) -> list[list[int]]:
+    """Segments joined across dips of at most `gap` frames, then those shorter than `min_frames`
+    dropped (all but the first, when none is long enough)."""
+    merged: list[list[int]] = []
+    for start, end in segments:
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [s for s in merged if s[1] - s[0] >= min_frames] or merged[:1]
+
+
+def _word_pauses(level: np.ndarray, segments: list[tuple[int, int]], peak: float, config: DetectorConfig) -> tuple[float, bool]:
+    """(longest pause between two strong speech segments in s, whether some pause parts two
+    words): a long pause always does, a short one only between two word-long segments."""
+    word_gap, min_word = (int(round(seconds / config.hop_s)) for seconds in (config.word_gap_s, config.min_word_s))
+    long_pause = int(round(config.multiword_pause_s / config.hop_s))
+    parts = _merge(segments, word_gap - 1, int(round(config.min_segment_s / config.hop_s)))
+    strong = [s for s in parts if level[s[0]:s[1]].max() >= peak - config.strong_segment_db]
+    longest, parted = 0, False
+    for a, b in zip(strong, strong[1:]):
+        pause = b[0] - a[1]
+        longest = max(longest, pause)
+        parted |= pause >= long_pause or min(a[1] - a[0], b[1] - b[0]) >= min_word
+    return longest * config.hop_s, parted
 
 
 def _clipped_fraction(wave: np.ndarray, flat_run: int) -> float:
@@ -116,15 +147,8 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     min_frames = int(round(config.min_segment_s / config.hop_s))
 
     segments = _segments(level >= threshold) if has_speech else []
-    merged: list[list[int]] = []
-    for start, end in segments:
-        if merged and start - merged[-1][1] <= merge:
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    merged = [s for s in merged if s[1] - s[0] >= min_frames] or merged[:1]
-    strong = [s for s in merged if level[s[0]:s[1]].max() >= peak - config.strong_segment_db]
-    pause_s = max((b[0] - a[1] for a, b in zip(strong, strong[1:])), default=0) * config.hop_s
+    merged = _merge(segments, merge, min_frames)
+    pause_s, parted = _word_pauses(level, segments, peak, config) if segments else (0.0, False)
 
     onset_s = merged[0][0] * config.hop_s if merged else 0.0
     offset_s = min(length_s, (merged[-1][1] - 1) * config.hop_s + config.frame_s) if merged else 0.0
@@ -139,9 +163,10 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
         "score_cutoff": end_level,
         "flag_cutoff": bool(has_speech and ((runs_to_end and end_level >= config.cutoff_level) or late_start)),
         "score_multiword": float(pause_s),
-        "flag_multiword": bool(has_speech and pause_s >= config.multiword_pause_s),
+        "flag_multiword": bool(has_speech and parted),
         "score_no_speech": float(np.clip(1.0 - speech_range / 30.0, 0.0, 1.0)),
-        "flag_no_speech": not has_speech,
+        # Saturation flattens the loudness range that the verdict rests on.
+        "flag_no_speech": not has_speech and clipped < config.clip_fraction,
         "score_clipping": float(clipped),
         "flag_clipping": bool(clipped >= config.clip_fraction),
         "score_low_snr": float(snr_db),

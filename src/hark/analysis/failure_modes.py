@@ -25,6 +25,12 @@ CONTINUOUS = (
 # Nearest-neighbour distances in many dimensions vary little within a group and jump between
 # groups, so a modest slack takes in stragglers without bridging groups.
 ABSORB_SLACK = 1.5
+ARROW = "\u2192"
+# A group's median confidence this far from that of all errors is worth saying.
+LOW_CONFIDENCE_GAP = 0.15
+# Below `flag_min_rate` a flag explains no group, but one this common among its errors (and
+# far more than among correct clips) is still worth naming.
+MINOR_FLAG_RATE = 0.2
 
 
 @dataclass
@@ -85,19 +91,27 @@ def absorb_noise(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
         labels[noise[joins]] = target[joins]
 
 
-def _flag_reasons(mode: pd.DataFrame, correct: pd.DataFrame, config: FailureModeConfig) -> list[tuple[float, str, str]]:
+def _flag_reasons(mode: pd.DataFrame, correct: pd.DataFrame, config: FailureModeConfig, min_rate: float | None = None) -> list[tuple[float, str, str]]:
+    """Detector flags far more common in the group than among correct clips, largest gap first;
+    `min_rate` (default `flag_min_rate`) is the share of the group a flag must reach."""
     reasons = []
     for name, (_, meaning) in DETECTORS.items():
         column = f"flag_{name}"
         rate = float(mode[column].mean())
         base = float(correct[column].mean()) if len(correct) else 0.0
-        if rate >= config.flag_min_rate and rate >= 2 * base + 0.1:
+        if rate >= (config.flag_min_rate if min_rate is None else min_rate) and rate >= 2 * base + 0.1:
             label = name.replace("_", " ").replace("cutoff", "cut-off")
-            reasons.append((rate - base, meaning, f"{meaning} ({rate:.0%} flagged {label} vs {base:.0%} of correct clips)"))
+            reasons.append((rate - base, name, f"{meaning} ({rate:.0%} flagged {label} vs {base:.0%} of correct clips)"))
     return sorted(reasons, reverse=True)
 
 
 def _continuous_reasons(mode: pd.DataFrame, correct: pd.DataFrame) -> list[tuple[float, str, str]]:
+    # Onset, offset and SNR mean nothing for a clip without speech; nor do they for a group of
+    # mostly such clips.
+    speaking = mode[~mode["flag_no_speech"].astype(bool)]
+    if len(speaking) < 0.5 * len(mode) or not len(speaking):
+        return []
+    mode = speaking
     reasons = []
     for column, higher, lower, unit, min_difference in CONTINUOUS:
         ours, theirs = mode[column].median(), correct[column].median()
@@ -109,44 +123,133 @@ def _continuous_reasons(mode: pd.DataFrame, correct: pd.DataFrame) -> list[tuple
     return sorted(reasons, reverse=True)
 
 
-def _spread(mode: pd.DataFrame, clips: pd.DataFrame, pred_column: str, config: FailureModeConfig) -> list[str]:
+def _pairs(mode: pd.DataFrame, pred_column: str) -> pd.Series:
+    """Counts of 'label→prediction', most frequent first."""
+    return (mode["label"] + ARROW + mode[pred_column]).value_counts()
+
+
+def _top_pair(pairs: pd.Series) -> tuple[str, str, int]:
+    """The two words most often confused in either direction, the more frequent direction first,
+    and how many errors they make together."""
+    both: dict[tuple[str, str], int] = {}
+    for pair, count in pairs.items():
+        key = tuple(sorted(pair.split(ARROW)))
+        both[key] = both.get(key, 0) + int(count)
+    (a, b), total = max(both.items(), key=lambda item: item[1])
+    if pairs.get(f"{b}{ARROW}{a}", 0) > pairs.get(f"{a}{ARROW}{b}", 0):
+        a, b = b, a
+    return a, b, total
+
+
+def _pair_text(label: str, pred: str, total: int, size: int, pairs: pd.Series) -> str:
+    forward, reverse = int(pairs.get(f"{label}{ARROW}{pred}", 0)), int(pairs.get(f"{pred}{ARROW}{label}", 0))
+    both = f", and the reverse {reverse} times" if reverse else ""
+    return f"'{label}' heard as '{pred}' ({forward} of {size}{both}) \u2014 confusable pair"
+
+
+def dominant_explanation(mode: pd.DataFrame, correct: pd.DataFrame, pred_column: str, config: FailureModeConfig) -> tuple[str, ...] | None:
+    """What a group of errors is mostly about, as a key that two groups with the same cause share:
+    a detector flag over-represented among them, else a confusable pair (either direction)."""
+    flags = _flag_reasons(mode, correct, config)
+    if flags:
+        return ("flag", flags[0][1])
+    label, pred, total = _top_pair(_pairs(mode, pred_column))
+    if total / len(mode) >= config.group_min_share:
+        return ("pair", *sorted((label, pred)))
+    return None
+
+
+def _over_represented(mode: pd.DataFrame, clips: pd.DataFrame, column: str, config: FailureModeConfig) -> tuple[str, float, float] | None:
+    """The value of `column` whose share in the mode is large and well above its share overall."""
+    shares = mode[column][mode[column] != ""].value_counts(normalize=True)
+    if not len(shares):
+        return None
+    value, share = shares.index[0], float(shares.iloc[0])
+    base = float((clips[column] == value).mean())
+    if share >= config.group_min_share and share >= 2 * base and (mode[column] == value).sum() >= 3:
+        return str(value), share, base
+    return None
+
+
+def _context(mode: pd.DataFrame, clips: pd.DataFrame, pred_column: str, config: FailureModeConfig, by_pair: bool) -> list[str]:
+    """What else sets the group apart: label problems, confidence, a class (unless a confusable
+    pair already names it), a speaker, a split."""
     parts = []
-    pairs = (mode["label"] + "\u2192" + mode[pred_column]).value_counts()
-    top_pair, top_count = pairs.index[0], int(pairs.iloc[0])
-    words = mode["label"].nunique()
-    if top_count / len(mode) >= config.group_min_share:
-        label, pred = top_pair.split("\u2192")
-        parts.append(f"mostly '{label}' taken for '{pred}' ({top_count} of {len(mode)})")
-    else:
-        parts.append(f"spread over {words} word{'s' if words != 1 else ''}")
-    speakers = mode["speaker_id"][mode["speaker_id"] != ""].value_counts()
-    if len(speakers) and speakers.iloc[0] >= 3 and speakers.iloc[0] / len(mode) >= config.group_min_share:
-        parts.append(f"{speakers.iloc[0] / len(mode):.0%} from speaker {speakers.index[0]}")
-    shares, base = mode["split"].value_counts(normalize=True), clips["split"].value_counts(normalize=True)
-    split = shares.index[0]
-    if shares.iloc[0] - base.get(split, 0.0) >= config.group_min_share:
-        parts.append(f"{shares.iloc[0]:.0%} in the {split} split")
+    errors = clips[clips["error"]] if "error" in clips else mode
+    if "label_issue" in mode:
+        rate, base = float(mode["label_issue"].mean()), float(errors["label_issue"].mean())
+        if rate >= config.group_min_share and rate >= 1.5 * base:
+            parts.append(f"{rate:.0%} look mislabelled (vs {base:.0%} of all errors)")
+    if "oos_confidence" in mode and len(errors) > len(mode):
+        ours, theirs = float(mode["oos_confidence"].median()), float(errors["oos_confidence"].median())
+        if abs(ours - theirs) >= LOW_CONFIDENCE_GAP:
+            parts.append(f"{'confident' if ours > theirs else 'unsure'} mistakes (median confidence {ours:.2f} vs {theirs:.2f} over all errors)")
+    columns = (("label", "'{}' clips"), (pred_column, "predicted '{}'"))[2 if by_pair else 0:]
+    for column, what in columns + (("speaker_id", "from speaker {}"), ("split", "in the {} split")):
+        found = _over_represented(mode, clips, column, config)
+        if found:
+            value, share, base = found
+            parts.append(f"{share:.0%} {what.format(value)} (vs {base:.0%} of all clips)")
     return parts
 
 
 def describe_mode(rank: int, mode: pd.DataFrame, correct: pd.DataFrame, clips: pd.DataFrame, total_errors: int,
                   pred_column: str, config: FailureModeConfig = FailureModeConfig()) -> tuple[str, str, dict]:
-    """(title, one-sentence description, details) of one group of errors."""
-    reasons = _flag_reasons(mode, correct, config)
+    """(title, one-sentence description, details) of one group of errors: its dominant cause
+    first (a detector flag, a confusable pair), then whatever else sets it apart; a group with
+    no single cause says so and lists its most frequent confusions."""
+    flags = _flag_reasons(mode, correct, config)
     continuous = _continuous_reasons(mode, correct)
-    chosen = reasons[:2] + continuous[: 1 if reasons else 2]
-    spread = _spread(mode, clips, pred_column, config)
-    headline = chosen[0][1] if chosen else spread[0]
+    pairs = _pairs(mode, pred_column)
+    chosen = [text for _, _, text in flags[:2] + continuous[: 1 if flags else 2]]
+    headline = DETECTORS[flags[0][1]][1] if flags else None
+    label, pred, total = _top_pair(pairs)
+    by_pair = total / len(mode) >= config.group_min_share
+    if by_pair:
+        chosen.append(_pair_text(label, pred, total, len(mode), pairs))
+        headline = headline or f"'{label}' heard as '{pred}'"
+    context = _context(mode, clips, pred_column, config, by_pair)
+    if headline is None:
+        top = ", ".join(f"{pair.replace(ARROW, ' as ')} ({count})" for pair, count in pairs.head(3).items())
+        # No fault explains the group alone, but faults far more common in it than among correct
+        # clips are still its best description.
+        minor = _flag_reasons(mode, correct, config, min_rate=MINOR_FLAG_RATE)
+        words = f"{mode['label'].nunique()} words, most often {top}"
+        if minor:
+            headline = "mixed causes"
+            chosen.append(f"no single cause: {'; '.join(text for _, _, text in minor)}; {words}")
+        elif context:
+            headline = context[0].split(" (")[0]
+            chosen.append(f"most often {top}")
+        else:
+            headline = "no single cause"
+            chosen.append(f"no single cause: {words}")
     share = len(mode) / max(total_errors, 1)
-    sentence = "; ".join([text for _, _, text in chosen] + spread)
+    sentence = "; ".join(chosen + context)
     description = f"Failure mode {rank} \u2014 {len(mode)} errors ({share:.0%}): {sentence}."
     details = {
         "flag_rates": {name: float(mode[f"flag_{name}"].mean()) for name in DETECTORS},
         "correct_flag_rates": {name: float(correct[f"flag_{name}"].mean()) if len(correct) else 0.0 for name in DETECTORS},
-        "top_pairs": (mode["label"] + "\u2192" + mode[pred_column]).value_counts().head(5).to_dict(),
+        "top_pairs": pairs.head(5).to_dict(),
         "share": share,
     }
     return f"Failure mode {rank} \u2014 {headline}", description, details
+
+
+def merge_same_cause(labels: np.ndarray, errors: pd.DataFrame, correct: pd.DataFrame, pred_column: str, config: FailureModeConfig) -> np.ndarray:
+    """Clusters with the same dominant explanation become one mode: the embedding may split, say,
+    cut-off clips by word, but for the person fixing the data they are one problem."""
+    labels = labels.copy()
+    first_with: dict[tuple[str, ...], int] = {}
+    for cluster in np.unique(labels[labels >= 0]):
+        key = dominant_explanation(errors[labels == cluster], correct, pred_column, config)
+        if key is None:
+            continue
+        if key in first_with:
+            labels[labels == cluster] = first_with[key]
+        else:
+            first_with[key] = cluster
+    return labels
 
 
 def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray, error: np.ndarray, pred_column: str,
@@ -154,11 +257,12 @@ def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray, error: np.ndarr
     """Failure modes largest first, and a cluster id per clip (-1: correct or in no group)."""
     error_rows = np.flatnonzero(error)
     flag_columns = [f"flag_{name}" for name in DETECTORS]
+    correct = clips[~error]
     labels = cluster_errors(reduced[error_rows], clips[flag_columns].to_numpy()[error_rows], config, seed)
+    labels = merge_same_cause(labels, clips.iloc[error_rows], correct, pred_column, config)
     ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
     order = ids[np.argsort(-sizes, kind="stable")]
     cluster_of = np.full(len(clips), -1)
-    correct = clips[~error]
     modes = []
     for rank, cluster in enumerate(order, start=1):
         rows = error_rows[labels == cluster]

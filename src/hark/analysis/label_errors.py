@@ -4,6 +4,8 @@ model's embedding space; cleanlab's confident learning is computed alongside as 
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,12 @@ from tqdm import tqdm
 
 from hark.analysis.inputs import RunData
 from hark.errors import HarkError
+
+
+# Detector flags that change which words a clip holds (none, part of one, several): a clip with
+# one is a data problem of its own, and the model's disagreement with its label is no evidence
+# that the label is wrong. Quality faults (clipping, noise) leave the word and are not here.
+CONTENT_FAULTS = ("no_speech", "cutoff", "multiword")
 
 
 @dataclass
@@ -92,6 +100,37 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     return probs
 
 
+CROSSVAL_CACHE = "crossval_probs.npz"
+
+
+def _crossval_key(run: RunData, folds: int, seed: int) -> str:
+    """What the fold models depend on: the run's config (data, recipe) and its predictions (a
+    retrained or re-evaluated run rewrites them), the folds and the seed."""
+    digest = hashlib.sha1()
+    for name in ("config.json", "predictions.parquet"):
+        digest.update((run.run_dir / name).read_bytes())
+    return f"{digest.hexdigest()}-{folds}-{seed}"
+
+
+def cached_crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """`crossval_probs`, kept in `RUN/analysis/` so that analysing the same run again (other
+    options, a newer hark) does not train the K models again."""
+    path = run.run_dir / "analysis" / CROSSVAL_CACHE
+    key = _crossval_key(run, folds, seed)
+    try:
+        with np.load(path) as saved:
+            if str(saved["key"]) == key and saved["probs"].shape == run.probs.shape:
+                return saved["probs"]
+    except (OSError, KeyError, ValueError):  # absent, damaged or from another layout: recompute
+        pass
+    probs = crossval_probs(run, folds, seed, progress)
+    path.parent.mkdir(exist_ok=True)
+    temporary = path.with_name(f".{os.getpid()}.{path.name}")
+    np.savez(temporary, key=np.array(key), probs=probs)
+    os.replace(temporary, path)
+    return probs
+
+
 def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Confident learning (Northcutt et al. 2021) as cleanlab ships it: the baseline to beat."""
     from cleanlab.filter import find_label_issues
@@ -108,19 +147,39 @@ def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:
         raise HarkError(f"cleanlab could not rank label issues: {err}") from None
 
 
-def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(), reduced: np.ndarray | None = None, progress: bool = True) -> LabelErrors:
+def per_class_thresholds(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """[C]: the mean score each class gets on the clips labelled with it, as confident learning
+    sets them: a class the model finds hard (low scores even on its own clips) gets a low bar,
+    an easy one a high bar, so one global cut-off does not favour the easy classes."""
+    sums = np.zeros(scores.shape[1])
+    np.add.at(sums, targets, scores[np.arange(len(targets)), targets])
+    counts = np.bincount(targets, minlength=scores.shape[1])
+    # A class nobody carries has no evidence; its bar sits out of reach.
+    return np.divide(sums, counts, out=np.full(scores.shape[1], np.inf), where=counts > 0)
+
+
+def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(), reduced: np.ndarray | None = None,
+                      progress: bool = True, explained: np.ndarray | None = None) -> LabelErrors:
+    """`explained`: clips whose audio detectors already account for the model's disagreement
+    (no word, a cut-off word, several words): their labels are not what is wrong with them."""
     targets = run.targets
     folds = config.folds if config.crossval else 0
-    probs = crossval_probs(run, config.folds, config.seed, progress) if folds else run.probs
+    probs = cached_crossval_probs(run, config.folds, config.seed, progress) if folds else run.probs
     if reduced is None:
         reduced = reduce_embeddings(run.embeddings, seed=config.seed)
     shares = neighbour_labels(reduced, targets, len(run.labels), config.neighbours)
     combined = config.self_weight * probs + (1.0 - config.self_weight) * shares
     rows = np.arange(len(targets))
     quality = combined[rows, targets]
-    suggested = combined.argmax(axis=1)
-    # Both witnesses must name the same other class: the model prefers it and most neighbours
-    # carry it. A clip that is merely hard or damaged (a cut-off word, noise) sits among
-    # neighbours of mixed labels and keeps its label.
-    issue = (suggested != targets) & (probs[rows, suggested] > probs[rows, targets]) & (shares[rows, suggested] >= 0.5)
+    thresholds = per_class_thresholds(combined, targets)
+    # Confidently another class: above that class's own bar, and the strongest such class.
+    above = np.where(combined >= thresholds, combined, -np.inf)
+    above[rows, targets] = -np.inf
+    suggested = np.where(np.isfinite(above.max(axis=1)), above.argmax(axis=1), combined.argmax(axis=1))
+    # Both witnesses must lean the same way: the model prefers the other class and its
+    # neighbours carry it more than the given label; a merely hard clip sits among mixed labels.
+    issue = (np.isfinite(above.max(axis=1)) & (quality < thresholds[targets])
+             & (probs[rows, suggested] > probs[rows, targets]) & (shares[rows, suggested] > shares[rows, targets]))
+    if explained is not None:
+        issue &= ~explained
     return LabelErrors(probs, quality.astype(np.float32), issue, suggested, cleanlab_issues(targets, probs), folds)
