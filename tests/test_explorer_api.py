@@ -52,9 +52,10 @@ def test_index_static_and_bundled_plotly(client):
     assert page.status_code == 200 and "hark explorer" in page.text
     assert "cdn" not in page.text.lower()
     assert client.get("/static/app.js").status_code == 200
-    plotly = client.get("/vendor/plotly.min.js")
+    plotly = client.get("/static/vendor/plotly-gl2d.min.js")  # vendored: works offline, no CDN
     assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"]
-    assert len(plotly.content) > 1_000_000
+    assert len(plotly.content) > 1_000_000 and b"scattergl" in plotly.content
+    assert "MIT License" in client.get("/static/vendor/plotly-LICENSE").text
 
 
 def test_summary_lists_facets(client, clips):

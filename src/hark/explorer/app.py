@@ -28,12 +28,6 @@ STATIC = Path(__file__).parent / "static"
 SPECIAL_LABELS = ("_cutoff_", "unusable")
 
 
-def _plotly_js() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
 class Explorer:
     """Everything the routes share: the run, its query index, media cache and user store."""
 
@@ -77,10 +71,6 @@ def create_app(run_dir: str | Path, data_root: str | Path | None = None) -> Fast
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
-
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(_plotly_js(), media_type="text/javascript")
 
     @app.get("/api/summary")
     def summary() -> dict:

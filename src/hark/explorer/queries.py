@@ -59,6 +59,9 @@ class ClipIndex:
             key: np.argsort(clips[key].to_numpy(), kind="stable") for key in SORT_KEYS
         }
         self._agree = (clips["label"] == clips["pred"]).to_numpy()
+        # Plain numpy columns for cards: pandas row selection costs ~10 ms per page at 100k clips.
+        self._card_values = {key: clips[key].to_numpy() for key in CARD_COLUMNS if key in clips.columns}
+        self._flag_values = clips[["flag_" + name for name in self.flags]].to_numpy(dtype=bool)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -121,13 +124,10 @@ class ClipIndex:
 
     def cards(self, rows) -> list[dict]:
         """JSON-ready card data; NaN becomes None."""
-        rows = list(rows)
-        subset = self.clips.iloc[rows]
-        flags = subset[["flag_" + name for name in self.flags]].to_numpy()
         out = []
-        for row, record, row_flags in zip(rows, subset[list(CARD_COLUMNS)].to_dict("records"), flags):
-            card = {"id": int(row), **{k: _plain(v) for k, v in record.items()}}
-            card["flags"] = [name for name, on in zip(self.flags, row_flags) if on]
+        for row in rows:
+            card = {"id": int(row), **{key: _plain(values[row]) for key, values in self._card_values.items()}}
+            card["flags"] = [name for name, on in zip(self.flags, self._flag_values[row]) if on]
             out.append(card)
         return out
 

@@ -1,5 +1,5 @@
 // Start-up, the filter bar, and drawing whichever view the URL names.
-import { el, filterOf, getJSON, navigate, readState, setNavigateHandler, toast } from "./api.js";
+import { el, filterOf, getJSON, loadPlotly, navigate, readState, setNavigateHandler, toast } from "./api.js";
 import { app, updatePickedBar } from "./cards.js";
 import { showClips, showSimilar } from "./grid.js";
 import { addPickedTo, openNewIssueDialog, refreshIssues, showCorrections, showIssues } from "./issues.js";
@@ -76,7 +76,9 @@ async function render() {
 }
 
 async function start() {
-  app.summary = await getJSON("/api/summary");
+  // Opening the map directly: Plotly's download and start-up overlap the app's own requests.
+  if (readState().view === "map") loadPlotly().catch(() => {});
+  [app.summary] = await Promise.all([getJSON("/api/summary"), refreshIssues()]);
   document.getElementById("run-name").textContent = `${app.summary.run} · ${app.summary.clips.toLocaleString()} clips`;
   buildFilterBar(app.summary);
   for (const tab of document.querySelectorAll("#tabs a")) {
@@ -96,7 +98,6 @@ async function start() {
   document.getElementById("cancel-issue").addEventListener("click", () => document.getElementById("new-issue").close());
   setNavigateHandler(render);
   window.addEventListener("popstate", render);
-  await refreshIssues();
   await render();
 }
 

@@ -4,7 +4,7 @@ import { el, fmt, mediaUrl, navigate, send, toast } from "./api.js";
 export const app = { summary: null, picked: new Set(), issues: [] }; // shared page-wide state
 
 const SPECIAL = { _cutoff_: "cut-off", unusable: "unusable" };
-const labelName = (label) => SPECIAL[label] || label;
+export const labelName = (label) => SPECIAL[label] || label;
 
 function correctionSelect(card) {
   const select = el("select", {
@@ -47,7 +47,8 @@ export function renderCard(card, { issueId = null, distance = null } = {}) {
     }, "Remove from issue"));
   }
   return el("article", { class: "card" + (wrong ? " wrong" : "") + (card.correction ? " corrected" : ""), "data-id": card.id },
-    el("img", { class: "spec", loading: "lazy", src: mediaUrl("spectrogram", card.path), alt: "spectrogram of " + card.path }),
+    el("img", { class: "spec", loading: "lazy", src: mediaUrl("spectrogram", card.path), alt: "spectrogram of " + card.path,
+      onerror: (e) => e.target.replaceWith(el("div", { class: "spec missing" }, "no spectrogram: the audio is unreadable")) }),
     el("div", { class: "verdict" },
       el("span", { class: "label", title: "label" }, card.label), " → ",
       el("span", { class: "pred", title: "prediction" }, card.pred),
@@ -58,7 +59,7 @@ export function renderCard(card, { issueId = null, distance = null } = {}) {
       card.speaker_id ? ` · spk ${card.speaker_id}` : "", card.cluster >= 0 ? ` · cluster ${card.cluster}` : "",
       distance !== null ? ` · dist ${fmt(distance, 3)}` : ""),
     el("div", { class: "flags" },
-      card.label_issue ? el("span", { class: "flag issue" }, "label issue") : null,
+      card.label_issue ? el("span", { class: "flag label-issue" }, "label issue") : null,
       card.flags.map((f) => el("span", { class: "flag" }, f))),
     el("div", { class: "path", title: card.path }, card.path),
     card.correction ? el("div", { class: "correction" }, "corrected: " + labelName(card.correction)) : null,

@@ -1,6 +1,6 @@
 // Issues (titled groups of clips with notes and a status) and label corrections.
 import { el, getJSON, navigate, send, toast } from "./api.js";
-import { app, updatePickedBar } from "./cards.js";
+import { app, labelName, updatePickedBar } from "./cards.js";
 
 export async function refreshIssues() {
   app.issues = (await getJSON("/api/issues")).issues;
@@ -51,7 +51,7 @@ export async function showIssues(_state, root) {
 export async function showCorrections(_state, root) {
   const { corrections } = await getJSON("/api/corrections");
   const rows = corrections.map((c) => el("tr", {},
-    el("td", {}, el("code", {}, c.path)), el("td", {}, c.label),
+    el("td", {}, el("code", {}, c.path)), el("td", {}, labelName(c.label)),
     el("td", {}, el("button", { type: "button", onclick: async () => {
       await send("DELETE", `/api/corrections?path=${encodeURIComponent(c.path)}`);
       navigate({}, { replace: true });

@@ -8,30 +8,33 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
   "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
   "#dbdb8d", "#9edae5", "#393b79"];
 const OUTSIDE = "outside filter";
-let data = null; // /api/map, fetched once
+let data = null; // /api/map, fetched and decoded once
+let colouring = null; // categories() of the current colour mode, reused across filter changes
 let plotReady = false;
 let latest = 0;
 
 function categories(mode) {
+  if (colouring?.mode === mode) return colouring;
   const n = data.x.length;
   const code = new Int32Array(n);
+  colouring = { mode, code };
   if (mode === "label" || mode === "pred") {
     code.set(data[mode]);
-    return { names: data.classes, code };
+    return Object.assign(colouring, { names: data.classes });
   }
   if (mode === "cluster") {
     const ids = [...new Set(data.cluster)].sort((a, b) => a - b);
     const position = new Map(ids.map((c, i) => [c, i]));
     data.cluster.forEach((c, i) => { code[i] = position.get(c); });
-    return { names: ids.map((c) => (c < 0 ? "no cluster" : `cluster ${c}`)), code };
+    return Object.assign(colouring, { names: ids.map((c) => (c < 0 ? "no cluster" : `cluster ${c}`)) });
   }
   if (mode.startsWith("flag:")) {
     const name = mode.slice(5);
     code.set(unpackMask(data.flags[name], n));
-    return { names: [`not ${name}`, name], code };
+    return Object.assign(colouring, { names: [`not ${name}`, name] });
   }
   for (let i = 0; i < n; i++) code[i] = data.label[i] === data.pred[i] ? 0 : 1;
-  return { names: ["agree", "disagree"], code, colors: ["#9ecae1", "#d62728"] };
+  return Object.assign(colouring, { names: ["agree", "disagree"], colors: ["#9ecae1", "#d62728"] });
 }
 
 function traces(mode, mask) {
@@ -40,23 +43,44 @@ function traces(mode, mask) {
   const outside = [];
   for (let i = 0; i < code.length; i++) {
     if (Number.isNaN(data.x[i])) continue;
-    (mask && !mask[i] ? outside : members[code[i]]).push(i);
+    (mask[i] ? members[code[i]] : outside).push(i);
   }
   const trace = (ids, name, color, size) => ({
     type: "scattergl", mode: "markers", name, customdata: ids,
     x: Float32Array.from(ids, (i) => data.x[i]), y: Float32Array.from(ids, (i) => data.y[i]),
-    text: ids.map((i) => `${data.classes[data.label[i]]} → ${data.classes[data.pred[i]]}`),
-    hoverinfo: "text", marker: { size, color, opacity: 0.85 },
+    text: ids.map((i) => data.hover[i]), hoverinfo: "text", marker: { size, color, opacity: 0.85 },
   });
-  const drawn = names.map((name, k) => trace(members[k], name, (colors || PALETTE)[k % PALETTE.length], 6))
+  // Smaller markers when dense: less overdraw, and a third of the pixels for software WebGL to shade.
+  const dense = code.length > 20000;
+  const drawn = names.map((name, k) => trace(members[k], name, (colors || PALETTE)[k % PALETTE.length], dense ? 4 : 6))
     .filter((t) => t.customdata.length);
-  return [trace(outside, OUTSIDE, "#dddddd", 3), ...drawn];
+  return [trace(outside, OUTSIDE, "#dddddd", dense ? 2 : 3), ...drawn];
+}
+
+// Fixed axis ranges: Plotly then skips re-scanning 100k points for its autorange on every filter.
+// NaN (a clip without map coordinates) fails both comparisons and is skipped.
+function paddedRange(values) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of values) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  const pad = (high - low) * 0.04 || 1;
+  return [low - pad, high + pad];
 }
 
 function decodeMap(raw) {
-  return { ...raw, x: unpackArray(raw.x, Float32Array), y: unpackArray(raw.y, Float32Array),
+  const map = { ...raw, x: unpackArray(raw.x, Float32Array), y: unpackArray(raw.y, Float32Array),
     label: unpackArray(raw.label, Int32Array), pred: unpackArray(raw.pred, Int32Array),
     cluster: unpackArray(raw.cluster, Int32Array) };
+  // Hover text: one shared string per (label, prediction) pair instead of 100k new strings.
+  const n = map.classes.length;
+  const pairs = map.classes.flatMap((label) => map.classes.map((pred) => `${label} → ${pred}`));
+  map.hover = Array.from(map.label, (label, i) => pairs[label * n + map.pred[i]]);
+  map.xRange = paddedRange(map.x);
+  map.yRange = paddedRange(map.y);
+  return map;
 }
 
 function colourChoices() {
@@ -89,8 +113,9 @@ export async function showMap(state, root) {
   if (ticket !== latest) return;
   const mask = unpackMask(maskResult.mask, data.x.length);
   const layout = {
-    dragmode: "lasso", uirevision: "map", hovermode: "closest", margin: { l: 30, r: 10, t: 10, b: 30 },
-    legend: { itemsizing: "constant" }, xaxis: { zeroline: false }, yaxis: { zeroline: false },
+    dragmode: "lasso", uirevision: "map", hovermode: "closest", margin: { l: 30, r: 10, t: 30, b: 30 },
+    legend: { itemsizing: "constant" }, xaxis: { zeroline: false, range: data.xRange },
+    yaxis: { zeroline: false, range: data.yRange },
   };
   await Plotly.react(plot, traces(mode, mask), layout, { displaylogo: false, responsive: true });
   plot.dataset.shown = String(maskResult.total);

@@ -1,6 +1,6 @@
 // Metrics: per-class table, class distribution, a confusion matrix whose cells open their clips,
 // and the ranked failure modes from the analysis.
-import { el, fmt, getJSON, loadPlotly, navigate } from "./api.js";
+import { el, fmt, getJSON, navigate } from "./api.js";
 
 const openClips = (filter) => navigate({ view: "clips", ...filter }, { reset: true });
 
@@ -31,13 +31,22 @@ function confusionTable({ classes, counts }, split) {
       })))));
 }
 
-async function distributionChart(node, distribution) {
-  const Plotly = await loadPlotly();
-  const splits = Object.keys(distribution);
+// Clips per class as stacked bars, one segment per split: plain HTML, so the metrics view does not
+// need a charting library (the vendored Plotly bundle only has scatter traces).
+function distributionChart(distribution) {
+  const splits = Object.keys(distribution).sort();
   const labels = [...new Set(splits.flatMap((s) => Object.keys(distribution[s])))].sort();
-  const bars = splits.map((s) => ({ type: "bar", name: s, x: labels, y: labels.map((l) => distribution[s][l] || 0) }));
-  Plotly.newPlot(node, bars, { barmode: "stack", margin: { l: 40, r: 10, t: 10, b: 80 }, height: 300 },
-    { displaylogo: false, responsive: true });
+  const count = (split, label) => distribution[split][label] || 0;
+  const totals = labels.map((label) => splits.reduce((sum, split) => sum + count(split, label), 0));
+  const most = Math.max(1, ...totals);
+  return el("table", { class: "distribution" },
+    el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "clips"),
+      el("th", { class: "legend" }, splits.map((split, k) => el("span", { class: `split-${k % 6}` }, split))))),
+    el("tbody", {}, labels.map((label, r) => el("tr", {}, el("th", {}, label), el("td", {}, totals[r]),
+      el("td", { class: "bars" }, splits.map((split, k) => el("span", {
+        class: `split-${k % 6}`, title: `${label} · ${split}: ${count(split, label)}`,
+        style: `width:${(100 * count(split, label)) / most}%`,
+      })))))));
 }
 
 export async function showMetrics(state, root) {
@@ -53,7 +62,6 @@ export async function showMetrics(state, root) {
     splits.map((s) => el("tr", {}, el("td", {}, s), el("td", {}, fmt(result.metrics[s].accuracy)),
       el("td", {}, fmt(result.metrics[s].macro_f1)))));
   const tableSplit = split && result.metrics[split] ? split : splits[splits.length - 1];
-  const chart = el("div", { class: "distribution" });
   const findings = el("ol", { class: "findings" }, result.findings.map((f) => el("li", {},
     el("strong", {}, f.title), ` (${f.size} clips) `,
     el("button", { type: "button", onclick: () => openClips({ finding: String(f.index) }) }, "Open clips"),
@@ -68,6 +76,5 @@ export async function showMetrics(state, root) {
       el("div", {}, el("h2", {}, "Overall"), splits.length ? summary : el("p", { class: "empty" }, "No metrics.json."),
         tableSplit ? el("h3", {}, `Per class (${tableSplit})`) : null,
         tableSplit ? perClassTable(result.metrics[tableSplit], tableSplit) : null),
-      el("div", {}, el("h2", {}, "Class distribution"), chart)));
-  await distributionChart(chart, result.distribution);
+      el("div", {}, el("h2", {}, "Class distribution"), distributionChart(result.distribution))));
 }
