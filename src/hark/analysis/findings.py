@@ -12,6 +12,7 @@ import pandas as pd
 from hark.analysis.detectors import detector_columns
 from hark.analysis.failure_modes import FailureMode
 from hark.errors import HarkError
+from hark.tables import read_table
 
 CLIP_COLUMNS = [
     "path", "split", "label", "speaker_id", "pred", "confidence", "loss",
@@ -53,9 +54,4 @@ def read_findings(path: Path) -> list[dict]:
 
 
 def read_clips(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
-    except FileNotFoundError:
-        raise HarkError(f"{path}: no per-clip analysis; run `hark analyze` on the run first") from None
-    except Exception as err:  # pyarrow raises many kinds for a damaged file
-        raise HarkError(f"{path}: cannot read the per-clip analysis ({err})") from None
+    return read_table(path, "per-clip analysis", "hark analyze RUN").to_pandas()

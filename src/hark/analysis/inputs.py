@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from hark.errors import HarkError
+from hark.tables import read_table
 
 REQUIRED_COLUMNS = ("path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding")
 MIN_CLIPS = 30
@@ -75,15 +75,7 @@ def load_run_data(run_dir: str | Path) -> RunData:
     config = _read_json(run_dir / "config.json", "config.json")
     metrics = _read_json(run_dir / "metrics.json", "metrics.json") if (run_dir / "metrics.json").exists() else {}
     path = run_dir / "predictions.parquet"
-    if not path.exists():
-        raise HarkError(f"{path}: no predictions; run `hark evaluate {run_dir}` first")
-    try:
-        table = pq.read_table(path)
-    except Exception as err:  # pyarrow raises many kinds for a damaged file
-        raise HarkError(f"{path}: cannot read the predictions ({err})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
-    if missing:
-        raise HarkError(f"{path}: missing column(s) {', '.join(missing)}; re-run `hark evaluate {run_dir}`")
+    table = read_table(path, "predictions", f"hark evaluate {run_dir}", REQUIRED_COLUMNS)
     frame = table.to_pandas()
     metadata = table.schema.metadata or {}
     labels = config.get("labels") or (json.loads(metadata[LABELS_METADATA_KEY]) if LABELS_METADATA_KEY in metadata else None)

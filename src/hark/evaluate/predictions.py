@@ -15,6 +15,7 @@ import torch
 
 from hark.data.example import Example
 from hark.errors import HarkError
+from hark.tables import read_table
 
 LABELS_METADATA_KEY = b"hark.labels"
 
@@ -97,7 +98,7 @@ def write_predictions(tables: list[pa.Table], path: Path) -> Path:
 
 def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """The predictions as a DataFrame (probs/embedding as numpy arrays) and the class order."""
-    table = pq.read_table(path)
+    table = read_table(path, "predictions", "hark evaluate RUN")
     metadata = table.schema.metadata or {}
     if LABELS_METADATA_KEY not in metadata:
         raise HarkError(f"{path}: not a hark predictions file (no label list in its metadata)")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hark.errors import HarkError
+from hark.tables import read_table
 
 REQUIRED_COLUMNS = ("path", "split", "label", "pred")
 # Optional columns and the value a run without them shows.
@@ -66,15 +67,7 @@ def dataset_root(run_dir: Path, config: dict) -> Path:
 
 
 def read_clips(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise HarkError(f"{path}: not found; run `hark analyze` on this run first")
-    try:
-        clips = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises many types for a damaged file
-        raise HarkError(f"{path}: cannot read clips table ({err})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in clips.columns]
-    if missing:
-        raise HarkError(f"{path}: missing column(s) {', '.join(missing)}")
+    clips = read_table(path, "per-clip analysis", "hark analyze RUN", REQUIRED_COLUMNS).to_pandas()
     for column, value in DEFAULTS.items():
         if column not in clips.columns:
             clips[column] = value
