@@ -79,7 +79,7 @@ def measure(run: Path, browser) -> dict[str, float]:
         start = time.perf_counter()
         page.goto(url + "?view=map")
         page.wait_for_function("() => { const p = document.getElementById('map-plot');"
-                               " return p && p.dataset.shown && p.querySelector('.gl-container canvas'); }")
+                               " return p && p.dataset.shown && p.pointcloud; }")
         page.evaluate("() => new Promise(requestAnimationFrame)")
         map_paint = time.perf_counter() - start
         map_filter = np.median([page.evaluate(FILTER_CHANGE_JS, v) for v in ("disagree", "agree", "", "disagree")])

@@ -80,7 +80,7 @@ def test_filter_to_disagreements_play_a_clip_and_go_back(page, served):
     assert "agree=disagree" in page.url
     assert page.locator(".card.wrong").count() == page.locator(".card").count()
     shoot(page, "clips")
-    page.locator(".card audio").first.evaluate("a => a.play()")
+    page.locator(".card button.play").first.click()  # the button becomes the card's player
     page.wait_for_function("() => { const a = document.querySelector('.card audio');"
                            " return a.readyState >= 2 && a.duration > 0.9; }")
     page.go_back()
@@ -93,24 +93,37 @@ def test_map_selection_shows_cards_and_click_plays(page, served):
     clips = clips_table(run)
     page.goto(url + "?view=map")
     page.wait_for_function("() => { const p = document.getElementById('map-plot');"
-                           " return p && p.data && p.querySelector('.gl-container canvas'); }")
-    # Click one point: the page-wide player loads that clip.
+                           " return p && p.dataset.shown && p.pointcloud; }")
+    assert page.text_content("#map-legend").count("agree") == 2  # agree and disagree, with counts
+    # Aim at the point farthest from any other, so hover and click cannot pick a neighbour.
     point = page.evaluate("""() => {
-        const p = document.getElementById('map-plot'), fl = p._fullLayout, t = p.data[1];
-        return [fl.xaxis.l2p(t.x[0]) + fl.xaxis._offset, fl.yaxis.l2p(t.y[0]) + fl.yaxis._offset, t.customdata[0]];
+        const cloud = document.getElementById('map-plot').pointcloud, n = cloud.x.length;
+        let best = [-1, -1];
+        for (let i = 0; i < n; i++) {
+            const [x, y] = cloud.toScreen(i);
+            let nearest = Infinity;
+            for (let j = 0; j < n; j++) {
+                if (j === i) continue;
+                const [u, v] = cloud.toScreen(j);
+                nearest = Math.min(nearest, Math.hypot(x - u, y - v));
+            }
+            const inside = x > 10 && y > 10 && x < cloud.width - 10 && y < cloud.height - 10;
+            if (inside && nearest > best[1]) best = [i, nearest];
+        }
+        return [...cloud.toScreen(best[0]), best[0]];
     }""")
-    plot_box = page.locator("#map-plot").bounding_box()
-    x, y = plot_box["x"] + point[0], plot_box["y"] + point[1]
+    box = page.locator("#map-plot canvas.overlay").bounding_box()
+    x, y = box["x"] + point[0], box["y"] + point[1]
     page.mouse.move(x - 4, y - 4)
     page.mouse.move(x, y, steps=3)
-    page.wait_for_selector("#map-plot .hoverlayer .hovertext")  # hovering shows label -> pred
-    assert "→" in page.text_content("#map-plot .hoverlayer .hovertext")
+    page.wait_for_selector("#map-tip:not([hidden])")  # hovering shows label -> pred
+    row = clips.iloc[point[2]]
+    assert page.text_content("#map-tip") == f"{row.label} → {row.pred}"
     page.mouse.click(x, y)
     page.wait_for_function("() => document.getElementById('player').src.includes('/api/audio')")
-    expected = clips.path[point[2]]
-    assert httpx.URL(page.evaluate("document.getElementById('player').src")).params["path"] == expected
-    box = page.locator("#map-plot .nsewdrag").first.bounding_box()
+    assert httpx.URL(page.evaluate("document.getElementById('player').src")).params["path"] == row.path
     # Lasso around the left half of the plot area.
+    page.click("#map-modes button[value=lasso]")
     left, top, right, bottom = box["x"] + 2, box["y"] + 2, box["x"] + box["width"] / 2, box["y"] + box["height"] - 2
     page.mouse.move(left, top)
     page.mouse.down()
@@ -123,7 +136,27 @@ def test_map_selection_shows_cards_and_click_plays(page, served):
     middle = (clips.x.min() + clips.x.max()) / 2
     assert 0 < selected <= (clips.x <= middle + 0.3).sum()
     assert page.locator("#selection-grid .card").count() == min(selected, 60)
+    shown = [p.text_content() for p in page.locator("#selection-grid .card .path").all()]
+    assert clips.set_index("path").loc[shown].x.max() <= middle + 0.3
     shoot(page, "map")
+    # Box selection (shift-drag in any mode) of the right half, with the filter on disagreements:
+    # only the filter's clips are selected.
+    page.select_option("select[name=agree]", "disagree")
+    page.wait_for_function("n => document.getElementById('map-plot').dataset.shown === String(n)",
+                           arg=int((clips.label != clips.pred).sum()))
+    box = page.locator("#map-plot canvas.overlay").bounding_box()  # selecting the filter may scroll
+    page.keyboard.down("Shift")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function("() => { const cards = document.querySelectorAll('#selection-grid .card');"
+                           " return cards.length && [...cards].every((c) => c.classList.contains('wrong')); }")
+    shown = [p.text_content() for p in page.locator("#selection-grid .card .path").all()]
+    picked = clips.set_index("path").loc[shown]
+    assert len(shown) == int(page.text_content("#selection-title").split()[0]) > 0
+    assert (picked.label != picked.pred).all() and picked.x.min() >= middle - 0.3
 
 
 def test_issue_with_a_note_survives_reload_and_shows_markup_as_text(page, served):

@@ -102,16 +102,3 @@ export function unpackArray(base64, ArrayType) {
 
 export const mediaUrl = (kind, path) => `/api/${kind}?path=${encodeURIComponent(path)}`;
 export const fmt = (value, digits = 3) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
-
-// Plotly (the 1.6 MB scattergl-only bundle, static/vendor/README.md) is loaded when the map is
-// first drawn, so the clip grid never waits for it.
-let plotly = null;
-export function loadPlotly() {
-  plotly ??= new Promise((resolve, reject) => {
-    const script = el("script", { src: "/static/vendor/plotly-gl2d.min.js" });
-    script.onload = () => resolve(window.Plotly);
-    script.onerror = () => reject(new Error("could not load /static/vendor/plotly-gl2d.min.js"));
-    document.head.append(script);
-  });
-  return plotly;
-}

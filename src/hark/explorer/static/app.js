@@ -1,9 +1,9 @@
 // Start-up, the filter bar, and drawing whichever view the URL names.
-import { el, filterOf, getJSON, loadPlotly, navigate, readState, setNavigateHandler, toast } from "./api.js";
+import { el, filterOf, getJSON, navigate, readState, setNavigateHandler, toast } from "./api.js";
 import { app, updatePickedBar } from "./cards.js";
 import { showClips, showSimilar } from "./grid.js";
 import { addPickedTo, openNewIssueDialog, refreshIssues, showCorrections, showIssues } from "./issues.js";
-import { showMap } from "./map.js";
+import { loadMap, showMap } from "./map.js";
 import { showMetrics } from "./metrics.js";
 
 const VIEWS = { clips: showClips, map: showMap, metrics: showMetrics, issues: showIssues,
@@ -76,8 +76,8 @@ async function render() {
 }
 
 async function start() {
-  // Opening the map directly: Plotly's download and start-up overlap the app's own requests.
-  if (readState().view === "map") loadPlotly().catch(() => {});
+  // Opening the map directly: its columns download alongside the app's own start-up requests.
+  if (readState().view === "map") loadMap().catch(() => {});
   [app.summary] = await Promise.all([getJSON("/api/summary"), refreshIssues()]);
   document.getElementById("run-name").textContent = `${app.summary.run} · ${app.summary.clips.toLocaleString()} clips`;
   buildFilterBar(app.summary);

@@ -26,6 +26,17 @@ function correctionSelect(card) {
   return select;
 }
 
+// A plain button that turns into the audio player when pressed: 60 native players cost a filter
+// change most of its time in building and laying out their controls.
+function playButton(path) {
+  const button = el("button", { type: "button", class: "play", "aria-label": "play " + path, onclick: () => {
+    const player = el("audio", { controls: true, autoplay: true, src: mediaUrl("audio", path) });
+    button.replaceWith(player);
+    player.play().catch(() => {}); // autoplay may be refused; the controls still show it
+  } }, "▶ play");
+  return button;
+}
+
 export function renderCard(card, { issueId = null, distance = null } = {}) {
   const wrong = card.label !== card.pred;
   const pick = el("input", {
@@ -53,7 +64,7 @@ export function renderCard(card, { issueId = null, distance = null } = {}) {
       el("span", { class: "label", title: "label" }, card.label), " → ",
       el("span", { class: "pred", title: "prediction" }, card.pred),
       el("span", { class: "conf", title: "confidence" }, fmt(card.confidence, 2))),
-    el("audio", { controls: true, preload: "none", src: mediaUrl("audio", card.path) }),
+    playButton(card.path),
     el("div", { class: "meta" },
       `loss ${fmt(card.loss, 2)} · quality ${fmt(card.label_quality, 2)} · ${card.split}`,
       card.speaker_id ? ` · spk ${card.speaker_id}` : "", card.cluster >= 0 ? ` · cluster ${card.cluster}` : "",

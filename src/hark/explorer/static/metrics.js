@@ -31,8 +31,7 @@ function confusionTable({ classes, counts }, split) {
       })))));
 }
 
-// Clips per class as stacked bars, one segment per split: plain HTML, so the metrics view does not
-// need a charting library (the vendored Plotly bundle only has scatter traces).
+// Clips per class as stacked bars, one segment per split: plain HTML, no charting library needed.
 function distributionChart(distribution) {
   const splits = Object.keys(distribution).sort();
   const labels = [...new Set(splits.flatMap((s) => Object.keys(distribution[s])))].sort();
