@@ -11,8 +11,7 @@ import pandas as pd
 
 from hark.analysis.detectors import detector_columns
 from hark.analysis.failure_modes import FailureMode
-from hark.errors import HarkError
-from hark.tables import read_table
+from hark.runfiles import read_json, read_table
 
 CLIP_COLUMNS = [
     "path", "split", "label", "speaker_id", "pred", "confidence", "loss",
@@ -45,12 +44,7 @@ def write_clips(clips: pd.DataFrame, path: Path) -> None:
 
 
 def read_findings(path: Path) -> list[dict]:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarkError(f"{path}: no findings; run `hark analyze` on the run first") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarkError(f"{path}: cannot read the findings ({err})") from None
+    return read_json(path, "findings", "hark analyze RUN")
 
 
 def read_clips(path: Path) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from hark.errors import HarkError
-from hark.tables import read_table
+from hark.runfiles import read_json, read_table
 
 REQUIRED_COLUMNS = ("path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding")
 MIN_CLIPS = 30
@@ -47,15 +47,6 @@ class RunData:
         return self.clips["label"].map(index).to_numpy()
 
 
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise HarkError(f"{path}: no {what}; is this a run folder written by `hark train` and `hark evaluate`?") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarkError(f"{path}: cannot read the {what} ({err})") from None
-
-
 def _matrix(column: pd.Series, path: Path, name: str) -> np.ndarray:
     widths = column.map(lambda v: -1 if v is None else len(v))
     if widths.nunique() != 1 or widths.iloc[0] <= 0:
@@ -72,8 +63,8 @@ def load_run_data(run_dir: str | Path) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HarkError(f"{run_dir}: no such run folder")
-    config = _read_json(run_dir / "config.json", "config.json")
-    metrics = _read_json(run_dir / "metrics.json", "metrics.json") if (run_dir / "metrics.json").exists() else {}
+    config = read_json(run_dir / "config.json", "training config", f"hark train DATA --out {run_dir}")
+    metrics = read_json(run_dir / "metrics.json", "metrics", f"hark evaluate {run_dir}", default={})
     path = run_dir / "predictions.parquet"
     table = read_table(path, "predictions", f"hark evaluate {run_dir}", REQUIRED_COLUMNS)
     frame = table.to_pandas()

@@ -15,7 +15,7 @@ import torch
 
 from hark.data.example import Example
 from hark.errors import HarkError
-from hark.tables import read_table
+from hark.runfiles import read_table
 
 LABELS_METADATA_KEY = b"hark.labels"
 

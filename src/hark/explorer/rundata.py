@@ -4,7 +4,6 @@ where the dataset's audio lives. Read once at start-up; missing optional parts d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from hark.errors import HarkError
-from hark.tables import read_table
+from hark.runfiles import read_json, read_table
 
 REQUIRED_COLUMNS = ("path", "split", "label", "pred")
 # Optional columns and the value a run without them shows.
@@ -32,15 +31,6 @@ class ExplorerRun:
     @property
     def flags(self) -> list[str]:
         return [c.removeprefix("flag_") for c in self.clips.columns if c.startswith("flag_")]
-
-
-def _read_json(path: Path, default):
-    if not path.exists():
-        return default
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarkError(f"{path}: not readable JSON ({err})") from None
 
 
 def _data_section(config: dict) -> dict:
@@ -84,16 +74,16 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HarkError(f"{run_dir}: not a run folder")
-    config = _read_json(run_dir / "config.json", {})
+    config = read_json(run_dir / "config.json", "training config", "hark train", default={})
     root = Path(data_root).resolve() if data_root else dataset_root(run_dir, config)
-    findings = _read_json(run_dir / "analysis" / "findings.json", [])
+    findings = read_json(run_dir / "analysis" / "findings.json", "findings", "hark analyze", default=[])
     if not isinstance(findings, list):
         raise HarkError(f"{run_dir / 'analysis' / 'findings.json'}: expected a list of failure modes")
     return ExplorerRun(
         run_dir=run_dir,
         data_root=root,
         clips=read_clips(run_dir / "analysis" / "clips.parquet"),
-        metrics=_read_json(run_dir / "metrics.json", {}),
+        metrics=read_json(run_dir / "metrics.json", "metrics", "hark evaluate", default={}),
         findings=findings,
         sample_rate=int(_data_section(config).get("sample_rate") or 16000),
     )

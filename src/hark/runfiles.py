@@ -1,14 +1,33 @@
-"""Reading the Parquet tables a run folder holds (predictions, per-clip analysis), so that a
-missing, damaged or outdated file is one clear message naming it and what to run, in every stage."""
+"""Reading the files a run folder holds (config, metrics, findings, predictions, per-clip
+analysis), so that a missing, damaged or outdated file is one clear message naming it and the
+command that writes it, in every stage."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hark.errors import HarkError
+
+
+_REQUIRED = object()
+
+
+def read_json(path: str | Path, what: str, produced_by: str, default: Any = _REQUIRED) -> Any:
+    """The JSON document at `path`, or `default` when it is absent and optional."""
+    path = Path(path)
+    if not path.exists():
+        if default is not _REQUIRED:
+            return default
+        raise HarkError(f"{path}: no {what}; run `{produced_by}` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise HarkError(f"{path}: cannot read the {what} ({err})") from None
 
 
 def read_table(path: str | Path, what: str, produced_by: str, required: tuple[str, ...] = (),
