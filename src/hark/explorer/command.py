@@ -32,12 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    """Bind before starting uvicorn so that port 0 resolves to a real port we can print."""
+    """Bind and listen before starting uvicorn, so that port 0 resolves to a real port we can
+    print, and a browser opening the printed URL at once is queued rather than refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
     except OSError as err:
         sock.close()
         raise HarkError(f"cannot listen on {host}:{port} ({err.strerror}); try --port 0") from None
