@@ -8,7 +8,6 @@ import argparse
 import importlib
 import sys
 
-from hark.data.audio import AudioError
 from hark.errors import HarkError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)
-    except (HarkError, AudioError) as err:
+    except HarkError as err:
         print(f"hark {name}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,5 +1,24 @@
-"""User-facing errors: the CLI prints their message (no traceback) and exits non-zero."""
+"""Every user-facing error type. The CLI prints their message (no traceback): exit 1 for a
+problem found while running (bad data, a full disk), 2 for a usage mistake (see `hark.cli`).
+Standard library only, so that `hark --help` imports no numerical library."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class HarkError(Exception):
     """A problem the user can fix: bad input, missing file, unknown name."""
+
+
+class AudioError(HarkError):
+    """A clip that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class OutputError(HarkError):
+    """An output path that cannot be written (missing parent, read-only, full disk)."""

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hark.data.audio import AudioError, load_clip
+from hark.data.audio import load_clip
+from hark.errors import AudioError
 
 # name -> (score column meaning, flag meaning); the order is the report's order.
 DETECTORS: dict[str, tuple[str, str]] = {

@@ -11,7 +11,8 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 from tqdm import tqdm
 
-from hark.data.audio import AudioError, load_clip
+from hark.data.audio import load_clip
+from hark.errors import AudioError
 
 
 def content_hashes(root: Path, paths: list[str], sample_rate: int, progress: bool = True) -> list[str | None]:

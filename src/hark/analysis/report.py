@@ -19,7 +19,8 @@ from scipy.signal import spectrogram  # noqa: E402
 
 from hark.analysis.confusions import confusion_counts  # noqa: E402
 from hark.analysis.detectors import DETECTORS  # noqa: E402
-from hark.data.audio import AudioError, load_clip  # noqa: E402
+from hark.data.audio import load_clip  # noqa: E402
+from hark.errors import AudioError  # noqa: E402
 
 EXAMPLES_PER_MODE = 3
 MODES_SHOWN = 8

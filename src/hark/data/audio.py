@@ -10,14 +10,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-
-class AudioError(Exception):
-    """A clip that cannot be used; the message names the file and the problem."""
-
-    def __init__(self, path: str | Path, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
+from hark.errors import AudioError
 
 
 @contextmanager

@@ -26,7 +26,8 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from hark.data.audio import AudioError, load_clip
+from hark.data.audio import load_clip
+from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
 

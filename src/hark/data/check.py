@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from hark.data.audio import AudioError, load_clip, read_audio
+from hark.data.audio import load_clip, read_audio
+from hark.errors import AudioError
 from hark.data.cache import map_chunks
 from hark.data.example import SPLITS, ClipDataset, Example
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hark.data.audio import AudioError, audio_info
+from hark.data.audio import audio_info
+from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.naming import hash_split, is_audio_name, speaker_and_utterance
 from hark.errors import HarkError

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hark.data.audio import AudioError, audio_info
+from hark.data.audio import audio_info
+from hark.errors import AudioError
 from hark.data.example import SPLITS, ClipDataset, Example, Problem
 from hark.data.folder import BACKGROUND_NOISE, load_folder
 from hark.errors import HarkError

@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from hark.data.audio import AudioError
+from hark.errors import AudioError
 from hark.evaluate.inference import FileResult, Predictor
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from hark.data.audio import AudioError
+from hark.errors import AudioError
 from hark.explorer.issues_api import issues_router
 from hark.explorer.limits import BodySizeLimit
 from hark.explorer.media import MediaCache, warm_up
