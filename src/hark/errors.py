@@ -22,3 +22,8 @@ class AudioError(HarkError):
 
 class OutputError(HarkError):
     """An output path that cannot be written (missing parent, read-only, full disk)."""
+
+
+class UsageError(HarkError):
+    """A mistake in how a command was called: an option out of range, an unknown name, a config
+    file that does not fit. The CLI exits 2 for these and 1 for every other HarkError."""
