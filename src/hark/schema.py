@@ -39,10 +39,12 @@ SILENCE_LABEL = "_silence_"  # 12-class task: 1-s windows of background noise
 UNKNOWN_LABEL = "_unknown_"  # 12-class task: words outside the ten
 CUTOFF_LABEL = "_cutoff_"  # `hark fix --cutoff-class`: clips whose word is cut off
 UNUSABLE_LABEL = "unusable"  # a correction that marks a clip as not worth keeping
+UNKNOWN_TO_MODEL = "_unknown_to_model_"  # cross-dataset evaluation: a clip whose label the model was never taught
 NOT_WORDS = (SILENCE_LABEL, UNKNOWN_LABEL)
 # How the explorer names special labels to a person.
 SPECIAL_LABEL_NAMES = {CUTOFF_LABEL: "cut-off", UNUSABLE_LABEL: "unusable",
-                       SILENCE_LABEL: "silence", UNKNOWN_LABEL: "unknown word"}
+                       SILENCE_LABEL: "silence", UNKNOWN_LABEL: "unknown word",
+                       UNKNOWN_TO_MODEL: "unknown to the model"}
 
 # ---- predictions.parquet (hark evaluate) and the columns clips.parquet keeps from it --------
 PATH = "path"  # relative to the dataset root, forward slashes; a clip's identity everywhere
@@ -56,6 +58,15 @@ PROBS = "probs"  # fixed_size_list<float32>[C], class order in LABELS_METADATA_K
 EMBEDDING = "embedding"  # fixed_size_list<float32>[D]: the input of the model's `head`
 PREDICTION_COLUMNS = (PATH, SPLIT, LABEL, SPEAKER, PRED, CONFIDENCE, LOSS, PROBS, EMBEDDING)
 SPLITS = ("train", "validation", "test")
+SOURCE_LABEL = "source_label"  # RUN/eval/<name>/predictions.parquet: the dataset's own label, before --label-map
+
+# ---- config.json of a folder that holds predictions but no hark training run ---------------
+# RUN/eval/<name>/ (`hark evaluate --data`) and `hark analyze --predictions ... --out DIR` write a
+# config.json whose `data` section names the dataset, plus this section saying where the
+# predictions came from, so that `hark analyze` and `hark explore` accept the folder.
+PREDICTIONS_ORIGIN_KEY = "predictions_origin"  # {"kind": ORIGIN_*, ...}
+ORIGIN_CROSS_DATASET = "cross-dataset"
+ORIGIN_EXTERNAL = "external"
 
 # ---- clips.parquet (hark analyze) -----------------------------------------------------------
 OOF_PRED = "oof_pred"  # out-of-fold prediction (cross-validation; the final model's without it)

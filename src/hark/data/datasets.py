@@ -8,8 +8,11 @@ from pathlib import Path
 from hark.data.archive import archive_stem, extract_cached, is_archive
 from hark.data.example import SPLITS, ClipDataset
 from hark.data.folder import load_folder
+from hark.data.hf import is_hf_source, load_hf
 from hark.data.manifest import read_manifest
+from hark.data.speechbrain import is_speechbrain_csv, load_speechbrain, speechbrain_files
 from hark.data.speech_commands import REFERENCE_SEED, WORDS, is_speech_commands, load_speech_commands, twelve_class_task
+from hark.data.tabular import is_table_manifest, load_table_manifest
 from hark.errors import HarkError
 
 TASKS = ("all", "12")
@@ -30,7 +33,9 @@ class LoadOptions:
 
 def load_dataset(source: str | Path, task: str = "all", version: str | None = None, **opts) -> ClipDataset:
     """`source`: a Speech Commands folder or `.tar.gz`/`.tgz` (v0.01/v0.02, detected unless
-    `version` is given), any folder-per-class dataset or archive, or a hark manifest `.json`.
+    `version` is given), any folder-per-class dataset or archive, a hark manifest `.json`, a
+    CSV/TSV/JSONL manifest, SpeechBrain's CSVs (a file or their folder), or a Hugging Face
+    dataset (a `save_to_disk` folder or a Parquet file with an Audio column).
     `task`: "all" (every class) or "12" (ten words + `_silence_` + `_unknown_`).
     `opts`: fields of `LoadOptions`."""
     try:
@@ -43,15 +48,17 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
     path = Path(source).expanduser()
     if not path.exists():
         raise HarkError(f"{path}: no such file or folder")
-    if path.is_file() and path.suffix.lower() == ".json":
+    listed = _load_listed(path, options)
+    if listed is not None:
         if version is not None:
             raise HarkError(f"{path}: a manifest lists its clips; --version applies to Speech Commands folders")
-        dataset = read_manifest(path)
+        dataset = listed
     else:
         packed = path.is_file() and is_archive(path)
         root = extract_cached(path) if packed else path
         if not root.is_dir():
-            raise HarkError(f"{path}: not a dataset (expected a folder, .tar.gz/.tgz archive or manifest .json)")
+            raise HarkError(f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
+                            ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)")
         dataset = _load_folder_dataset(root, version, options, archive_stem(path) if packed else root.name)
     if task == "12":
         dataset = twelve_class_task(
@@ -59,6 +66,21 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
             seed=options.seed, validation_percentage=options.validation_percentage,
             testing_percentage=options.testing_percentage)
     return dataset
+
+
+def _load_listed(path: Path, options: LoadOptions) -> ClipDataset | None:
+    """A source that lists its clips (manifests, SpeechBrain CSVs, Hugging Face), else None."""
+    percentages = {"validation_percentage": options.validation_percentage,
+                   "testing_percentage": options.testing_percentage}
+    if path.is_file() and path.suffix.lower() == ".json":
+        return read_manifest(path)
+    if is_hf_source(path):
+        return load_hf(path, **percentages)
+    if is_speechbrain_csv(path) or (path.is_dir() and speechbrain_files(path)):
+        return load_speechbrain(path, **percentages)
+    if is_table_manifest(path):
+        return load_table_manifest(path, **percentages)
+    return None
 
 
 def _load_folder_dataset(root: Path, version: str | None, options: LoadOptions, name: str) -> ClipDataset:
