@@ -13,7 +13,7 @@ from hark.data.manifest import read_manifest
 from hark.data.speechbrain import is_speechbrain_csv, load_speechbrain, speechbrain_files
 from hark.data.speech_commands import REFERENCE_SEED, WORDS, is_speech_commands, load_speech_commands, twelve_class_task
 from hark.data.tabular import is_table_manifest, load_table_manifest
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 
 TASKS = ("all", "12")
 
@@ -42,16 +42,16 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
         options = LoadOptions(**opts)
     except TypeError:
         valid = ", ".join(f.name for f in fields(LoadOptions))
-        raise HarkError(f"unknown dataset option(s) {', '.join(sorted(opts))}; valid: {valid}") from None
+        raise UsageError(f"unknown dataset option(s) {', '.join(sorted(opts))}; valid: {valid}") from None
     if task not in TASKS:
-        raise HarkError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
+        raise UsageError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
     path = Path(source).expanduser()
     if not path.exists():
         raise HarkError(f"{path}: no such file or folder")
     listed = _load_listed(path, options)
     if listed is not None:
         if version is not None:
-            raise HarkError(f"{path}: a manifest lists its clips; --version applies to Speech Commands folders")
+            raise UsageError(f"{path}: a manifest lists its clips; --version applies to Speech Commands folders")
         dataset = listed
     else:
         packed = path.is_file() and is_archive(path)
@@ -89,7 +89,7 @@ def _load_folder_dataset(root: Path, version: str | None, options: LoadOptions, 
     if is_speech_commands(root):
         return load_speech_commands(root, version, **percentages)
     if version is not None:
-        raise HarkError(f"{root}: not Speech Commands (its folders are not all Speech Commands words); "
+        raise UsageError(f"{root}: not Speech Commands (its folders are not all Speech Commands words); "
                         "drop --version to load it as a folder-per-class dataset")
     # Speech Commands words may prefix speaker ids even here (`_unknown_/backward_<speaker>_nohash_0`).
     return load_folder(root, words=WORDS["v0.02"], name=name, **percentages)
