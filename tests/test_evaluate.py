@@ -84,7 +84,8 @@ def test_predictions_table_rows_probs_loss_and_embedding(tmp_path):
     assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding"]
     assert list(frame.path) == [examples[i].path for i in rows]
     schema = pq.read_schema(path)
-    assert schema.field("probs").type == schema.field("embedding").type == pa.list_(pa.float32())
+    assert schema.field("probs").type == pa.list_(pa.float32(), len(labels))
+    assert schema.field("embedding").type == pa.list_(pa.float32(), model.embedding_dim)
     probs = np.stack(frame.probs)
     embeddings = np.stack(frame.embedding)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)

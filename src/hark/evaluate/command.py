@@ -6,23 +6,33 @@ Writes into the run folder:
 - `predictions.parquet`: one row per decodable clip of every split (see `predictions.py`)
 - `skipped.csv`: every file left out (path, split, problem); split is empty for files the
   dataset loader already rejected, before they were given a split
-- `confusion/<split>.png` and `confusion/<split>.csv`"""
+- `confusion/<split>.png` and `confusion/<split>.csv`
+
+`--data OTHER` writes the same files for another dataset into `RUN/eval/<name>/`, plus an `all`
+entry over every split, a `source_label` column and a `config.json` (see `cross.py`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from hark import schema
 from hark.data.example import SPLITS
+from hark.errors import UsageError
+from hark.evaluate.cross import eval_folder, read_label_map, to_model_labels, write_eval_config
+from hark.fileio import atomic_write, ensure_writable_dir, write_json
+from hark.runfiles import read_json
 from hark.evaluate.confusion_plot import save_confusion
 from hark.evaluate.inference import resolve_device
 from hark.evaluate.metrics import confusion, format_per_class, format_summary, split_metrics
 from hark.evaluate.predictions import label_indices, predictions_table, run_model, write_predictions
+
+ALL_SPLITS = "all"  # RUN/eval/<name>/metrics.json: every split of the other dataset together
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,30 +40,63 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="best", help="best, last or a checkpoint path (default best)")
     parser.add_argument("--batch-size", type=int, default=256, help="clips per forward pass (default 256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
+    parser.add_argument("--data", help="evaluate on this dataset instead (any DATA that `hark train` takes); "
+                                       "writes RUN/eval/<name>/ and never touches the run's own evaluation")
+    parser.add_argument("--label-map", type=Path, help="with --data: CSV with columns from,to renaming the "
+                                                       "dataset's labels to the model's; other unknown labels are "
+                                                       f"counted as {schema.UNKNOWN_TO_MODEL}")
+    parser.add_argument("--name", help="with --data: the folder name under RUN/eval/ (default: the dataset's name)")
+    parser.add_argument("--task", choices=("all", "12"), default="all",
+                        help="with --data: the dataset's task (default all)")
 
 
 class Evaluation(NamedTuple):
     metrics: dict[str, dict]  # as written to metrics.json
     skipped: list[dict]  # {path, split, problem} of every file left out
+    out_dir: Path  # where the files went: the run folder, or RUN/eval/<name>/
+    unknown: dict[str, int]  # cross-dataset: {dataset label: clips} the model does not know
 
 
-def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto") -> Evaluation:
-    """Evaluate every split of the run's dataset and write the run folder's evaluation files."""
+def configured_source(run_dir: Path, checkpoint_source: str) -> str:
+    """The dataset in the run's config.json (edit it, or pass --data, after moving the data);
+    the one saved in the checkpoint only when config.json names none."""
+    config = read_json(run_dir / schema.CONFIG_FILE, "training config", f"hark train DATA --out {run_dir}", default={})
+    source = (config.get("data") or {}).get("source") if isinstance(config, dict) else None
+    return str(source or checkpoint_source)
+
+
+def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto",
+                 data: str | None = None, label_map: Path | None = None, name: str | None = None,
+                 task: str = "all") -> Evaluation:
+    """Evaluate every split of the run's dataset and write the run folder's evaluation files;
+    with `data`, evaluate that dataset instead into `RUN/eval/<name>/` (see `cross.py`)."""
     from hark.data.cache import load_split
     from hark.data.datasets import load_dataset
     from hark.train.run import load_run
 
+    run_dir = Path(run_dir)
+    if data is None and (label_map or name):
+        raise UsageError("--label-map and --name apply to an evaluation on another dataset (--data)")
     run = load_run(run_dir, checkpoint=checkpoint)
-    data = run.config.data
-    dataset = load_dataset(run.dataset_source, task=data.task)
+    data_config = run.config.data
     labels = list(run.labels)
+    unknown: dict[str, int] = {}
+    if data is None:
+        dataset, out_dir, source_labels = load_dataset(configured_source(run_dir, run.dataset_source),
+                                                       task=data_config.task), run_dir, None
+    else:
+        other = load_dataset(data, task=task)
+        mapping = read_label_map(label_map, labels) if label_map else {}
+        dataset, unknown = to_model_labels(other, labels, mapping)
+        out_dir, source_labels = eval_folder(run_dir, name or other.name), {e.path: e.label for e in other.examples}
+    ensure_writable_dir(out_dir)
     torch_device = resolve_device(device)
     metrics: dict[str, dict] = {}
-    tables = []
+    tables, truths, guesses = [], [], []
     skipped = [{"path": p.path, "split": "", "problem": p.problem} for p in dataset.problems]
-    (run_dir / "confusion").mkdir(exist_ok=True)
+    (out_dir / "confusion").mkdir(exist_ok=True)
     for split in SPLITS:
-        cached = load_split(dataset, split, data.sample_rate, data.num_samples)
+        cached = load_split(dataset, split, data_config.sample_rate, data_config.num_samples)
         rows = np.flatnonzero(cached.valid)
         skipped += [{"path": p.path, "split": split, "problem": p.problem} for p in cached.problems]
         if not len(rows):
@@ -61,33 +104,58 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
             continue
         examples = [cached.examples[i] for i in rows]
         outputs = run_model(run.model, cached.waves, rows, batch_size=batch_size, device=torch_device)
-        table = predictions_table(examples, outputs, labels)
+        table = predictions_table(examples, outputs, labels, data_root=dataset.root.resolve(),
+                                  unknown_ok=source_labels is not None)
+        if source_labels is not None:
+            table = table.append_column(schema.SOURCE_LABEL, pa.array([source_labels[e.path] for e in examples]))
         tables.append(table)
-        y_true = label_indices(examples, labels)
+        y_true = label_indices(examples, dataset.labels)
         y_pred = outputs.logits.argmax(axis=1)
-        metrics[split] = {
-            **split_metrics(y_true, y_pred, labels),
-            "clips": len(examples),
-            "skipped": len(cached.problems),
-        }
-        save_confusion(confusion(y_true, y_pred, len(labels)), labels,
-                       run_dir / "confusion" / f"{split}.png", run_dir / "confusion" / f"{split}.csv",
+        truths.append(y_true)
+        guesses.append(y_pred)
+        metrics[split] = _metrics(y_true, y_pred, dataset.labels, len(examples), len(cached.problems))
+        save_confusion(confusion(y_true, y_pred, len(dataset.labels)), dataset.labels,
+                       out_dir / "confusion" / f"{split}.png", out_dir / "confusion" / f"{split}.csv",
                        title=f"{split} ({len(examples)} clips)")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    pd.DataFrame(skipped, columns=["path", "split", "problem"]).to_csv(run_dir / "skipped.csv", index=False)
+    if source_labels is not None and truths:
+        y_true, y_pred = np.concatenate(truths), np.concatenate(guesses)
+        metrics[ALL_SPLITS] = _metrics(y_true, y_pred, dataset.labels, len(y_true),
+                                       sum(m["skipped"] for m in metrics.values()))
+        save_confusion(confusion(y_true, y_pred, len(dataset.labels)), dataset.labels,
+                       out_dir / "confusion" / f"{ALL_SPLITS}.png", out_dir / "confusion" / f"{ALL_SPLITS}.csv",
+                       title=f"{dataset.name}, every split ({len(y_true)} clips)")
+    write_json(out_dir / schema.METRICS_FILE, metrics)
+    atomic_write(out_dir / "skipped.csv", lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"])
+                 .to_csv(p, index=False))
     if tables:
-        write_predictions(tables, run_dir / "predictions.parquet")
-    return Evaluation(metrics, skipped)
+        write_predictions(tables, out_dir / schema.PREDICTIONS_FILE)
+    if source_labels is not None:
+        write_eval_config(run_dir, out_dir, data, run.checkpoint, label_map, unknown)
+    return Evaluation(metrics, skipped, out_dir, unknown)
+
+
+def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: int, skipped: int) -> dict:
+    entry = {**split_metrics(y_true, y_pred, labels), "clips": clips, "skipped": skipped}
+    if schema.UNKNOWN_TO_MODEL in labels:
+        known = y_true != labels.index(schema.UNKNOWN_TO_MODEL)
+        entry["unknown_to_model"] = int((~known).sum())
+        entry["accuracy_known"] = float((y_true[known] == y_pred[known]).mean()) if known.any() else 0.0
+    return entry
 
 
 def run(args: argparse.Namespace) -> int:
-    metrics, skipped = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device)
+    metrics, skipped, out, unknown = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device,
+                                                  args.data, args.label_map, args.name, args.task)
     for entry in skipped:
         print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
     print(format_summary(metrics))
-    last = "test" if "test" in metrics else next(reversed(metrics), None)
+    last = next((s for s in (ALL_SPLITS, "test") if s in metrics), next(reversed(metrics), None))
     if last:
         print()
         print(format_per_class(metrics[last], title=f"per class, {last} split (worst F1 first):"))
-    print(f"\nwrote {args.run / 'metrics.json'}, {args.run / 'predictions.parquet'} and {args.run / 'confusion'}/")
+    if unknown:
+        listed = ", ".join(f"{label} ({count})" for label, count in list(unknown.items())[:10])
+        print(f"\n{sum(unknown.values())} clips have labels the model does not know, counted as "
+              f"{schema.UNKNOWN_TO_MODEL} (always wrong): {listed}; map them with --label-map FROM,TO")
+    print(f"\nwrote {out / schema.METRICS_FILE}, {out / schema.PREDICTIONS_FILE} and {out / 'confusion'}/")
     return 0

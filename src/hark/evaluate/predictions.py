@@ -1,5 +1,10 @@
 """Per-clip model outputs (probabilities, loss, penultimate embedding) and their parquet file,
-so that analysis never needs the model again."""
+so that analysis never needs the model again.
+
+The file describes itself: vectors are `fixed_size_list<float32>[D]`, and the schema metadata
+holds the class order of `probs`, the dataset root the paths are relative to and the schema
+version (`hark.schema`). A copy rewritten by pandas or DuckDB loses that metadata; reading it
+then falls back to the `config.json` beside it."""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from hark import schema
 from hark.data.example import Example
 from hark.errors import HarkError
-from hark.runfiles import read_table
-
-LABELS_METADATA_KEY = b"hark.labels"
+from hark.fileio import atomic_write
+from hark.runfiles import read_json, read_table
 
 
 @dataclass
@@ -37,7 +42,8 @@ def run_model(model: torch.nn.Module, waves: np.ndarray, rows: np.ndarray | None
     device = torch.device(device)
     model = model.to(device).eval()
     caught: list[torch.Tensor] = []
-    hook = model.head.register_forward_hook(lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
+    hook = model.head.register_forward_hook(
+        lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
     logits = []
     try:
         with torch.inference_mode():
@@ -51,55 +57,76 @@ def run_model(model: torch.nn.Module, waves: np.ndarray, rows: np.ndarray | None
     return ModelOutputs(torch.cat(logits).numpy(), torch.cat(caught).numpy())
 
 
-def label_indices(examples: list[Example], labels: list[str]) -> np.ndarray:
+def label_indices(examples: list[Example], labels: list[str], unknown: int | None = None) -> np.ndarray:
+    """Class index of every example; a label outside `labels` is an error, or `unknown` if given."""
     index = {label: i for i, label in enumerate(labels)}
     missing = sorted({e.label for e in examples} - index.keys())
-    if missing:
+    if missing and unknown is None:
         raise HarkError(f"the dataset has labels the model was not trained on: {', '.join(missing)}")
-    return np.array([index[e.label] for e in examples], dtype=np.int64)
+    return np.array([index.get(e.label, unknown) for e in examples], dtype=np.int64)
 
 
-def _list_column(matrix: np.ndarray) -> pa.ListArray:
+def vector_column(matrix: np.ndarray) -> pa.FixedSizeListArray:
+    """`fixed_size_list<float32>[D]`: the width is in the schema, so a reader knows it up front."""
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    rows, width = matrix.shape
-    offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * width)
-    return pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1)))
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
 
 
-def predictions_table(examples: list[Example], outputs: ModelOutputs, labels: list[str]) -> pa.Table:
-    """One row per clip: path, split, label, speaker_id, pred, confidence, loss, probs, embedding."""
-    targets = label_indices(examples, labels)
+def describe_table(table: pa.Table, labels: list[str], data_root: str | Path | None = None) -> pa.Table:
+    """`table` with hark's metadata: the class order, the dataset root and the schema version."""
+    metadata = {**(table.schema.metadata or {}), schema.LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
+                schema.SCHEMA_METADATA_KEY: str(schema.SCHEMA_VERSION).encode()}
+    if data_root is not None:
+        metadata[schema.DATA_ROOT_METADATA_KEY] = str(data_root).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def predictions_table(examples: list[Example], outputs: ModelOutputs, labels: list[str],
+                      data_root: str | Path | None = None, unknown_ok: bool = False) -> pa.Table:
+    """One row per clip: path, split, label, speaker_id, pred, confidence, loss, probs, embedding.
+    `unknown_ok`: labels outside `labels` are kept, with a NaN loss (cross-dataset evaluation)."""
+    targets = label_indices(examples, labels, unknown=-1 if unknown_ok else None)
     log_probs = torch.log_softmax(torch.from_numpy(outputs.logits).double(), dim=1)
     probs = log_probs.exp().numpy()
     predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
-    loss = -log_probs.numpy()[np.arange(len(targets)), targets]
+    known = targets >= 0
+    loss = np.full(len(targets), np.nan)
+    loss[known] = -log_probs.numpy()[np.flatnonzero(known), targets[known]]
     table = pa.table({
-        "path": pa.array([e.path for e in examples], pa.string()),
-        "split": pa.array([e.split for e in examples], pa.string()),
-        "label": pa.array([e.label for e in examples], pa.string()),
-        "speaker_id": pa.array([e.speaker_id for e in examples], pa.string()),
-        "pred": pa.array([labels[i] for i in predicted], pa.string()),
-        "confidence": pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
-        "loss": pa.array(loss.astype(np.float32)),
-        "probs": _list_column(probs.reshape(len(examples), len(labels))),
-        "embedding": _list_column(outputs.embeddings.reshape(len(examples), -1)),
+        schema.PATH: pa.array([e.path for e in examples], pa.string()),
+        schema.SPLIT: pa.array([e.split for e in examples], pa.string()),
+        schema.LABEL: pa.array([e.label for e in examples], pa.string()),
+        schema.SPEAKER: pa.array([e.speaker_id for e in examples], pa.string()),
+        schema.PRED: pa.array([labels[i] for i in predicted], pa.string()),
+        schema.CONFIDENCE: pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
+        schema.LOSS: pa.array(loss.astype(np.float32)),
+        schema.PROBS: vector_column(probs.reshape(len(examples), len(labels))),
+        schema.EMBEDDING: vector_column(outputs.embeddings.reshape(len(examples), -1)),
     })
-    return table.replace_schema_metadata({LABELS_METADATA_KEY: json.dumps(labels).encode()})
+    return describe_table(table, labels, data_root)
 
 
 def write_predictions(tables: list[pa.Table], path: Path) -> Path:
     """Concatenate per-split tables and write them atomically (a crash leaves the old file)."""
     table = pa.concat_tables(tables)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda temporary: pq.write_table(table, temporary))
+
+
+def table_labels(table: pa.Table, path: Path) -> list[str] | None:
+    """The class order from the file's metadata, else from the `config.json` beside it (a copy
+    rewritten by pandas or DuckDB keeps the columns but not hark's metadata); None if neither."""
+    metadata = table.schema.metadata or {}
+    if schema.LABELS_METADATA_KEY in metadata:
+        return list(json.loads(metadata[schema.LABELS_METADATA_KEY]))
+    config = read_json(Path(path).parent / schema.CONFIG_FILE, "config", "hark train", default={})
+    labels = config.get("labels") if isinstance(config, dict) else None
+    return list(labels) if labels else None
 
 
 def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """The predictions as a DataFrame (probs/embedding as numpy arrays) and the class order."""
     table = read_table(path, "predictions", "hark evaluate RUN")
-    metadata = table.schema.metadata or {}
-    if LABELS_METADATA_KEY not in metadata:
-        raise HarkError(f"{path}: not a hark predictions file (no label list in its metadata)")
-    return table.to_pandas(), json.loads(metadata[LABELS_METADATA_KEY])
+    labels = table_labels(table, Path(path))
+    if labels is None:
+        raise HarkError(f"{path}: no class order (neither in its metadata nor in a {schema.CONFIG_FILE} beside it)")
+    return table.to_pandas(), labels
