@@ -26,14 +26,15 @@ EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("hark.synth.command", "generate a synthetic Speech-Commands-shaped dataset (eSpeak NG)"),
-    "data": ("hark.data.command", "dataset utilities: download Speech Commands, describe a dataset"),
+    "data": ("hark.data.command", "dataset utilities: download, describe, index a flat folder, export to Hugging Face"),
     "check": ("hark.data.check_command", "check a dataset: corrupt files, balance, leakage, previews"),
     "models": ("hark.models.command", "list the registered models with parameter counts"),
     "train": ("hark.train.command", "train a model on a dataset"),
     "evaluate": ("hark.evaluate.command", "metrics and per-clip predictions of a trained run"),
     "predict": ("hark.evaluate.predict_command", "top-k words for WAV files of any rate and length"),
     "export": ("hark.evaluate.export_command", "export a trained run to ONNX"),
-    "analyze": ("hark.analysis.command", "find, explain and rank why a run fails"),
+    "analyze": ("hark.analysis.command", "find, explain and rank why a run (or any model's predictions) fails"),
+    "schema": ("hark.analysis.schema_command", "print the predictions format `hark analyze --predictions` reads"),
     "fix": ("hark.analysis.fix_command", "write a fixed dataset manifest from an analysis"),
     "compare": ("hark.analysis.compare_command", "compare two runs per class and per clip"),
     "explore": ("hark.explorer.command", "browse a run's clips, map and issues in a local web app"),

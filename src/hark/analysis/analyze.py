@@ -60,8 +60,9 @@ def dataset_root(run: RunData) -> Path:
         return Path(run.source)
 
 
-def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig()) -> Analysis:
-    run = load_run_data(run_dir)
+def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig(), run: RunData | None = None) -> Analysis:
+    """`run`: the input already loaded (predictions hark did not make, see `external.py`)."""
+    run = run if run is not None else load_run_data(run_dir)
     out_dir = run.run_dir / "analysis"
     out_dir.mkdir(exist_ok=True)
     clips = run.clips.copy()

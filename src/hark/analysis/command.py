@@ -1,20 +1,55 @@
-"""`hark analyze RUN`: find, explain and rank why a run fails; prints the top findings."""
+"""`hark analyze RUN`: find, explain and rank why a run fails; prints the top findings.
+`RUN` may also be an evaluation folder (`RUN/eval/<name>/`), and `hark analyze --predictions P
+--data DATA --out DIR` analyses any model's predictions (see `external.py`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from hark.analysis.analyze import AnalysisConfig, analyze
+from hark.analysis.analyze import Analysis, AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.errors import UsageError
 
 TOP_FINDINGS = 5
 
 
+def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> Analysis:
+    """A hark run, or predictions hark did not make (`external.py`)."""
+    from hark.analysis import external
+
+    if args.predictions is not None:
+        if args.run is not None or args.data is None or args.out is None:
+            raise UsageError("--predictions needs --data DATA and --out DIR, and no RUN")
+        run = external.prepare_external(args.predictions, args.data, args.out, args.labels)
+        return external.analyze_without_model(run, config, has_oof=bool(external.origin(args.out)["oof_probs"]))
+    if args.run is None:
+        raise UsageError("give a RUN folder, or --predictions P.parquet --data DATA --out DIR")
+    if args.data or args.labels or args.out:
+        raise UsageError("--data, --labels and --out go with --predictions")
+    if external.origin(args.run) is None:
+        return analyze(args.run, config)
+    run, left_out = external.prepare_folder(args.run)
+    if left_out:
+        print(f"{left_out} clips whose label the model does not know are left out of the analysis "
+              "(they are in metrics.json and predictions.parquet)")
+    return external.analyze_without_model(run, config, has_oof=bool(external.origin(args.run).get("oof_probs")))
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", type=Path, help="run folder with predictions.parquet (from `hark evaluate`)")
+    parser.add_argument("run", type=Path, nargs="?",
+                        help="run folder with predictions.parquet (from `hark evaluate`), or RUN/eval/<name>/")
+    parser.add_argument("--predictions", type=Path,
+                        help="analyse this predictions file of any model instead (format: `hark schema`)")
+    parser.add_argument("--data", help="with --predictions: the dataset the predictions are about")
+    parser.add_argument("--labels", type=Path,
+                        help="with --predictions: class order of probs (one per line, or a JSON list), "
+                             "if the file's metadata lacks it")
+    parser.add_argument("--out", type=Path,
+                        help="with --predictions: folder for the analysis (then `hark explore OUT`)")
     parser.add_argument("--folds", type=int, default=LabelErrorConfig.folds,
-                        help=f"cross-validation folds for out-of-sample training predictions (default {LabelErrorConfig.folds})")
+                        help="cross-validation folds for out-of-sample training predictions "
+                             f"(default {LabelErrorConfig.folds})")
     parser.add_argument("--no-crossval", action="store_true",
                         help="use the model's own (in-sample) predictions on the training split: fast, less accurate")
     parser.add_argument("--no-umap", action="store_true", help="2-D map by PCA instead of UMAP")
@@ -28,13 +63,12 @@ def run(args: argparse.Namespace) -> int:
         umap=not args.no_umap, report=not args.no_report, progress=not args.quiet,
     )
     if args.folds < 2 and not args.no_crossval:
-        from hark.errors import HarkError
-
-        raise HarkError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
-    result = analyze(args.run, config)
+        raise UsageError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
+    result = _analyze(args, config)
     clips = result.clips
+    folds = result.label_errors.crossval_folds
     print(f"{len(clips)} clips, {int(clips['error'].sum())} errors "
-          f"({'%d-fold cross-validated' % result.label_errors.crossval_folds if result.label_errors.crossval_folds else 'in-sample'} on train)")
+          f"({f'{folds}-fold cross-validated' if folds else 'in-sample'} on train)")
     for problem in result.problems[:10]:
         print(f"unreadable: {problem}")
     if not result.findings:
