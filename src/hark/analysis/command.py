@@ -22,7 +22,7 @@ def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> Analysis:
         if args.run is not None or args.data is None or args.out is None:
             raise UsageError("--predictions needs --data DATA and --out DIR, and no RUN")
         run = external.prepare_external(args.predictions, args.data, args.out, args.labels)
-        return external.analyze_without_model(run, config, has_oof=bool(external.origin(args.out)["oof_probs"]))
+        return external.analyze_without_model(run, config, external.evidence_note(args.out))
     if args.run is None:
         raise UsageError("give a RUN folder, or --predictions P.parquet --data DATA --out DIR")
     if args.data or args.labels or args.out:
@@ -33,7 +33,7 @@ def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> Analysis:
     if left_out:
         print(f"{left_out} clips whose label the model does not know are left out of the analysis "
               "(they are in metrics.json and predictions.parquet)")
-    return external.analyze_without_model(run, config, has_oof=bool(external.origin(args.run).get("oof_probs")))
+    return external.analyze_without_model(run, config, external.evidence_note(args.run))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

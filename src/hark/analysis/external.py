@@ -227,10 +227,20 @@ def prepare_folder(folder: Path) -> tuple[RunData, int]:
     return _run_data(folder, config, labels, frame, evidence, embeddings), int((~known).sum())
 
 
-def analyze_without_model(run: RunData, config: AnalysisConfig, has_oof: bool) -> Analysis:
-    """The full analysis on `run`; label errors from `run.probs` (out-of-fold or in-sample)."""
+def analyze_without_model(run: RunData, config: AnalysisConfig, evidence: str) -> Analysis:
+    """The full analysis on `run`; label errors from `run.probs` (`evidence` says what they are)."""
     config = replace(config, label_errors=replace(config.label_errors, crossval=False))
-    print("label errors: from the file's out-of-fold probabilities (oof_probs)" if has_oof else
-          "label errors: from in-sample probabilities (the predictions have no oof_probs; a model's verdict on "
-          "clips it trained on is over-confident, so fewer label errors are found)")
+    print(f"label errors: {evidence}")
     return analyze(run.run_dir, config, run=run)
+
+
+def evidence_note(folder: Path) -> str:
+    """What the label-error step's probabilities are, for a folder `origin` recognises."""
+    section = origin(folder) or {}
+    if section.get("oof_probs"):
+        return "from the file's out-of-fold probabilities (oof_probs)"
+    if section.get("kind") == schema.ORIGIN_CROSS_DATASET:
+        return ("from the run's model, which did not train on this dataset (out-of-sample unless the datasets "
+                "share clips)")
+    return ("from in-sample probabilities: the predictions have no oof_probs, and a model is over-confident on "
+            "clips it trained on, so fewer label errors are found on the training split")
