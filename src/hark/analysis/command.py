@@ -14,26 +14,29 @@ from hark.errors import UsageError
 TOP_FINDINGS = 5
 
 
-def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> Analysis:
-    """A hark run, or predictions hark did not make (`external.py`)."""
+def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> tuple[Analysis, str | None]:
+    """A hark run, or predictions hark did not make (`external.py`, then also what the
+    label-error step's probabilities were)."""
     from hark.analysis import external
 
     if args.predictions is not None:
         if args.run is not None or args.data is None or args.out is None:
             raise UsageError("--predictions needs --data DATA and --out DIR, and no RUN")
         run = external.prepare_external(args.predictions, args.data, args.out, args.labels)
-        return external.analyze_without_model(run, config, external.evidence_note(args.out))
+        note = external.evidence_note(args.out)
+        return external.analyze_without_model(run, config, note), note
     if args.run is None:
         raise UsageError("give a RUN folder, or --predictions P.parquet --data DATA --out DIR")
     if args.data or args.labels or args.out:
         raise UsageError("--data, --labels and --out go with --predictions")
     if external.origin(args.run) is None:
-        return analyze(args.run, config)
+        return analyze(args.run, config), None
     run, left_out = external.prepare_folder(args.run)
     if left_out:
         print(f"{left_out} clips whose label the model does not know are left out of the analysis "
               "(they are in metrics.json and predictions.parquet)")
-    return external.analyze_without_model(run, config, external.evidence_note(args.run))
+    note = external.evidence_note(args.run)
+    return external.analyze_without_model(run, config, note), note
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.folds < 2 and not args.no_crossval:
         raise UsageError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
-    result = _analyze(args, config)
+    result, note = _analyze(args, config)
     clips = result.clips
     folds = result.label_errors.crossval_folds
-    print(f"{len(clips)} clips, {int(clips['error'].sum())} errors "
-          f"({f'{folds}-fold cross-validated' if folds else 'in-sample'} on train)")
+    basis = f"{folds}-fold cross-validated on train" if folds else "in-sample on train"
+    # Predictions hark did not make had their basis printed (`external.analyze_without_model`).
+    print(f"{len(clips)} clips, {int(clips['error'].sum())} errors" + ("" if note else f" ({basis})"))
     for problem in result.problems[:10]:
         print(f"unreadable: {problem}")
     if not result.findings:
