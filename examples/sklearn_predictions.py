@@ -1,7 +1,7 @@
 """A model trained outside hark, its predictions written in hark's published schema
 (`hark schema`) and ready for `hark analyze --predictions`.
 
-    python examples/sklearn_predictions.py DATA OUT.parquet [--clips-per-label N]
+    python examples/sklearn_predictions.py DATA OUT.parquet [--every N]
 
 scikit-learn logistic regression on librosa log-mel statistics; out-of-fold probabilities for
 the training clips from 5-fold cross-validation (`oof_probs`). Uses hark only to list DATA's clips."""
@@ -39,14 +39,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data")
     parser.add_argument("out")
-    parser.add_argument("--clips-per-label", type=int, default=0, help="keep only the first N clips of each label")
+    parser.add_argument("--every", type=int, default=1, help="keep every N-th clip only (a quicker run)")
     args = parser.parse_args()
     dataset = load_dataset(args.data)
-    examples = dataset.examples
-    if args.clips_per_label:
-        seen: dict[str, int] = {}
-        examples = [e for e in examples if seen.setdefault(e.label, 0) < args.clips_per_label
-                    and not seen.__setitem__(e.label, seen[e.label] + 1)]
+    examples = dataset.examples[:: args.every]
     x = np.stack([features(str(dataset.abspath(e))) for e in examples])
     labels = sorted({e.label for e in examples})
     y = np.array([labels.index(e.label) for e in examples])
