@@ -46,7 +46,7 @@ def test_bad_runs_are_refused_clearly(tmp_path, kwargs, message):
 
 
 def test_cli_reports_a_missing_run_without_traceback(tmp_path, capsys):
-    assert main(["analyze", str(tmp_path / "nowhere"), "--no-crossval"]) == 2
+    assert main(["analyze", str(tmp_path / "nowhere"), "--no-crossval"]) == 1  # a run-time problem
     assert "no such run folder" in capsys.readouterr().err
 
 

@@ -91,7 +91,7 @@ def test_checksum_mismatch_leaves_no_complete_file(tmp_path, tarball):
         download_speech_commands("v0.02", tmp_path, source.as_uri(), "0" * 64)
     assert list(tmp_path.iterdir()) == []
     args = ["data", "download", str(tmp_path), "--url", source.as_uri(), "--sha256", "0" * 64]
-    assert hark_main(args) == 2
+    assert hark_main(args) == 1  # a run-time problem
 
 
 def test_http_download_interrupted_then_resumed_with_a_range_request(tmp_path, tarball):

@@ -341,10 +341,10 @@ def test_non_local_host_warns_and_a_busy_port_is_a_clear_error(tmp_path, capsys)
         port = busy.getsockname()[1]
         code = main(["explore", str(run), "--host", "0.0.0.0", "--port", str(port)])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 1  # a run-time problem
     assert "warning: listening on 0.0.0.0" in err and f"cannot listen on 0.0.0.0:{port}" in err
 
 
 def test_run_without_analysis_is_a_clear_error(tmp_path, capsys):
-    assert main(["explore", str(tmp_path), "--data", str(tmp_path)]) == 2
+    assert main(["explore", str(tmp_path), "--data", str(tmp_path)]) == 1
     assert "clips.parquet" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 from hark.analysis.detectors import DETECTORS
 from hark.analysis.findings import read_clips
 from hark.data.example import ClipDataset
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 
 CUTOFF_CLASS = "_cutoff_"
 UNUSABLE = "unusable"
@@ -50,7 +50,7 @@ def read_relabel_csv(path: Path) -> dict[str, str]:
 def _flag_column(name: str) -> str:
     name = name.removeprefix("flag_")
     if name not in DROPPABLE:
-        raise HarkError(f"--drop {name}: unknown flag; valid: {', '.join(DROPPABLE)}")
+        raise UsageError(f"--drop {name}: unknown flag; valid: {', '.join(DROPPABLE)}")
     return name if name == "label_issue" else f"flag_{name}"
 
 

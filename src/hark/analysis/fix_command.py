@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset
 from hark.analysis.inputs import load_run_data
-from hark.errors import HarkError
+from hark.errors import UsageError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from hark.data.manifest import write_manifest
 
     if not (args.cutoff_class or args.drop or args.relabel):
-        raise HarkError("nothing to fix: pass --cutoff-class, --drop FLAG and/or --relabel CSV")
+        raise UsageError("nothing to fix: pass --cutoff-class, --drop FLAG and/or --relabel CSV")
     run_data = load_run_data(args.run)
     dataset = load_dataset(run_data.source, task=run_data.task)
     fixed, summary = fix_dataset(dataset, args.run / "analysis", FixPlan(args.cutoff_class, args.drop, args.relabel))

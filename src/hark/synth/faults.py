@@ -13,7 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
-from hark.errors import HarkError
+from hark.errors import UsageError
 
 FAULTS = ("cutoff", "mislabel", "multiword", "silent", "clipped")
 DEFAULT_FAULTS = {"cutoff": 0.05, "mislabel": 0.03, "multiword": 0.02, "silent": 0.01, "clipped": 0.02}
@@ -39,23 +39,23 @@ def parse_faults(text: str) -> dict[str, float]:
     for item in text.split(","):
         key, sep, value = item.strip().partition("=")
         if not sep:
-            raise HarkError(f"--faults: {item.strip()!r} is not KEY=RATE; valid keys: {', '.join(FAULTS)}")
+            raise UsageError(f"--faults: {item.strip()!r} is not KEY=RATE; valid keys: {', '.join(FAULTS)}")
         try:
             rates[key.strip()] = float(value)
         except ValueError:
-            raise HarkError(f"--faults: rate of {key.strip()!r} must be a number, got {value!r}") from None
+            raise UsageError(f"--faults: rate of {key.strip()!r} must be a number, got {value!r}") from None
     return check_rates(rates)
 
 
 def check_rates(rates: Mapping[str, float]) -> dict[str, float]:
     unknown = sorted(set(rates) - set(FAULTS))
     if unknown:
-        raise HarkError(f"unknown fault(s) {', '.join(unknown)}; valid keys: {', '.join(FAULTS)}")
+        raise UsageError(f"unknown fault(s) {', '.join(unknown)}; valid keys: {', '.join(FAULTS)}")
     for key, rate in rates.items():
         if not 0.0 <= rate <= 1.0:  # also rejects NaN
-            raise HarkError(f"fault rate {key}={rate} must be between 0 and 1")
+            raise UsageError(f"fault rate {key}={rate} must be between 0 and 1")
     if sum(rates.values()) > 1.0:
-        raise HarkError(f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, so keep the sum <= 1")
+        raise UsageError(f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, so keep the sum <= 1")
     return {key: float(rates[key]) for key in FAULTS if rates.get(key)}
 
 
