@@ -22,6 +22,7 @@ from hark import schema
 from hark.data.example import Example
 from hark.errors import HarkError
 from hark.fileio import atomic_write
+from hark.models.embedding import logits_and_embeddings
 from hark.runfiles import read_json, read_table
 
 
@@ -34,27 +35,16 @@ class ModelOutputs:
 def run_model(model: torch.nn.Module, waves: np.ndarray, rows: np.ndarray | None = None,
               batch_size: int = 256, device: str | torch.device = "cpu") -> ModelOutputs:
     """Logits and penultimate embeddings of `waves[rows]` (all rows by default; `waves` may be
-    memory-mapped and is read one batch at a time), in evaluation mode. The embedding is caught
-    by a forward hook on `head`, as the seed did."""
+    memory-mapped and is read one batch at a time), in evaluation mode."""
     rows = np.arange(len(waves)) if rows is None else np.asarray(rows)
-    if not hasattr(model, "head"):
-        raise HarkError(f"{type(model).__name__} has no `head` layer to take embeddings from")
     device = torch.device(device)
     model = model.to(device).eval()
-    caught: list[torch.Tensor] = []
-    hook = model.head.register_forward_hook(
-        lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
-    logits = []
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(waves[rows[start:start + batch_size]], dtype=np.float32))
-                logits.append(model(batch.to(device, non_blocking=True)).float().cpu())
-    finally:
-        hook.remove()
-    if not logits:
+    batches = (torch.from_numpy(np.ascontiguousarray(waves[rows[start:start + batch_size]], dtype=np.float32))
+               .to(device, non_blocking=True) for start in range(0, len(rows), batch_size))
+    outputs = list(logits_and_embeddings(model, batches))
+    if not outputs:
         return ModelOutputs(np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32))
-    return ModelOutputs(torch.cat(logits).numpy(), torch.cat(caught).numpy())
+    return ModelOutputs(torch.cat([o[0] for o in outputs]).numpy(), torch.cat([o[1] for o in outputs]).numpy())
 
 
 def label_indices(examples: list[Example], labels: list[str], unknown: int | None = None) -> np.ndarray:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 
 ModelFactory = Callable[..., nn.Module]
 _MODELS: dict[str, ModelFactory] = {}
@@ -39,7 +39,7 @@ def describe_model(name: str) -> str:
 
 def _factory(name: str) -> ModelFactory:
     if name not in _MODELS:
-        raise HarkError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+        raise UsageError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
     return _MODELS[name]
 
 
@@ -51,7 +51,7 @@ def create_model(name: str, num_classes: int, sample_rate: int = 16000, **option
     options = {key: value for key, value in options.items() if key in accepted or value is not None}
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise HarkError(f"model {name!r} has no option {', '.join(unknown)}; "
+        raise UsageError(f"model {name!r} has no option {', '.join(unknown)}; "
                         f"its options: {', '.join(accepted) or 'none'}")
     if num_classes < 2:
         raise HarkError(f"model {name!r} needs at least 2 classes, got {num_classes}")

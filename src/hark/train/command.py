@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from hark.errors import HarkError
+from hark.errors import UsageError
 from hark.train.config import TrainConfig
 from hark.train.presets import PRESETS, preset
 
@@ -46,7 +46,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     for assignment in args.overrides:
         config.override(assignment)
     if not config.data.source:
-        raise HarkError("no dataset: give DATA or a --config that names one")
+        raise UsageError("no dataset: give DATA or a --config that names one")
     return config
 
 
@@ -56,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     if config.model.name not in list_models():
-        raise HarkError(f"unknown model {config.model.name!r}; valid models: {', '.join(list_models())}")
+        raise UsageError(f"unknown model {config.model.name!r}; valid models: {', '.join(list_models())}")
     train_run(config, args.out, resume=args.resume)
     return 0

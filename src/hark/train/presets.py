@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hark.errors import HarkError
+from hark.errors import UsageError
 from hark.train.config import (
     AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig,
 )
@@ -48,5 +48,5 @@ PRESETS: dict[str, Callable[[], TrainConfig]] = {"default": default, "seed-m5": 
 
 def preset(name: str) -> TrainConfig:
     if name not in PRESETS:
-        raise HarkError(f"unknown preset {name!r}; valid: {', '.join(sorted(PRESETS))}")
+        raise UsageError(f"unknown preset {name!r}; valid: {', '.join(sorted(PRESETS))}")
     return PRESETS[name]()

@@ -213,6 +213,9 @@ class Trainer:
                     board.log_epoch(self.epoch, row, val, self.labels, self.val_set.waves(shown),
                                     self.val_set.labels[shown].numpy(),
                                     [self.val_set.examples[i].path for i in shown], sr)
+            if board is not None and self.history:
+                board.log_end(self.config.to_dict(), self.history[-1], self.best_score, self.model, self.val_set,
+                              self.labels, self.epoch, self.device)
         finally:
             if board is not None:
                 board.close()
