@@ -60,6 +60,29 @@ def test_quiet_hides_progress_bars(tmp_path):
         std.tqdm.__init__ = shown
 
 
+def test_every_option_of_every_command_has_help():
+    import argparse
+    import importlib
+
+    from hark.cli import _add_quiet
+
+    def undocumented(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child_name, child in action.choices.items():
+                    yield from undocumented(child, f"{name} {child_name}")
+            elif not action.help:
+                yield f"{name} {'/'.join(action.option_strings) or action.dest}"
+
+    missing = []
+    for name, (module, _) in COMMANDS.items():
+        parser = argparse.ArgumentParser()
+        importlib.import_module(module).configure(parser)
+        _add_quiet(parser)
+        missing += undocumented(parser, name)
+    assert missing == []
+
+
 def test_schema_command_prints_the_published_columns(capsys):
     import json
 

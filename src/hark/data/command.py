@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     fetch = actions.add_parser("download", help="download, verify and extract Speech Commands (resumable)")
     fetch.add_argument("dest", type=Path, help="folder receiving the archive and the extracted dataset")
-    fetch.add_argument("--version", choices=sorted(RELEASES), default="v0.02")
+    fetch.add_argument("--version", choices=sorted(RELEASES), default="v0.02", help="release (default v0.02)")
     fetch.add_argument("--url", help="a mirror (http, https or file://) instead of the official URL")
     fetch.add_argument("--sha256", help="expected SHA-256 of the archive (default: the official one)")
     info = actions.add_parser("info", help="load a dataset and summarise it and its loading problems")

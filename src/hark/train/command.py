@@ -24,11 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="default", help=f"recipe to start from: {', '.join(sorted(PRESETS))}")
     parser.add_argument("--config", type=Path, help="start from a run's config.json instead of a preset")
     parser.add_argument("--model", help="model name (see `hark models`)")
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
     parser.add_argument("--lr", type=float, help="peak learning rate")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                        help="where to train (default auto: CUDA if present)")
+    parser.add_argument("--seed", type=int, help="random seed: same seed, data and recipe, same run")
     parser.add_argument("--task", choices=["all", "12"], help="all words, or the 10 words + silence + unknown task")
     parser.add_argument("--resume", action="store_true", help="continue RUN from checkpoints/last.pt")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
