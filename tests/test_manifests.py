@@ -199,3 +199,15 @@ def test_json_manifest_from_fix_still_loads(tmp_path):
     assert json.loads(path.read_text())["format"] == "hark-manifest/1"
     again = load_dataset(path)
     assert again.examples == dataset.examples and again.labels == dataset.labels
+
+
+def test_check_reports_speaker_leakage_in_a_manifest_split(tmp_path):
+    from hark.data.check import CheckConfig, check_dataset
+
+    for i in range(4):
+        wav(tmp_path / f"c{i}.wav", seed=i)
+    manifest = write(tmp_path / "m.csv", "path,label,split,speaker\nc0.wav,x,train,ann\nc1.wav,y,test,ann\n"
+                                         "c2.wav,x,train,bob\nc3.wav,y,train,bob\n")
+    report = check_dataset(load_dataset(manifest), CheckConfig(sample_rate=RATE), progress=False)
+    leaks = report["leakage"]["speakers_in_multiple_splits"]
+    assert [leak["speaker"] for leak in leaks] == ["ann"]

@@ -134,6 +134,9 @@ def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path 
     by_path = {e.path: e for e in dataset.examples}
     _check_rows(frame, labels, by_path, predictions, data)
     examples = [by_path[p] for p in frame[schema.PATH]]
+    differ = int((frame[schema.LABEL].to_numpy() != np.array([e.label for e in examples])).sum())
+    if differ:
+        print(f"note: {differ} rows of {predictions.name} give another label than {data}; the file's label is used")
     if schema.SPLIT not in frame:
         frame[schema.SPLIT] = [e.split for e in examples]
     if schema.SPEAKER not in frame:
