@@ -119,6 +119,12 @@ def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys
     code, err = analyze(_write(tmp_path / "stray.parquet", stray, labels))
     assert code == 1 and "stray.parquet: row 4: path 'elsewhere/9_nobody_0.wav' is not a clip of" in err
 
+    splits = table.column("split").to_pylist()
+    splits[2] = "dev"
+    odd = table.set_column(table.schema.get_field_index("split"), "split", pa.array(splits))
+    code, err = analyze(_write(tmp_path / "odd.parquet", odd, labels))
+    assert code == 1 and "odd.parquet: row 2: split 'dev' is not one of train, validation, test" in err
+
     code, err = analyze(_write(tmp_path / "bare.parquet", table.replace_schema_metadata({})))
     assert code == 2 and "bare.parquet: no class order" in err and "--labels" in err
     (tmp_path / "labels.txt").write_text("\n".join(labels[:-1]) + "\n")

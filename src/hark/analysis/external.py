@@ -108,11 +108,12 @@ def _labels(table: pa.Table, path: Path, labels_file: Path | None) -> list[str]:
 
 
 def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path | None = None) -> RunData:
-    """Check a predictions file against DATA and write DIR's config.json and predictions.parquet."""
+    """Check a predictions file against DATA and write DIR's config.json, predictions.parquet
+    (normalised: pred, confidence and loss added) and metrics.json."""
     from hark.data.datasets import load_dataset
-    from hark.evaluate.predictions import describe_table, vector_column
 
     predictions = Path(predictions)
+    out = ensure_writable_dir(out)
     table = read_table(predictions, "predictions", f"your model's export ({SCHEMA_HINT})",
                        required=(schema.PATH, schema.LABEL, schema.PROBS))
     labels = _labels(table, predictions, labels_file)
@@ -128,8 +129,8 @@ def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path 
         embeddings = np.log(np.clip(probs, 1e-6, None)).astype(np.float32)
     frame = table.select([c for c in (schema.PATH, schema.LABEL, schema.SPLIT, schema.SPEAKER)
                           if c in table.column_names]).to_pandas()
-    frame[schema.PATH] = frame[schema.PATH].astype(str)
-    frame[schema.LABEL] = frame[schema.LABEL].astype(str)
+    for column in (schema.PATH, schema.LABEL):
+        frame[column] = frame[column].astype(str)
     dataset = load_dataset(data)
     by_path = {e.path: e for e in dataset.examples}
     _check_rows(frame, labels, by_path, predictions, data)
@@ -143,22 +144,27 @@ def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path 
         frame[schema.SPEAKER] = [e.speaker_id for e in examples]
     frame = _with_model_columns(frame, probs, labels)
     rates = Counter(e.sample_rate for e in examples)
-    out = ensure_writable_dir(out)
     config = {"data": {"source": str(Path(data).resolve()), "task": "all", "sample_rate": rates.most_common(1)[0][0]},
               "labels": labels,
               schema.PREDICTIONS_ORIGIN_KEY: {
                   "kind": schema.ORIGIN_EXTERNAL, "predictions": str(predictions.resolve()),
                   "labels_file": str(labels_file) if labels_file else None,
                   "oof_probs": oof is not None, "embedding": schema.EMBEDDING in table.column_names}}
-    columns = {c: pa.array(frame[c]) for c in schema.PREDICTION_COLUMNS if c not in (schema.PROBS, schema.EMBEDDING)}
-    normalised = pa.table({**columns, schema.PROBS: vector_column(probs), schema.EMBEDDING: vector_column(embeddings),
-                           **({schema.OOF_PROBS: vector_column(oof)} if oof is not None else {})})
-    from hark.evaluate.predictions import write_predictions
-
-    write_predictions([describe_table(normalised, labels, dataset.root.resolve())], out / schema.PREDICTIONS_FILE)
-    write_json(out / schema.CONFIG_FILE, config)
-    write_json(out / schema.METRICS_FILE, _metrics(frame, probs, labels))
+    _write_folder(out, config, frame, {schema.PROBS: probs, schema.EMBEDDING: embeddings, schema.OOF_PROBS: oof},
+                  dataset.root.resolve())
     return _run_data(out, config, labels, frame, oof if oof is not None else probs, embeddings)
+
+
+def _write_folder(out: Path, config: dict, frame: pd.DataFrame, matrices: dict[str, np.ndarray | None],
+                  data_root: Path) -> None:
+    from hark.evaluate.predictions import describe_table, vector_column, write_predictions
+
+    columns = {c: pa.array(frame[c]) for c in schema.PREDICTION_COLUMNS if c not in matrices}
+    vectors_ = {name: vector_column(matrix) for name, matrix in matrices.items() if matrix is not None}
+    table = describe_table(pa.table({**columns, **vectors_}), config["labels"], data_root)
+    write_predictions([table], out / schema.PREDICTIONS_FILE)
+    write_json(out / schema.CONFIG_FILE, config)
+    write_json(out / schema.METRICS_FILE, _metrics(frame, matrices[schema.PROBS], config["labels"]))
 
 
 def _check_rows(frame: pd.DataFrame, labels: list[str], by_path: dict, path: Path, data: str) -> None:
@@ -172,6 +178,12 @@ def _check_rows(frame: pd.DataFrame, labels: list[str], by_path: dict, path: Pat
     if duplicated.any():
         raise HarkError(f"{path}: rows {_rows(duplicated)}: a path is listed twice "
                         f"(e.g. {paths[duplicated].iloc[0]!r})")
+    if schema.SPLIT in frame:
+        bad_split = ~frame[schema.SPLIT].isin(schema.SPLITS).to_numpy()
+        if bad_split.any():
+            first = int(np.flatnonzero(bad_split)[0])
+            raise HarkError(f"{path}: row {first}: split {frame[schema.SPLIT].iloc[first]!r} is not one of "
+                            f"{', '.join(schema.SPLITS)} (rows {_rows(bad_split)})")
     unknown = ~frame[schema.LABEL].isin(labels).to_numpy()
     if unknown.any():
         first = int(np.flatnonzero(unknown)[0])
