@@ -89,6 +89,11 @@ def test_cross_dataset_evaluation_counts_unknown_labels(trained, capsys):
     clips = pq.read_table(folder / schema.ANALYSIS_DIR / schema.CLIPS_FILE).to_pandas()
     assert len(clips) == 60 and set(clips[schema.LABEL]) <= set(labels)
 
+    from hark.explorer.rundata import load_explorer_run
+
+    explorer = load_explorer_run(folder)  # `hark explore RUN/eval/other` finds the other dataset's audio
+    assert explorer.data_root == data.resolve() and len(explorer.clips) == 60
+
 
 def test_a_bad_label_map_names_the_line(trained, capsys):
     root, data = trained

@@ -80,3 +80,25 @@ def test_parquet_without_audio_is_refused(tmp_path):
     pq.write_table(pa.table({"label": ["a"], "text": ["x"]}), tmp_path / "t.parquet")
     with pytest.raises(HarkError, match=r"t\.parquet: no Audio column \(columns: label, text\)"):
         load_dataset(tmp_path / "t.parquet")
+
+
+def test_a_saved_dataset_with_string_labels_and_a_split_column(tmp_path):
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    audio, labels, splits = [], [], []
+    for i in range(6):
+        buffer = io.BytesIO()
+        sf.write(buffer, 0.1 * rng.standard_normal(1600), 16000, format="FLAC")
+        audio.append({"bytes": buffer.getvalue(), "path": f"take{i}.flac"})
+        labels.append("on" if i % 2 else "off")
+        splits.append("test" if i == 5 else "train")
+    features = datasets.Features({"sound": datasets.Audio(sampling_rate=16000), "label": datasets.Value("string"),
+                                  "split": datasets.Value("string")})
+    table = pa.table({"sound": pa.array(audio, features["sound"].pa_type), "label": labels, "split": splits})
+    datasets.Dataset(datasets.table.InMemoryTable(table), info=datasets.DatasetInfo(features=features)) \
+        .save_to_disk(str(tmp_path / "saved"))
+    loaded = load_dataset(tmp_path / "saved")
+    assert loaded.labels == ["off", "on"] and [e.split for e in loaded.examples] == splits
+    assert all(e.sample_rate == 16000 and e.num_samples == 1600 for e in loaded.examples)
+    assert loaded.examples[0].path == "clips/000000-take0.flac"

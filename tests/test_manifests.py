@@ -59,6 +59,10 @@ def test_csv_manifest_with_splits_speakers_and_windows(tmp_path):
     window = by_path["long.wav#8000"]
     assert (window.offset, window.num_samples, window.sample_rate) == (8000, 8000, RATE)
     assert by_path["long.wav#16000"].num_samples == 8000  # to the end of the 3-s file
+    from hark.data.audio import load_clip
+
+    samples, _ = sf.read(tmp_path / "long.wav", dtype="float32")
+    np.testing.assert_allclose(load_clip(dataset.root, "long.wav#8000", RATE, 8000), samples[8000:16000], atol=1e-6)
 
 
 def test_tsv_and_jsonl_manifests_read_like_csv(tmp_path):
