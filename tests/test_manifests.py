@@ -215,3 +215,17 @@ def test_check_reports_speaker_leakage_in_a_manifest_split(tmp_path):
     report = check_dataset(load_dataset(manifest), CheckConfig(sample_rate=RATE), progress=False)
     leaks = report["leakage"]["speakers_in_multiple_splits"]
     assert [leak["speaker"] for leak in leaks] == ["ann"]
+
+
+def test_dataset_root_of_every_source(recordings, tmp_path):
+    from hark.data.datasets import dataset_root
+
+    out = tmp_path / "elsewhere" / "manifest.csv"
+    assert main(["data", "index", str(recordings), "--pattern", "{label}_{speaker}_{take}.wav", "--out", str(out)]) == 0
+    assert dataset_root(out) == recordings.resolve()  # the `# root:` line
+    beside = write(tmp_path / "m.tsv", "path\tlabel\nrecordings/yes_ann_0.wav\tyes\n")
+    assert dataset_root(beside) == tmp_path.resolve()
+    assert dataset_root("m.tsv", base=tmp_path) == tmp_path.resolve()  # relative to a run folder
+    assert dataset_root(recordings) == recordings.resolve()
+    with pytest.raises(HarkError, match="dataset not found"):
+        dataset_root(tmp_path / "gone.csv")

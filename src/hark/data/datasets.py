@@ -68,6 +68,26 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
     return dataset
 
 
+def dataset_root(source: str | Path, base: Path | None = None) -> Path:
+    """The folder a dataset's clip paths are relative to: a folder is its own root, an archive's
+    is where it is extracted, a source that lists its clips (manifest, SpeechBrain, Hugging
+    Face) names or makes its own. A relative `source` missing from the working folder is looked
+    for under `base` (a run folder)."""
+    candidates = [Path(source).expanduser()] + ([Path(base) / source] if base is not None else [])
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        raise HarkError(f"{source}: dataset not found")
+    if path.is_file() and is_archive(path):
+        return extract_cached(path).resolve()
+    listed = _load_listed(path, LoadOptions())
+    if listed is not None:
+        return listed.root.resolve()
+    if path.is_dir():
+        return path.resolve()
+    raise HarkError(f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
+                    ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)")
+
+
 def _load_listed(path: Path, options: LoadOptions) -> ClipDataset | None:
     """A source that lists its clips (manifests, SpeechBrain CSVs, Hugging Face), else None."""
     percentages = {"validation_percentage": options.validation_percentage,
