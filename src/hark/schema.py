@@ -34,6 +34,16 @@ DATA_ROOT_METADATA_KEY = b"hark.data_root"  # where `path` is relative to
 SCHEMA_METADATA_KEY = b"hark.schema"  # SCHEMA_VERSION of the file
 ERROR_DEFINED_BY_METADATA_KEY = b"hark.error_defined_by"  # which prediction column defines `error`
 
+# ---- cross-dataset evaluation and predictions hark did not make ----------------------------
+SOURCE_LABEL = "source_label"  # RUN/eval/<name>/predictions.parquet: the dataset's own label, before --label-map
+
+# RUN/eval/<name>/ (`hark evaluate --data`) and `hark analyze --predictions ... --out DIR` write a
+# config.json whose `data` section names the dataset, plus this section saying where the
+# predictions came from, so that `hark analyze` and `hark explore` accept the folder.
+PREDICTIONS_ORIGIN_KEY = "predictions_origin"  # {"kind": ORIGIN_*, ...}
+ORIGIN_CROSS_DATASET = "cross-dataset"
+ORIGIN_EXTERNAL = "external"
+
 # ---- special labels -----------------------------------------------------------------------
 SILENCE_LABEL = "_silence_"  # 12-class task: 1-s windows of background noise
 UNKNOWN_LABEL = "_unknown_"  # 12-class task: words outside the ten
@@ -58,15 +68,6 @@ PROBS = "probs"  # fixed_size_list<float32>[C], class order in LABELS_METADATA_K
 EMBEDDING = "embedding"  # fixed_size_list<float32>[D]: the input of the model's `head`
 PREDICTION_COLUMNS = (PATH, SPLIT, LABEL, SPEAKER, PRED, CONFIDENCE, LOSS, PROBS, EMBEDDING)
 SPLITS = ("train", "validation", "test")
-SOURCE_LABEL = "source_label"  # RUN/eval/<name>/predictions.parquet: the dataset's own label, before --label-map
-
-# ---- config.json of a folder that holds predictions but no hark training run ---------------
-# RUN/eval/<name>/ (`hark evaluate --data`) and `hark analyze --predictions ... --out DIR` write a
-# config.json whose `data` section names the dataset, plus this section saying where the
-# predictions came from, so that `hark analyze` and `hark explore` accept the folder.
-PREDICTIONS_ORIGIN_KEY = "predictions_origin"  # {"kind": ORIGIN_*, ...}
-ORIGIN_CROSS_DATASET = "cross-dataset"
-ORIGIN_EXTERNAL = "external"
 
 # ---- clips.parquet (hark analyze) -----------------------------------------------------------
 OOF_PRED = "oof_pred"  # out-of-fold prediction (cross-validation; the final model's without it)

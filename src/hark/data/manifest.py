@@ -34,8 +34,7 @@ def write_manifest(dataset: ClipDataset, path: str | Path) -> Path:
         "examples": [asdict(e) for e in dataset.examples],
         "problems": [asdict(p) for p in dataset.problems],
     }
-    write_json(path, document)
-    return path
+    return write_json(path, document)
 
 
 def read_manifest(path: str | Path) -> ClipDataset:
