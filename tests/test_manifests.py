@@ -229,3 +229,13 @@ def test_dataset_root_of_every_source(recordings, tmp_path):
     assert dataset_root(recordings) == recordings.resolve()
     with pytest.raises(HarkError, match="dataset not found"):
         dataset_root(tmp_path / "gone.csv")
+
+
+def test_hugging_face_without_the_datasets_package_says_how_to_install(tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datasets", None)  # `import datasets` now raises ImportError
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "dataset_dict.json").write_text('{"splits": ["train"]}')
+    assert main(["data", "info", str(tmp_path / "saved")]) == 1
+    assert "pip install 'hark[hf]'" in capsys.readouterr().err
