@@ -239,3 +239,15 @@ def test_hugging_face_without_the_datasets_package_says_how_to_install(tmp_path,
     (tmp_path / "saved" / "dataset_dict.json").write_text('{"splits": ["train"]}')
     assert main(["data", "info", str(tmp_path / "saved")]) == 1
     assert "pip install 'hark[hf]'" in capsys.readouterr().err
+
+
+def test_speechbrain_relative_and_data_root_paths(tmp_path):
+    wav(tmp_path / "audio" / "go" / "x_nohash_0.wav", seconds=1.0, rate=16000)
+    wav(tmp_path / "audio" / "stop" / "y_nohash_0.wav", seconds=1.0, rate=16000)
+    write(tmp_path / "test.csv", "ID,duration,start,stop,wav,spk_id,command\n"
+                                 "a,1.0,0,16000,audio/go/x_nohash_0.wav,x,go\n"
+                                 "b,1.0,0,16000,$data_root/audio/stop/y_nohash_0.wav,y,stop\n")
+    dataset = load_dataset(tmp_path / "test.csv")
+    assert dataset.root == tmp_path / "audio"
+    assert sorted((e.path, e.split) for e in dataset.examples) == [("go/x_nohash_0.wav", "test"),
+                                                                   ("stop/y_nohash_0.wav", "test")]
