@@ -81,15 +81,18 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     data_config = run.config.data
     labels = list(run.labels)
     unknown: dict[str, int] = {}
+    source_labels: dict[str, str] | None = None  # cross-dataset: {path: the dataset's own label}
     if data is None:
-        dataset, out_dir, source_labels = load_dataset(configured_source(run_dir, run.dataset_source),
-                                                       task=data_config.task), run_dir, None
+        dataset = load_dataset(configured_source(run_dir, run.dataset_source), task=data_config.task)
+        out_dir = run_dir
     else:
         other = load_dataset(data, task=task)
-        mapping = read_label_map(label_map, labels) if label_map else {}
-        dataset, unknown = to_model_labels(other, labels, mapping)
-        out_dir, source_labels = eval_folder(run_dir, name or other.name), {e.path: e.label for e in other.examples}
+        dataset, unknown = to_model_labels(other, labels, read_label_map(label_map, labels) if label_map else {})
+        out_dir = eval_folder(run_dir, name or other.name)
+        source_labels = {e.path: e.label for e in other.examples}
     ensure_writable_dir(out_dir)
+    # The model's class order; across datasets, plus the row of clips it cannot know (see cross.py).
+    classes = dataset.labels if source_labels is not None else labels
     torch_device = resolve_device(device)
     metrics: dict[str, dict] = {}
     tables, truths, guesses = [], [], []
@@ -109,21 +112,18 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
         if source_labels is not None:
             table = table.append_column(schema.SOURCE_LABEL, pa.array([source_labels[e.path] for e in examples]))
         tables.append(table)
-        y_true = label_indices(examples, dataset.labels)
+        y_true = label_indices(examples, classes)
         y_pred = outputs.logits.argmax(axis=1)
         truths.append(y_true)
         guesses.append(y_pred)
-        metrics[split] = _metrics(y_true, y_pred, dataset.labels, len(examples), len(cached.problems))
-        save_confusion(confusion(y_true, y_pred, len(dataset.labels)), dataset.labels,
-                       out_dir / "confusion" / f"{split}.png", out_dir / "confusion" / f"{split}.csv",
-                       title=f"{split} ({len(examples)} clips)")
+        metrics[split] = _metrics(y_true, y_pred, classes, len(examples), len(cached.problems))
+        _save_confusion(out_dir, split, y_true, y_pred, classes, f"{split} ({len(examples)} clips)")
     if source_labels is not None and truths:
         y_true, y_pred = np.concatenate(truths), np.concatenate(guesses)
-        metrics[ALL_SPLITS] = _metrics(y_true, y_pred, dataset.labels, len(y_true),
+        metrics[ALL_SPLITS] = _metrics(y_true, y_pred, classes, len(y_true),
                                        sum(m["skipped"] for m in metrics.values()))
-        save_confusion(confusion(y_true, y_pred, len(dataset.labels)), dataset.labels,
-                       out_dir / "confusion" / f"{ALL_SPLITS}.png", out_dir / "confusion" / f"{ALL_SPLITS}.csv",
-                       title=f"{dataset.name}, every split ({len(y_true)} clips)")
+        _save_confusion(out_dir, ALL_SPLITS, y_true, y_pred, classes,
+                        f"{dataset.name}, every split ({len(y_true)} clips)")
     write_json(out_dir / schema.METRICS_FILE, metrics)
     atomic_write(out_dir / "skipped.csv", lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"])
                  .to_csv(p, index=False))
@@ -132,6 +132,13 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     if source_labels is not None:
         write_eval_config(run_dir, out_dir, data, run.checkpoint, label_map, unknown)
     return Evaluation(metrics, skipped, out_dir, unknown)
+
+
+def _save_confusion(out_dir: Path, name: str, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
+                    title: str) -> None:
+    folder = out_dir / "confusion"
+    save_confusion(confusion(y_true, y_pred, len(labels)), labels, folder / f"{name}.png", folder / f"{name}.csv",
+                   title=title)
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: int, skipped: int) -> dict:
