@@ -28,7 +28,7 @@ from hark.data.audio import read_audio
 from hark.data.example import SPLITS, ClipDataset
 from hark.data.naming import is_audio_name
 from hark.data.paths import cache_dir
-from hark.data.tabular import Row, build_dataset
+from hark.data.tabular import Row, build_dataset, relative_path_problem
 from hark.errors import HarkError
 from hark.fileio import atomic_path
 
@@ -105,34 +105,47 @@ def _fingerprint(path: Path) -> str:
 
 def load_hf(source: str | Path, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> ClipDataset:
     source = Path(source)
-    parts = _open(source)
     target = cache_dir() / "hf" / _fingerprint(source)
-    listed: list[tuple[Row, dict]] = []
-    for split, part in parts.items():
-        names = part.features["label"].names if hasattr(part.features["label"], "names") else None
+    rows: list[Row] = []
+    audio_columns = []  # per part: the Arrow struct column {bytes, path}, read only to fill the cache
+    for split, part in _open(source).items():
+        table = part.data.table
+        audio = table.column("audio")
+        label = part.features["label"]
+        labels = table.column("label").to_pylist()
+        labels = [label.names[i] for i in labels] if hasattr(label, "names") else [str(x) for x in labels]
         speaker_column = next((c for c in SPEAKER_COLUMNS if c in part.features), None)
-        for index, entry in enumerate(part):
-            label = names[entry["label"]] if names is not None else str(entry["label"])
-            path = entry.get(PATH_COLUMN) or _default_path(entry["audio"], split, index)
-            row_split = split or str(entry.get("split") or "")
-            speaker = str(entry[speaker_column] or "") if speaker_column else ""
-            listed.append((Row(f"{split or 'row'} {index}", path, label, row_split, speaker), entry["audio"]))
+        speakers = table.column(speaker_column).to_pylist() if speaker_column else [None] * len(labels)
+        splits = [split] * len(labels) if split or "split" not in part.features else table.column("split").to_pylist()
+        paths = _paths(table, audio, split)
+        rows += [Row(f"{split or 'row'} {i}", paths[i], labels[i], str(splits[i] or ""), str(speakers[i] or ""))
+                 for i in range(len(labels))]
+        audio_columns.append(audio)
     if not target.is_dir():
-        _materialise(source, listed, target)
-    return build_dataset(source, target, [row for row, _ in listed], name=source.stem,
+        _materialise(source, rows, audio_columns, target)
+    return build_dataset(source, target, rows, name=source.stem,
                          validation_percentage=validation_percentage, testing_percentage=testing_percentage)
 
 
-def _default_path(audio: dict, split: str, index: int) -> str:
-    name = os.path.basename(audio.get("path") or "")
-    return f"{split or 'clips'}/{index:06d}-{name if is_audio_name(name) else 'clip.wav'}"
+def _paths(table: pa.Table, audio: pa.ChunkedArray, split: str) -> list[str]:
+    """Each clip's identity: the `path` column when every entry is a usable relative path (as
+    `hark data export` writes it), else `<split>/<row>-<file name of the audio>`."""
+    if PATH_COLUMN in table.column_names:
+        given = [str(p or "") for p in table.column(PATH_COLUMN).to_pylist()]
+        if all(relative_path_problem(p) is None for p in given):
+            return given
+    names = [os.path.basename(p or "") for p in pa.concat_arrays(
+        [chunk.field("path") for chunk in audio.chunks] or [pa.array([], pa.string())]).to_pylist()]
+    return [f"{split or 'clips'}/{i:06d}-{name if is_audio_name(name) else 'clip.wav'}" for i, name in enumerate(names)]
 
 
-def _materialise(source: Path, listed: list[tuple[Row, dict]], target: Path) -> None:
+def _materialise(source: Path, rows: list[Row], audio_columns: list[pa.ChunkedArray], target: Path) -> None:
     """Every clip's encoded bytes as a file under `target`, renamed into place when complete."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    entries = (entry for column in audio_columns for chunk in column.chunks for entry in chunk)
     with atomic_path(target) as folder:
-        for row, audio in listed:
+        for row, entry in zip(rows, entries, strict=True):
+            audio = entry.as_py()
             file = folder / row.path
             if not file.resolve().is_relative_to(folder.resolve()):
                 raise HarkError(f"{source}: {row.where}: path {row.path!r} leaves the dataset")
