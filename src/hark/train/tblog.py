@@ -50,8 +50,10 @@ class TensorBoard:
         (`last`, a history row); Projector: the validation clips' embeddings, labelled."""
         hparams = {f"{section}.{key}": value if isinstance(value, (int, float, str, bool)) else str(value)
                    for section, fields in config.items() for key, value in fields.items()}
-        final = {f"hparam/{key}": float(last[key]) for key in FINAL_METRICS}
-        final["hparam/best_val_macro_f1"] = best_macro_f1
+        # A run without validation has no validation metrics (None in its history row).
+        final = {f"hparam/{key}": float(last[key]) for key in FINAL_METRICS if last.get(key) is not None}
+        if last.get("val_macro_f1") is not None:
+            final["hparam/best_val_macro_f1"] = best_macro_f1
         # run_name "." keeps the HParams record in this run's folder instead of a timestamped sub-folder.
         self.writer.add_hparams(hparams, final, run_name=".")
         shown = np.arange(min(PROJECTED_CLIPS, len(val_set)))
