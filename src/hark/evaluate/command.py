@@ -151,6 +151,8 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: i
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
     metrics, skipped, out, unknown = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device,
                                                   args.data, args.label_map, args.name, args.task)
     for entry in skipped:
