@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from hark import schema
 from hark.data.example import SPLITS
-from hark.errors import UsageError
+from hark.errors import HarkError, UsageError
 from hark.evaluate.cross import eval_folder, read_label_map, to_model_labels, write_eval_config
 from hark.fileio import atomic_write, ensure_writable_dir, write_json
 from hark.runfiles import read_json
@@ -77,6 +77,12 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     run_dir = Path(run_dir)
     if data is None and (label_map or name):
         raise UsageError("--label-map and --name apply to an evaluation on another dataset (--data)")
+    if not run_dir.is_dir():
+        raise HarkError(f"{run_dir}: no such run folder")
+    # The output folder is checked before any work, when its name is known without the dataset.
+    out_dir = run_dir if data is None else eval_folder(run_dir, name) if name else None
+    if out_dir is not None:
+        _check_writable(out_dir)
     run = load_run(run_dir, checkpoint=checkpoint)
     data_config = run.config.data
     labels = list(run.labels)
@@ -84,20 +90,18 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     source_labels: dict[str, str] | None = None  # cross-dataset: {path: the dataset's own label}
     if data is None:
         dataset = load_dataset(configured_source(run_dir, run.dataset_source), task=data_config.task)
-        out_dir = run_dir
     else:
         other = load_dataset(data, task=task)
         dataset, unknown = to_model_labels(other, labels, read_label_map(label_map, labels) if label_map else {})
-        out_dir = eval_folder(run_dir, name or other.name)
+        if out_dir is None:
+            out_dir = _check_writable(eval_folder(run_dir, other.name))
         source_labels = {e.path: e.label for e in other.examples}
-    ensure_writable_dir(out_dir)
     # The model's class order; across datasets, plus the row of clips it cannot know (see cross.py).
     classes = dataset.labels if source_labels is not None else labels
     torch_device = resolve_device(device)
     metrics: dict[str, dict] = {}
     tables, truths, guesses = [], [], []
     skipped = [{"path": p.path, "split": "", "problem": p.problem} for p in dataset.problems]
-    (out_dir / "confusion").mkdir(exist_ok=True)
     for split in SPLITS:
         cached = load_split(dataset, split, data_config.sample_rate, data_config.num_samples)
         rows = np.flatnonzero(cached.valid)
@@ -132,6 +136,12 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     if source_labels is not None:
         write_eval_config(run_dir, out_dir, data, run.checkpoint, label_map, unknown)
     return Evaluation(metrics, skipped, out_dir, unknown)
+
+
+def _check_writable(out_dir: Path) -> Path:
+    ensure_writable_dir(out_dir, "evaluation folder")
+    ensure_writable_dir(out_dir / "confusion", "confusion-matrix folder")
+    return out_dir
 
 
 def _save_confusion(out_dir: Path, name: str, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
