@@ -133,3 +133,12 @@ def test_predictions_rewritten_by_pandas_fall_back_to_config(trained, tmp_path):
     assert schema.LABELS_METADATA_KEY not in (pq.read_schema(tmp_path / "predictions.parquet").metadata or {})
     again, fallback = read_predictions(tmp_path / "predictions.parquet")
     assert fallback == labels and len(again) == len(frame)
+
+
+def test_an_unwritable_evaluation_folder_is_refused_before_any_work(trained, tmp_path, capsys):
+    root, _ = trained
+    run = shutil.copytree(root / "run", tmp_path / "run", ignore=shutil.ignore_patterns("eval"))
+    (run / schema.EVAL_DIR).write_text("a file where the folder should be")
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "not-loaded-yet"), "--name", "x"]) == 1
+    err = capsys.readouterr().err
+    assert str(run / schema.EVAL_DIR / "x") in err and "not writable" in err
