@@ -30,6 +30,7 @@ from hark.data.audio import load_clip
 from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
+from hark.fileio import ensure_writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,11 @@ def _arrays_dir() -> Path:
     return cache_dir() / "arrays"
 
 
+def ensure_cache_writable() -> Path:
+    """Prove that the preprocessing cache takes files before any dataset is read for it."""
+    return ensure_writable_dir(_arrays_dir(), "preprocessing cache (HARK_CACHE_DIR moves it)")
+
+
 def _fingerprint(dataset: ClipDataset, entries: list[tuple[str, str, str]], settings: dict) -> str:
     """Hash of the settings and, per entry (identity, label, file), the file's size and mtime:
     cheap to compute (one stat per file) and changed by any edit, copy-over or touch."""
@@ -200,7 +206,7 @@ def _write_split(
     problems: list[Problem] = []
     paths = [e.path for e in examples]
     task = partial(_decode_into, dataset.root, waves_file, sample_rate, num_samples)
-    for start, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
+    for _, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
         for index, problem in failures:
             valid[index] = False
             problems.append(Problem(paths[index], problem))

@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hark.errors import HarkError
+from hark import fileio
+from hark.errors import HarkError, OutputError
+
+# Longest piece of a library's error message that a one-line report quotes.
+QUOTED_CHARS = 160
 
 
 def save_atomic(payload: dict, path: Path) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename over `path`: readers see
-    the old file or the new one, never a torn one."""
+    """Serialise in memory, write a temporary file beside `path`, fsync it, rename it over
+    `path` and fsync the folder: readers see the old file or the new one, never a torn one. The
+    file is written by Python rather than by torch's zip writer, so that a full disk is an
+    OSError that names the file (torch's is a RuntimeError that does not)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getbuffer()
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        with fileio.atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OutputError as err:
+        raise OutputError(f"{err}; the checkpoint needs {len(data) / 1e6:.1f} MB "
+                          f"({path.name} keeps its previous content)") from None
+    except OSError as err:  # the folder's fsync, after the rename
+        raise OutputError(f"{path.parent}: cannot make {path.name} durable ({err.strerror or err})") from None
+
+
+def clean_temporaries(run_dir: Path) -> None:
+    """Remove the half-written files a killed run left in its folder and its checkpoints."""
+    for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):
+        if folder.is_dir():
+            fileio.clean_temporaries(folder)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -36,8 +58,12 @@ def load_checkpoint(path: Path) -> dict:
         raise HarkError(f"{path}: checkpoint not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # weights_only refused an object: torch's hint must not be followed
+        raise HarkError(f"{path}: not loaded: it holds Python objects besides tensors and plain data, which "
+                        "could run code; hark checkpoints never do (was it written by something else?)") from None
     except Exception as err:  # torch raises many types for truncated/foreign files
-        raise HarkError(f"{path}: not a readable hark checkpoint ({type(err).__name__}: {err})") from None
+        detail = (str(err).strip().splitlines() or [""])[0][:QUOTED_CHARS]
+        raise HarkError(f"{path}: not a readable hark checkpoint ({type(err).__name__}: {detail})") from None
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise HarkError(f"{path}: not a hark checkpoint (no model weights and config)")
     return payload

@@ -3,6 +3,7 @@ load a trained run back for evaluation, prediction, export and analysis (`load_r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,9 @@ from torch import nn
 
 from hark.data.example import ClipDataset, Example
 from hark.errors import HarkError
+from hark.fileio import ensure_writable_dir
 from hark.train import distributed
-from hark.train.checkpoint import load_checkpoint, load_weights
+from hark.train.checkpoint import clean_temporaries, load_checkpoint, load_weights
 from hark.train.config import TrainConfig
 from hark.train.trainer import Trainer, build_model
 
@@ -65,7 +67,9 @@ def fit(config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Exam
 
 
 def train_run(config: TrainConfig, out: Path, resume: bool = False, report: Callable[[str], None] = print) -> Path:
-    """`hark train`: the dataset's train split, validated on its validation split, into `out`."""
+    """`hark train`: the dataset's train split, validated on its validation split, into `out`.
+    The run folder and the cache must take files before the dataset is read."""
+    from hark.data.cache import ensure_cache_writable
     from hark.data.datasets import load_dataset
 
     out = Path(out)
@@ -74,6 +78,10 @@ def train_run(config: TrainConfig, out: Path, resume: bool = False, report: Call
         _check_same_recipe(TrainConfig.load(out / "config.json"), config, out)
     elif not resume and last.is_file():
         raise HarkError(f"{out} already holds a run ({last}); pass --resume to continue it or choose another --out")
+    ensure_writable_dir(out, "run folder")
+    ensure_cache_writable()
+    if os.environ.get("RANK", "0") == "0":  # torchrun's rank, before the process group exists
+        clean_temporaries(out)
     dataset = load_dataset(config.data.source, config.data.task)
     for problem in dataset.problems:
         report(f"skipped {problem}")

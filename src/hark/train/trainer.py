@@ -98,6 +98,9 @@ class Trainer:
             for examples in (train_examples, val_examples))
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
+        if not len(self.val_set):
+            self.report(f"note: {dataset.root} has no validation clips that decode; training without validation "
+                        "(best.pt is the latest epoch, and history.csv has no validation scores)")
 
         seed_everything(run.seed)
         self.model = build_model(config, len(self.labels)).to(self.device)
@@ -197,17 +200,20 @@ class Trainer:
                 if not self.ctx.is_main:
                     continue
                 val = evaluate(self.model, iterate(self.val_set, val_batches, self.device),
-                               len(self.labels), self.precision)
-                row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val.loss,
-                       "val_acc": val.accuracy, "val_macro_f1": val.macro_f1,
+                               len(self.labels), self.precision) if len(self.val_set) else None
+                row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc,
+                       "val_loss": val and val.loss, "val_acc": val and val.accuracy,
+                       "val_macro_f1": val and val.macro_f1,
                        "lr": self.scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
                 self.history.append(row)
-                improved = val.macro_f1 > self.best_score
-                self.best_score = max(self.best_score, val.macro_f1)
+                # Without validation the latest model is the best guess.
+                improved = val is None or val.macro_f1 > self.best_score
+                self.best_score = max(self.best_score, val.macro_f1) if val else self.best_score
+                scores = (f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
+                          f"{' (best)' if improved else ''}") if val else "no validation"
                 self.report(
                     f"epoch {self.epoch}/{run.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
-                    f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
-                    f"{' (best)' if improved else ''}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
+                    f"{scores}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
                 if self.out is not None:
                     self._save(rng, improved)
                     board.log_epoch(self.epoch, row, val, self.labels, self.val_set.waves(shown),
