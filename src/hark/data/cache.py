@@ -30,7 +30,7 @@ from hark.data.audio import load_clip
 from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
-from hark.fileio import ensure_writable_dir
+from hark.fileio import ensure_writable_dir, output_error
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ CACHE_VERSION = 1
 CHUNK_SIZE = 64
 # Problems with the underlying libraries that mean "this file is unusable", not "hark has a bug".
 DECODE_ERRORS = (AudioError, sf.LibsndfileError, OSError, ValueError, RuntimeError)
+# What reading a damaged cache entry raises: missing or truncated files, garbled JSON.
+DAMAGE_ERRORS = (OSError, ValueError, EOFError, TypeError, KeyError)
 
 R = TypeVar("R")
 
@@ -111,12 +113,9 @@ def load_split(
     examples = dataset.split(split)
     settings = {"kind": "split", "split": split, "sample_rate": sample_rate, "num_samples": num_samples}
     directory = _arrays_dir() / _fingerprint(dataset, [(e.path, e.label, e.file) for e in examples], settings)
-    if not _is_complete(directory):
-        _build(directory, partial(_write_split, dataset, examples, sample_rate, num_samples, workers, progress,
-                                  f"caching {dataset.name}/{split}"))
-    waves = np.load(directory / "waves.npy", mmap_mode="r")
-    valid = np.load(directory / "valid.npy")
-    problems = [Problem(**p) for p in json.loads((directory / "problems.json").read_text())]
+    build = partial(_write_split, dataset, examples, sample_rate, num_samples, workers, progress,
+                    f"caching {dataset.name}/{split}")
+    waves, valid, problems = _cached(directory, build, partial(_read_split, len(examples), num_samples))
     return CachedSplit(examples, waves, valid, problems, sample_rate, directory)
 
 
@@ -126,10 +125,39 @@ def load_noise(dataset: ClipDataset, sample_rate: int = 16000) -> list[np.ndarra
     files = list(dataset.noise_files)
     settings = {"kind": "noise", "sample_rate": sample_rate}
     directory = _arrays_dir() / _fingerprint(dataset, [(f, "", f) for f in files], settings)
-    if not _is_complete(directory):
-        _build(directory, partial(_write_noise, dataset, files, sample_rate))
+    return _cached(directory, partial(_write_noise, dataset, files, sample_rate), _read_noise)
+
+
+def _cached(directory: Path, write: Callable[[Path], dict], read: Callable[[Path], R]) -> R:
+    """`read(directory)`, building the entry first when it is absent. An entry that cannot be
+    read (a file truncated, deleted or garbled after it was built) is reported, removed and
+    built again."""
+    if _is_complete(directory):
+        try:
+            return read(directory)
+        except DAMAGE_ERRORS as err:
+            log.warning("%s: damaged cache entry (%s: %s); rebuilding it", directory, type(err).__name__,
+                        str(err).splitlines()[0] if str(err) else "")
+            shutil.rmtree(directory, ignore_errors=True)
+    _build(directory, write)
+    return read(directory)
+
+
+def _read_split(clips: int, num_samples: int, directory: Path) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    waves = np.load(directory / "waves.npy", mmap_mode="r")
+    valid = np.load(directory / "valid.npy")
+    problems = [Problem(**p) for p in json.loads((directory / "problems.json").read_text())]
+    if waves.shape != (clips, num_samples) or waves.dtype != np.float32 or valid.shape != (clips,):
+        raise ValueError(f"arrays of shape {waves.shape} {waves.dtype} and {valid.shape}, "
+                         f"expected ({clips}, {num_samples}) float32 and ({clips},)")
+    return waves, valid.astype(bool, copy=False), problems
+
+
+def _read_noise(directory: Path) -> list[np.ndarray]:
     samples = np.load(directory / "noise.npy", mmap_mode="r")
     bounds = np.load(directory / "bounds.npy")
+    if bounds.ndim != 2 or bounds.shape[1] != 2 or (len(bounds) and bounds[-1, 1] != len(samples)):
+        raise ValueError(f"{len(samples)} noise samples do not match the bounds {bounds.shape}")
     return [samples[start:end] for start, end in bounds]
 
 
@@ -167,12 +195,13 @@ def _is_complete(directory: Path) -> bool:
 
 
 def _build(directory: Path, write: Callable[[Path], dict]) -> None:
-    """Run `write(tmp)` into a private temporary folder, then rename it to `directory`."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_builds(directory.parent)
+    """Run `write(tmp)` into a private temporary folder, then rename it to `directory`. A cache
+    that cannot be written (read-only, full) is an OutputError naming it."""
     tmp = directory.parent / f".tmp-{directory.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_builds(directory.parent)
+        tmp.mkdir()
         meta = write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         try:
@@ -180,6 +209,8 @@ def _build(directory: Path, write: Callable[[Path], dict]) -> None:
         except OSError:
             if not _is_complete(directory):  # not a concurrent build that won the race
                 raise
+    except OSError as err:
+        raise output_error(directory, err) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
