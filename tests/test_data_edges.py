@@ -181,7 +181,8 @@ def test_a_symlink_out_of_the_dataset_is_reported_and_not_used(tree, tmp_path):
     outside = tmp_path / "elsewhere" / "secret.wav"
     write_wav(outside, np.zeros(16000))
     (tree / "yes" / "dddd0004_nohash_0.wav").symlink_to(outside)
-    (tree / "no" / "eeee0005_nohash_0.wav").symlink_to(tree / "yes" / sorted(p.name for p in (tree / "yes").iterdir())[0])
+    inside = sorted((tree / "yes").iterdir())[0]
+    (tree / "no" / "eeee0005_nohash_0.wav").symlink_to(inside)
     (tree / "up").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     dataset = load_dataset(tree)
     paths = {e.path for e in dataset.examples}
@@ -207,15 +208,18 @@ def test_check_reports_non_finite_and_truncated_clips(tree):
     assert truncated[0] == "truncated" and "header declares" in truncated[1]
 
 
-def test_check_reports_a_split_with_no_clips(tree, tmp_path, capsys):
+def test_check_reports_a_split_with_no_clips(tmp_path, capsys):
+    tree = make_fake_speech_commands(tmp_path / "sc")
+    validation = (tree / "validation_list.txt").read_text()
+    assert validation.strip()
+    (tree / "testing_list.txt").write_text(validation)
     (tree / "validation_list.txt").write_text("")
     report_file = tmp_path / "report.json"
     assert main(["check", str(tree), "--json", str(report_file), "--out", str(tmp_path / "out"), "--no-plots",
                  "--no-progress", "--workers", "1"]) == 0
     report = json.loads(report_file.read_text())
-    empty = [p for p in report["problems"] if p["kind"] == "empty-split"]
-    assert [p["path"] for p in empty] == ["validation"], report["problems"]
-    assert "no clips" in empty[0]["problem"]
+    assert list(report["empty_splits"]) == ["validation"]
+    assert "without validation" in report["empty_splits"]["validation"]
     assert "validation: no clips" in capsys.readouterr().out
 
 

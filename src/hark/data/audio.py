@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,25 +14,107 @@ import soxr
 from hark.errors import AudioError
 
 
+class TruncatedAudio(AudioError):
+    """The file holds fewer frames than its header declares."""
+
+
+class NonFiniteAudio(AudioError):
+    """Decoded samples include NaN or infinity (a float WAV written from a broken computation)."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, "non-finite samples (NaN or infinity)")
+
+
+# How many leading bytes of an unreadable file its message quotes.
+HEAD_BYTES = 16
+# Bytes of a WAV file searched for its data chunk (metadata chunks before it are rarely longer).
+WAV_HEADER_BYTES = 4096
+# WAVE format tags whose data chunk holds whole frames of `block_align` bytes: PCM, float, extensible.
+_FRAMED_WAVE_FORMATS = (1, 3, 0xFFFE)
+
+
 @contextmanager
 def _reading(path: str | Path, what: str):
     """Turn every way a file can fail to open into an AudioError naming it."""
     try:
-        if os.stat(path).st_size == 0:
+        mode = os.stat(path)
+        if stat.S_ISDIR(mode.st_mode):
+            raise AudioError(path, "a folder, not an audio file")
+        if not stat.S_ISREG(mode.st_mode):
+            raise AudioError(path, "not a regular file (a pipe or a device?)")
+        if mode.st_size == 0:
             raise AudioError(path, "zero-length file")
         yield
     except FileNotFoundError:
         raise AudioError(path, "file not found") from None
-    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+    except sf.LibsndfileError as err:
+        raise AudioError(path, f"{what} ({_not_audio(path) if _at_open(err) else err})") from None
+    except (RuntimeError, ValueError) as err:
         raise AudioError(path, f"{what} ({err})") from None
+
+
+def _at_open(err: sf.LibsndfileError) -> bool:
+    """libsndfile found no decoder for the content (1: unrecognised format; 7: what it says when
+    the decoder chosen by the suffix, such as MP3's, rejects the content)."""
+    return err.code in (1, 7)
+
+
+def _not_audio(path: str | Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    kind = Path(path).suffix.lstrip(".").upper() or "audio"
+    return f"its content is not {kind} audio nor another format libsndfile reads; it begins with {head!r}"
+
+
+def _check_complete(path: str | Path, header) -> None:
+    """A WAV file whose data chunk declares more frames than the file holds was cut short (a
+    copy or a download that stopped); libsndfile would silently read the shorter clip.
+    `header`: an open `sf.SoundFile` or `sf.info`'s result."""
+    if header.format != "WAV":
+        return
+    declared = _declared_wav_frames(path)
+    if declared is not None and declared > header.frames:
+        rate = header.samplerate
+        raise TruncatedAudio(path, f"truncated: the header declares {declared} frames ({declared / rate:.2f} s), "
+                               f"the file holds {header.frames} ({header.frames / rate:.2f} s)")
+
+
+def _declared_wav_frames(path: str | Path) -> int | None:
+    """Frames the RIFF header's data chunk declares; None where it does not say (compressed
+    formats, a size left unset by a streaming writer, a header longer than `WAV_HEADER_BYTES`)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        head = os.read(fd, WAV_HEADER_BYTES)  # one read: this runs for every clip a loader indexes
+    finally:
+        os.close(fd)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    block_align, position = None, 12
+    while position + 8 <= len(head):
+        name, size = head[position:position + 4], int.from_bytes(head[position + 4:position + 8], "little")
+        body = head[position + 8:position + 8 + size]
+        if name == b"fmt ":
+            if len(body) < 14 or int.from_bytes(body[:2], "little") not in _FRAMED_WAVE_FORMATS:
+                return None
+            block_align = int.from_bytes(body[12:14], "little")
+        elif name == b"data":
+            return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+        position += 8 + size + (size & 1)
+    return None
 
 
 def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
     """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
-    with _reading(path, "cannot decode audio"):
-        data, rate = sf.read(os.fspath(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    with _reading(path, "cannot decode audio"), sf.SoundFile(os.fspath(path)) as handle:
+        _check_complete(path, handle)
+        if start:
+            handle.seek(start)
+        data = handle.read(frames, dtype="float32", always_2d=True)
+        rate = handle.samplerate
     if data.shape[0] == 0:
         raise AudioError(path, "no audio frames")
+    if not np.isfinite(data).all():
+        raise NonFiniteAudio(path)
     return data.mean(axis=1), int(rate)
 
 
@@ -40,7 +123,17 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     hundred thousand clips (hence plain strings, no pathlib, on this path)."""
     path = os.fspath(path)
     with _reading(path, "unreadable audio header"), sf.SoundFile(path) as handle:
+        _check_complete(path, handle)
         return int(handle.frames), int(handle.samplerate)
+
+
+def audio_header(path: str | Path):
+    """`sf.info` (frames, rate, channels, subtype), with the errors of `audio_info`."""
+    path = os.fspath(path)
+    with _reading(path, "unreadable audio header"):
+        info = sf.info(path)
+        _check_complete(path, info)
+    return info
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

@@ -266,9 +266,6 @@ def _decode_into(
         except DECODE_ERRORS as err:
             failures.append((index, getattr(err, "problem", None) or f"cannot decode audio ({err})"))
             continue
-        if not np.isfinite(wave).all():
-            failures.append((index, "non-finite samples (NaN or infinity)"))
-            continue
         waves[index] = wave
     waves.flush()
     return failures

@@ -14,17 +14,22 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from hark.data.audio import load_clip, read_audio
+from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, load_clip, read_audio
 from hark.errors import AudioError
 from hark.data.cache import map_chunks
 from hark.data.example import SPLITS, ClipDataset, Example
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
-KINDS = ("missing", "unreadable", "zero-length", "not-loaded", "sample-rate", "stereo", "sample-format",
-         "too-long", "silent", "clipped")
+KINDS = ("missing", "unreadable", "truncated", "zero-length", "non-finite", "not-loaded",
+         "sample-rate", "stereo", "sample-format", "too-long", "silent", "clipped")
+# What a split without clips means for the next steps (the report's "empty_splits").
+EMPTY_SPLIT_EFFECT = {
+    "train": "nothing to train on",
+    "validation": "`hark train` trains without validation (best.pt is then the latest epoch)",
+    "test": "`hark evaluate` has no test split to report on",
+}
 LEAK_EXAMPLES = 5  # paths shown per leaking speaker
 
 
@@ -67,17 +72,14 @@ def inspect_file(root: Path, path: str, config: CheckConfig, is_clip: bool = Tru
         report.findings.append(("zero-length", "zero-length file (0 bytes)"))
         return report
     try:
-        info = sf.info(str(full))
-    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        report.findings.append(("unreadable", f"not a readable audio file ({err})"))
-        return report
-    if info.frames == 0:
-        report.findings.append(("zero-length", "no audio frames"))
-        return report
-    try:
+        info = audio_header(full)
+        if info.frames == 0:
+            report.findings.append(("zero-length", "no audio frames"))
+            return report
         wave, rate = read_audio(full)
     except AudioError as err:
-        report.findings.append(("unreadable", err.problem))
+        kind = {TruncatedAudio: "truncated", NonFiniteAudio: "non-finite"}.get(type(err), "unreadable")
+        report.findings.append((kind, err.problem))
         return report
     report.seconds = info.frames / rate
     # Identical decoded samples mean the same recording, whatever the file name or header.
@@ -149,6 +151,7 @@ def check_dataset(dataset: ClipDataset, config: CheckConfig | None = None, out: 
         "per_class": {label: per_class[label] for label in dataset.labels},
         "per_split": {s: per_split[s] for s in SPLITS if per_split[s]},
         "per_split_class": dataset.counts(),
+        "empty_splits": {s: f"no clips: {EMPTY_SPLIT_EFFECT[s]}" for s in SPLITS if not per_split[s]},
         "num_noise_files": len(dataset.noise_files),
         "lengths": _length_summary(lengths, config.seconds),
         "problems": problems,
@@ -247,6 +250,7 @@ def format_summary(report: dict, examples_per_kind: int = 3) -> str:
     lines = [f"{report['name']} ({report['dataset']}): {report['num_clips']} clips, "
              f"{report['num_classes']} classes, {report['num_noise_files']} noise files"]
     lines.append("  splits: " + ", ".join(f"{s} {n}" for s, n in report["per_split"].items()))
+    lines.extend(f"  {split}: {effect}" for split, effect in report["empty_splits"].items())
     per_class = report["per_class"]
     if per_class:
         counts = sorted(per_class.values())
