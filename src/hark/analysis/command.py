@@ -7,6 +7,9 @@ from pathlib import Path
 
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.data.cache import ensure_cache_writable
+from hark.fileio import ensure_writable_dir
+from hark.schema import ANALYSIS_DIR
 
 TOP_FINDINGS = 5
 
@@ -31,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         from hark.errors import HarkError
 
         raise HarkError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
+    if args.run.is_dir():  # a missing run is for load_run_data to report
+        ensure_writable_dir(args.run / ANALYSIS_DIR, "analysis folder")
+    if config.label_errors.crossval:
+        ensure_cache_writable()
     result = analyze(args.run, config)
     clips = result.clips
     print(f"{len(clips)} clips, {int(clips['error'].sum())} errors "

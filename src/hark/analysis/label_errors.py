@@ -77,7 +77,7 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
 
     config = TrainConfig.load(run.run_dir / "config.json")
     dataset = load_dataset(run.source, task=run.task)
-    cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples)
+    cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples, progress=progress)
     row_of = {e.path: i for i, e in enumerate(cached.examples) if cached.valid[i]}
     probs = run.probs.copy()
     train = np.flatnonzero((run.clips["split"] == "train").to_numpy() & run.clips["path"].isin(row_of).to_numpy())
@@ -92,12 +92,18 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()
     for fit_rows, held_rows in tqdm(list(splitter.split(train, targets)), desc="cross-validation", unit="fold", disable=not progress):
-        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]], [by_path[p] for p in paths[train[held_rows]]])
+        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]],
+                    [by_path[p] for p in paths[train[held_rows]]], report=print if progress else _silent,
+                    progress=progress)
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
         logits = outputs.logits - outputs.logits.max(axis=1, keepdims=True)
         probs[held] = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     return probs
+
+
+def _silent(message: str) -> None:
+    """`fit`'s report when progress is off (`hark analyze --quiet`)."""
 
 
 CROSSVAL_CACHE = "crossval_probs.npz"

@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 
 from hark.data.example import SPLITS
+from hark.errors import HarkError
 from hark.evaluate.confusion_plot import save_confusion
 from hark.evaluate.inference import resolve_device
 from hark.evaluate.metrics import confusion, format_per_class, format_summary, split_metrics
 from hark.evaluate.predictions import label_indices, predictions_table, run_model, write_predictions
+from hark.fileio import ensure_writable_dir
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +41,15 @@ class Evaluation(NamedTuple):
 
 def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto") -> Evaluation:
     """Evaluate every split of the run's dataset and write the run folder's evaluation files."""
-    from hark.data.cache import load_split
+    from hark.data.cache import ensure_cache_writable, load_split
     from hark.data.datasets import load_dataset
     from hark.train.run import load_run
 
+    if not Path(run_dir).is_dir():
+        raise HarkError(f"{run_dir}: no such run folder")
+    ensure_writable_dir(run_dir, "run folder")
+    ensure_writable_dir(run_dir / "confusion", "confusion-matrix folder")
+    ensure_cache_writable()
     run = load_run(run_dir, checkpoint=checkpoint)
     data = run.config.data
     dataset = load_dataset(run.dataset_source, task=data.task)

@@ -48,14 +48,15 @@ def augment_batch(waves: torch.Tensor, cfg: AugmentConfig, noise: NoiseBank | No
 
 
 def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, scheduler, precision: Precision, ctx: Context,
-                label_smoothing: float, augment, description: str) -> tuple[float, float]:
+                label_smoothing: float, augment, description: str, progress: bool = True) -> tuple[float, float]:
     """Train on `batches` of (waves, labels, global batch size); returns mean loss and accuracy
     over the global epoch. The loss is a sum over this rank's clips divided by the global batch
     size and multiplied by the world size, so that DDP's gradient averaging yields exactly the
     gradient of the global batch mean, even for an unevenly split last batch."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, clips (this rank)
-    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not ctx.is_main, unit="batch")
+    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not (progress and ctx.is_main),
+               unit="batch")
     for waves, labels, global_size in bar:
         waves = augment(waves)
         with precision.autocast():

@@ -56,10 +56,11 @@ def load_run(run_dir: Path, checkpoint: str = "best") -> LoadedRun:
 
 
 def fit(config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Example],
-        val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print) -> nn.Module:
+        val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print,
+        progress: bool = True) -> nn.Module:
     """Train on exactly `train_examples` (validating on `val_examples`) and return the model in
-    eval mode. With `out`, the run folder is written as by `hark train`."""
-    trainer = Trainer(config, dataset, train_examples, val_examples, out, report)
+    eval mode. With `out`, the run folder is written as by `hark train`. `progress`: bars."""
+    trainer = Trainer(config, dataset, train_examples, val_examples, out, report, progress)
     if out is not None and trainer.ctx.is_main:
         Path(out).mkdir(parents=True, exist_ok=True)
         config.save(Path(out) / "config.json", labels=trainer.labels)

@@ -87,14 +87,16 @@ def seed_everything(seed: int) -> None:
 
 class Trainer:
     def __init__(self, config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Example],
-                 val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print):
+                 val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print,
+                 progress: bool = True):
         self.config, self.out, self.labels = config, Path(out) if out else None, list(dataset.labels)
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
         self.report = report if self.ctx.is_main else (lambda message: None)
+        self.progress = progress and self.ctx.is_main
         data, run = config.data, config.run
         self.train_set, self.val_set = (
-            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report, self.ctx.is_main)
+            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report, self.progress)
             for examples in (train_examples, val_examples))
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
@@ -195,7 +197,7 @@ class Trainer:
                     self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer, self.scheduler, self.precision, self.ctx,
                     self.config.augment.label_smoothing,
                     lambda waves: augment_batch(waves, self.config.augment, self.noise, sr),
-                    f"epoch {self.epoch}/{run.epochs}")
+                    f"epoch {self.epoch}/{run.epochs}", self.progress)
                 rng = distributed.gather(capture_rng(self.shuffle), self.ctx)
                 if not self.ctx.is_main:
                     continue
