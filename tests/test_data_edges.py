@@ -5,8 +5,10 @@ a symlink out of the dataset, a folder named like a clip, a fake MP3, an empty s
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from hark.data import audio, cache
 from hark.data.audio import audio_info, load_clip, read_audio, write_wav
 from hark.data.check import CheckConfig, check_dataset
 from hark.data.datasets import load_dataset
-from hark.errors import AudioError
+from hark.errors import AudioError, OutputError
 
 
 @pytest.fixture(autouse=True)
@@ -236,3 +238,19 @@ def test_check_json_naming_a_folder_is_refused(tmp_path, capsys):
     assert main(["check", str(tmp_path / "no-such-data"), "--json", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "--json" in err and "is a folder" in err
+
+
+def test_a_full_disk_while_caching_names_the_cache_and_the_space(tree, monkeypatch):
+    """Writing into a memory map on a full disk would kill the process with SIGBUS: the space
+    is reserved first, so a full disk is a message instead, and no half-built entry stays."""
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    dataset = load_dataset(tree)
+    with pytest.raises(OutputError) as caught:
+        cache.load_split(dataset, "train", workers=1, progress=False)
+    message = str(caught.value)
+    assert str(cache.cache_dir()) in message and "needs" in message and "MB free" in message, message
+    arrays = Path(cache.cache_dir()) / "arrays"
+    assert [p.name for p in arrays.iterdir()] == []

@@ -8,6 +8,7 @@ so a killed build never leaves a cache that looks complete."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
-from hark.errors import AudioError
+from hark.errors import AudioError, OutputError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
 from hark.fileio import ensure_writable_dir, output_error
@@ -233,6 +234,7 @@ def _write_split(
 ) -> dict:
     waves_file = tmp / "waves.npy"
     np.lib.format.open_memmap(waves_file, mode="w+", dtype=np.float32, shape=(len(examples), num_samples)).flush()
+    _reserve(waves_file)
     valid = np.ones(len(examples), dtype=bool)
     problems: list[Problem] = []
     paths = [e.path for e in examples]
@@ -251,6 +253,25 @@ def _write_split(
     (tmp / "problems.json").write_text(json.dumps([p.__dict__ for p in problems], indent=1))
     return {"clips": len(examples), "sample_rate": sample_rate, "num_samples": num_samples,
             "invalid": int((~valid).sum()), "root": str(dataset.root)}
+
+
+def _reserve(path: Path) -> None:
+    """Allocate the blocks of a memory-mapped file before writing into it: on a full disk a
+    write into the map is a SIGBUS that kills the process; here it is a message with the size."""
+    if not hasattr(os, "posix_fallocate"):  # not on macOS: the writes then find out
+        return
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        free = shutil.disk_usage(path.parent).free
+        raise OutputError(f"{cache_dir()}: no space left for the preprocessing cache: this split needs "
+                          f"{size / 1e6:.1f} MB, {free / 1e6:.1f} MB free (HARK_CACHE_DIR moves the cache)") from None
+    finally:
+        os.close(fd)
 
 
 def _decode_into(
