@@ -186,6 +186,7 @@ def test_a_symlink_out_of_the_dataset_is_reported_and_not_used(tree, tmp_path):
     inside = sorted((tree / "yes").iterdir())[0]
     (tree / "no" / "eeee0005_nohash_0.wav").symlink_to(inside)
     (tree / "up").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tree / "_background_noise_" / "borrowed.wav").symlink_to(outside)
     dataset = load_dataset(tree)
     paths = {e.path for e in dataset.examples}
     problems = problems_of(dataset)
@@ -195,6 +196,8 @@ def test_a_symlink_out_of_the_dataset_is_reported_and_not_used(tree, tmp_path):
     assert "up" in problems and "outside the dataset" in problems["up"]
     assert not [p for p in paths if p.startswith("up/")]
     assert "no/eeee0005_nohash_0.wav" in paths  # a link within the dataset is fine
+    assert "_background_noise_/borrowed.wav" not in dataset.noise_files
+    assert "outside the dataset" in problems["_background_noise_/borrowed.wav"]
 
 
 # ---- hark check ----------------------------------------------------------------------------

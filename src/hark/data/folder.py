@@ -51,7 +51,7 @@ def load_folder(root: str | Path, *, words: Collection[str] = (), expect_lists: 
         frames, rate = headers[path]
         examples.append(Example(path, label, split, speaker, utterance, frames, rate))
     return ClipDataset(root, examples, sorted({e.label for e in examples}),
-                       noise_files=_noise_files(root), problems=problems, name=name or root.name)
+                       noise_files=_noise_files(root, problems), problems=problems, name=name or root.name)
 
 
 def read_split_list(list_file: Path) -> tuple[list[tuple[int, str]], list[Problem]]:
@@ -155,9 +155,18 @@ def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: 
     return splits
 
 
-def _noise_files(root: Path) -> list[str]:
-    """Audio files of `_background_noise_` (its README is not noise)."""
+def _noise_files(root: Path, problems: list[Problem]) -> list[str]:
+    """Audio files of `_background_noise_` (its README is not noise), but none from outside the
+    dataset (see `_class_files`)."""
     folder = root / BACKGROUND_NOISE
     if not folder.is_dir():
         return []
-    return sorted(f"{BACKGROUND_NOISE}/{p.name}" for p in folder.iterdir() if p.is_file() and is_audio_name(p.name))
+    real_root, found = os.path.realpath(root), []
+    for file in sorted(p for p in folder.iterdir() if p.is_file() and is_audio_name(p.name)):
+        path = f"{BACKGROUND_NOISE}/{file.name}"
+        if _inside(real_root, file):
+            found.append(path)
+        else:
+            problems.append(Problem(path, f"symbolic link to {os.path.realpath(file)}, outside the dataset "
+                                          "folder; not used as noise"))
+    return found
