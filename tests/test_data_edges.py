@@ -257,3 +257,12 @@ def test_a_full_disk_while_caching_names_the_cache_and_the_space(tree, monkeypat
     assert str(cache.cache_dir()) in message and "needs" in message and "MB free" in message, message
     arrays = Path(cache.cache_dir()) / "arrays"
     assert [p.name for p in arrays.iterdir()] == []
+
+
+@pytest.mark.parametrize("option", [["--sample-rate", "0"], ["--n-mels", "0"], ["--seconds", "0"],
+                                    ["--full-scale", "nan"], ["--workers", "-3"], ["--clipped-fraction", "2"]])
+def test_check_options_out_of_range_are_refused_before_reading_the_data(tmp_path, capsys, option):
+    assert main(["check", str(tmp_path / "no-such-data"), *option, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert option[0] in err and "no-such-data" not in err

@@ -19,6 +19,7 @@ from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, load_c
 from hark.errors import AudioError
 from hark.data.cache import map_chunks
 from hark.data.example import SPLITS, ClipDataset, Example
+from hark.ranges import Range, valid
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
@@ -35,15 +36,23 @@ LEAK_EXAMPLES = 5  # paths shown per leaking speaker
 
 @dataclass
 class CheckConfig:
-    sample_rate: int = 16000  # what every clip should be recorded at
-    seconds: float = 1.0  # the clip length the network takes; longer files get cropped
-    silence_dbfs: float = -60.0  # RMS below this is a silent clip
-    full_scale: float = 0.99  # |sample| at or above this counts as saturated
-    clipped_fraction: float = 0.001  # share of saturated samples that makes a clip clipped
-    preview_per_class: int = 2
-    preview_max_classes: int = 40  # the sheet grows one row per class
-    n_mels: int = 40
-    workers: int | None = None
+    """The options of `hark check`, each with its valid range (checked by `check_command`)."""
+
+    # what every clip should be recorded at
+    sample_rate: int = field(default=16000, metadata=valid(Range(1000, 384000)))
+    # the clip length the network takes; longer files get cropped
+    seconds: float = field(default=1.0, metadata=valid(Range(0, 3600, low_open=True)))
+    # RMS below this is a silent clip
+    silence_dbfs: float = field(default=-60.0, metadata=valid(Range(-200, 0)))
+    # |sample| at or above this counts as saturated
+    full_scale: float = field(default=0.99, metadata=valid(Range(0, 1, low_open=True)))
+    # share of saturated samples that makes a clip clipped
+    clipped_fraction: float = field(default=0.001, metadata=valid(Range(0, 1)))
+    preview_per_class: int = field(default=2, metadata=valid(Range(0)))
+    # the sheet grows one row per class
+    preview_max_classes: int = field(default=40, metadata=valid(Range(0)))
+    n_mels: int = field(default=40, metadata=valid(Range(1, 128)))
+    workers: int | None = field(default=None, metadata=valid(Range(0)))  # None or 0: every CPU
 
 
 @dataclass

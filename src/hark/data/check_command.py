@@ -11,6 +11,7 @@ from hark.data.check import CheckConfig, check_dataset, format_summary, has_leak
 from hark.data.datasets import load_dataset
 from hark.errors import UsageError
 from hark.fileio import ensure_writable_dir, write_json
+from hark.ranges import problem_of
 
 # Exit status of --strict when a speaker or a recording is in more than one split
 # (2 is taken by user errors, see hark.cli).
@@ -60,8 +61,17 @@ def check_outputs(args: argparse.Namespace) -> None:
     ensure_writable_dir(args.out or DEFAULT_OUT, "output folder (--out)")
 
 
+def check_options(args: argparse.Namespace) -> CheckConfig:
+    for spec in fields(CheckConfig):
+        value = getattr(args, spec.name)
+        problem = None if value is None else problem_of(spec, value)
+        if problem:
+            raise UsageError(f"--{spec.name.replace('_', '-')} {value}: {problem}")
+    return CheckConfig(**{spec.name: getattr(args, spec.name) for spec in fields(CheckConfig)})
+
+
 def run(args: argparse.Namespace) -> int:
-    config = CheckConfig(**{spec.name: getattr(args, spec.name) for spec in fields(CheckConfig)})
+    config = check_options(args)
     check_outputs(args)
     dataset = load_dataset(args.data, task=args.task)
     out = args.out or DEFAULT_OUT / _folder_name(dataset.name)

@@ -1,13 +1,12 @@
 """The full description of a training run: typed sections with defaults, overridable one field
 at a time (`--set section.key=value`), written as plain JSON into the run folder. Every field
-carries its valid range (`valid` in the field's metadata), checked whenever a value is set, so
-that a mistake stops `hark train` before any data is read."""
+carries its valid range (`hark.ranges`, in the field's metadata), checked whenever a value is
+set, so that a mistake stops `hark train` before any data is read."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import yaml
 
 from hark import fileio
 from hark.errors import UsageError
+from hark.ranges import OneOf, Ordered, Range, problem_of, valid
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step")
@@ -25,53 +25,6 @@ TASKS = ("all", "12")
 # Keys that `save` writes beside the sections: the run's class names.
 EXTRA_KEYS = ("labels",)
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class Range:
-    """low <= value <= high; an `open` end excludes its limit. Numbers must be finite."""
-
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-
-    def problem(self, value) -> str | None:
-        if not math.isfinite(value):
-            return "must be a finite number"
-        too_low = value < self.low or (self.low_open and value == self.low)
-        too_high = value > self.high or (self.high_open and value == self.high)
-        return f"must be {self}" if too_low or too_high else None
-
-    def __str__(self) -> str:
-        if math.isinf(self.high):
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
-
-
-@dataclass(frozen=True)
-class OneOf:
-    choices: tuple[str, ...]
-
-    def problem(self, value) -> str | None:
-        return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
-
-
-@dataclass(frozen=True)
-class Ordered:
-    """A (low, high) pair of numbers, each in `each`, with low <= high."""
-
-    each: Range = Range()
-
-    def problem(self, value) -> str | None:
-        for item in value:
-            if self.each.problem(item):
-                return f"each value {self.each.problem(item)}"
-        return None if value[0] <= value[1] else "the first value must not exceed the second"
-
-
-def valid(check) -> dict:
-    return {"valid": check}
 
 
 POSITIVE, NON_NEGATIVE, COUNT = Range(0, low_open=True), Range(0), Range(1)
@@ -254,8 +207,7 @@ def _assign(section, section_name: str, key: str, value, origin: str) -> None:
 
 
 def _check(section_name: str, spec: dataclasses.Field, value, origin: str) -> None:
-    check = spec.metadata.get("valid")
-    problem = check.problem(value) if check else None
+    problem = problem_of(spec, value)
     if problem:
         raise UsageError(f"{origin}: {section_name}.{spec.name}={_show(value)} {problem}")
 
