@@ -74,3 +74,9 @@ def test_analyze_quiet_prints_no_progress_even_while_cross_validating(evaluated_
     out, err = capfd.readouterr()
     assert "%|" not in err and "batch/s" not in err and "clip/s" not in err, err[-2000:]
     assert "epoch 1/" not in out and "epoch 1/" not in err
+
+
+def test_evaluate_refuses_a_batch_size_below_one_first(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "no-run"), "--batch-size", "0"]) == 2
+    err = one_line_error(capsys)
+    assert "--batch-size" in err and "no-run" not in err.replace("--batch-size", "")

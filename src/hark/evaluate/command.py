@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hark.data.example import SPLITS
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 from hark.evaluate.confusion_plot import save_confusion
 from hark.evaluate.inference import resolve_device
 from hark.evaluate.metrics import confusion, format_per_class, format_summary, split_metrics
@@ -88,6 +88,8 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
     metrics, skipped = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device)
     for entry in skipped:
         print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
