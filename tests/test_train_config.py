@@ -60,6 +60,7 @@ def test_an_option_out_of_range_is_refused_before_the_data_is_read(capsys, tmp_p
     # The dataset does not exist: the option must be refused before anyone looks for it.
     err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"), *option])
     assert field in err and "no-such-data" not in err, err
+    assert option[0] in err, err  # the option the user typed, not only the field it sets
     assert not (tmp_path / "run").exists()
 
 

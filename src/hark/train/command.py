@@ -46,7 +46,7 @@ def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfi
     for option, target in SHORTCUTS.items():
         value = getattr(args, option)
         if value is not None:
-            config.override(f"{target}={json.dumps(value)}")
+            config.override(f"{target}={json.dumps(value)}", origin=f"--{option.replace('_', '-')}")
     for assignment in args.overrides:
         config.override(assignment)
     config.validate("the config")

@@ -107,17 +107,18 @@ class TrainConfig:
         config.validate(origin)
         return config
 
-    def override(self, assignment: str) -> None:
-        """Apply one `section.key=value` (value parsed as JSON, else taken as a string)."""
+    def override(self, assignment: str, origin: str = "--set") -> None:
+        """Apply one `section.key=value` (value parsed as JSON, else taken as a string); errors
+        name `origin`, the option that asked for it."""
         target, eq, text = assignment.partition("=")
         section_name, dot, key = target.strip().partition(".")
         if not eq or not dot:
-            raise UsageError(f"--set {assignment!r}: expected section.key=value, e.g. optim.lr=0.05")
+            raise UsageError(f"{origin} {assignment!r}: expected section.key=value, e.g. optim.lr=0.05")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
-        _assign(_section(self, section_name, "--set"), section_name, key, value, "--set")
+        _assign(_section(self, section_name, origin), section_name, key, value, origin)
 
     def validate(self, origin: str = "config") -> None:
         """Every field in its range (see `valid`), and the ranges that span two fields."""
