@@ -72,7 +72,7 @@ def test_the_presets_are_valid():
 def test_an_input_too_short_for_the_model_is_refused_at_start(capsys, tmp_path):
     err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"),
                            "--preset", "seed-m5", "--set", "data.num_samples=16"])
-    assert "m5" in err and "16 samples" in err
+    assert "m5" in err and "16 samples" in err and "data.num_samples" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

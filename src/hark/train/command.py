@@ -76,8 +76,8 @@ def check_model(config: TrainConfig) -> None:
         with torch.no_grad():
             model(torch.zeros(1, data.num_samples))
     except (RuntimeError, ValueError) as err:
-        raise UsageError(f"model {name!r} cannot take {data.num_samples} samples at {data.sample_rate} Hz "
-                         f"(data.num_samples is too small for it: {str(err).splitlines()[0][:200]})") from None
+        raise UsageError(f"model {name!r} cannot run on clips of {data.num_samples} samples at {data.sample_rate} Hz "
+                         f"(data.num_samples, data.sample_rate): {str(err).splitlines()[0][:200]}") from None
 
 
 def run(args: argparse.Namespace) -> int:

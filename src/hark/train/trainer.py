@@ -96,7 +96,8 @@ class Trainer:
         self.progress = progress and self.ctx.is_main
         data, run = config.data, config.run
         self.train_set, self.val_set = (
-            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report, self.progress)
+            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report,
+                            self.progress)
             for examples in (train_examples, val_examples))
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
