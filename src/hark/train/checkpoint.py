@@ -24,25 +24,32 @@ def save_atomic(payload: dict, path: Path) -> None:
     file is written by Python rather than by torch's zip writer, so that a full disk is an
     OSError that names the file (torch's is a RuntimeError that does not)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getbuffer()
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with fileio.atomic_path(path) as temporary, open(temporary, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OutputError as err:
-        raise OutputError(f"{err}; the checkpoint needs {len(data) / 1e6:.1f} MB "
+    except (OSError, OutputError) as err:
+        problem = fileio.output_error(path, err) if isinstance(err, OSError) else err
+        raise OutputError(f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB "
                           f"({path.name} keeps its previous content)") from None
-    except OSError as err:  # the folder's fsync, after the rename
-        raise OutputError(f"{path.parent}: cannot make {path.name} durable ({err.strerror or err})") from None
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable: a crash of the machine could otherwise undo it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as err:
+        raise fileio.output_error(folder, err) from None
 
 
 def clean_temporaries(run_dir: Path) -> None:
