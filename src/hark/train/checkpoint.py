@@ -13,6 +13,7 @@ import torch
 
 from hark import fileio
 from hark.errors import HarkError, OutputError
+from hark.schema import CHECKPOINT_DIR
 
 # Longest piece of a library's error message that a one-line report quotes.
 QUOTED_CHARS = 160
@@ -54,7 +55,7 @@ def _sync_folder(folder: Path) -> None:
 
 def clean_temporaries(run_dir: Path) -> None:
     """Remove the half-written files a killed run left in its folder and its checkpoints."""
-    for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINT_DIR):
         if folder.is_dir():
             fileio.clean_temporaries(folder)
 
