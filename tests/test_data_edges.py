@@ -1,7 +1,7 @@
-"""Data problems that used to pass in silence or with a misleading message: a damaged cache
-entry, non-finite audio, a WAV shorter than its header says, a byte-order mark in a split list,
-a symlink out of the dataset, a folder named like a clip, a fake MP3, an empty split, and
-`hark check` output that cannot be written."""
+"""Data problems that used to pass in silence or with a misleading message: non-finite audio, a
+WAV shorter than its header says, a byte-order mark in a split list, a symlink out of the
+dataset, a folder named like a clip, a fake MP3, an empty split, `hark check` options out of
+range and output it cannot write. (A damaged cache entry: tests/test_cache.py.)"""
 
 from __future__ import annotations
 
