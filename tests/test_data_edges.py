@@ -5,7 +5,9 @@ range and output it cannot write. (A damaged cache entry: tests/test_cache.py.)"
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -193,3 +195,18 @@ def test_check_options_out_of_range_are_refused_before_reading_the_data(tmp_path
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert option[0] in err and "no-such-data" not in err
+
+
+def test_check_on_a_full_disk_names_the_file_and_the_space(tree, tmp_path, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    out = tmp_path / "check"
+    assert main(["check", str(tree), "--out", str(out), "--no-progress", "--workers", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert str(out) in err and ".png" in err and "no space left" in err and "MB free" in err
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]

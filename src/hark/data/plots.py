@@ -11,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from hark.data.example import SPLITS
+from hark.fileio import atomic_write
 
 DPI = 80
 SPLIT_COLORS = {"train": "#4c72b0", "validation": "#dd8452", "test": "#55a868"}
@@ -22,9 +23,9 @@ LABEL_WIDTH = 0.6  # preview cells are 1 unit wide; class names take this much o
 
 
 def _save(figure: Figure, path: Path) -> Path:
+    """Written beside `path` and renamed into place; a full disk is an OutputError naming it."""
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI)
-    return path
+    return atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format=path.suffix.lstrip(".")))
 
 
 def plot_lengths(seconds: list[float], target_seconds: float, path: Path) -> Path:
