@@ -15,12 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
-from scipy.signal import spectrogram  # noqa: E402
 
-from hark.analysis.confusions import confusion_counts  # noqa: E402
+from hark import schema  # noqa: E402
 from hark.analysis.detectors import DETECTORS  # noqa: E402
 from hark.data.audio import load_clip  # noqa: E402
+from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel  # noqa: E402
 from hark.errors import AudioError  # noqa: E402
+from hark.fileio import write_text  # noqa: E402
+from hark.train.metrics import confusion_matrix  # noqa: E402
 
 EXAMPLES_PER_MODE = 3
 MODES_SHOWN = 8
@@ -38,17 +40,19 @@ def _figure_png(fig) -> str:
     return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
-def clip_html(root: Path, path: str, caption: str, sample_rate: int) -> str:
-    """Spectrogram image, audio player and caption of one clip, all inline."""
+def clip_html(root: Path, path: str, caption: str, front_end: MelSettings) -> str:
+    """Spectrogram image (the model's own log-mel), audio player and caption of one clip, all inline."""
+    sample_rate = front_end.sample_rate
     try:
         wave = load_clip(root, path, sample_rate, None)
     except AudioError as err:
         return f'<div class="clip">{escape(path)}<br>{escape(err.problem)}<br>{escape(caption)}</div>'
-    _, _, power = spectrogram(wave, fs=sample_rate, nperseg=400, noverlap=240)
-    image = np.flipud(10 * np.log10(power[: power.shape[0] // 2] + 1e-10))  # 0-4 kHz, low frequencies at the bottom
+    image = log_mel(wave, front_end)
     png = io.BytesIO()
-    plt.imsave(png, image, cmap="magma", vmin=image.max() - 80, vmax=image.max(), format="png")
-    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}">'
+    plt.imsave(png, image, cmap="magma", origin="lower", vmin=image.max() - DISPLAY_RANGE, vmax=image.max(),
+               format="png")
+    encoded = base64.b64encode(png.getvalue()).decode()
+    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{encoded}">'
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(wave, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
     audio = base64.b64encode(buffer.getvalue()).decode()
@@ -83,7 +87,7 @@ def _distribution_plot(clips: pd.DataFrame) -> str:
 
 
 def _confusion_plot(clips: pd.DataFrame, labels: list[str]) -> str:
-    matrix = confusion_counts(clips["label"], clips["oos_pred"], labels)
+    matrix = confusion_matrix(clips[schema.LABEL], clips[schema.OOF_PRED], labels)
     size = max(4, 0.28 * len(labels))
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(np.log1p(matrix), cmap="Blues")
@@ -126,10 +130,13 @@ def _modes_section(analysis, root: Path) -> str:
     if not analysis.modes:
         return "<p>No group of errors large enough to call a failure mode.</p>"
     clips, parts = analysis.clips, []
+    front_end = MelSettings.of_run(analysis.run.config)
     for mode in analysis.modes[:MODES_SHOWN]:
-        rows = clips.iloc[mode.rows].sort_values("oos_confidence", ascending=False).head(EXAMPLES_PER_MODE)
-        examples = "".join(clip_html(root, r.path, f"{r.label} \u2192 {r.oos_pred} ({r.oos_confidence:.2f})", analysis.run.sample_rate)
-                           for r in rows.itertuples())
+        rows = clips.iloc[mode.rows].sort_values(schema.OOF_CONFIDENCE, ascending=False).head(EXAMPLES_PER_MODE)
+        examples = "".join(
+            clip_html(root, r.path, f"{r.label} \u2192 {getattr(r, schema.OOF_PRED)} "
+                                    f"({getattr(r, schema.OOF_CONFIDENCE):.2f})", front_end)
+            for r in rows.itertuples())
         parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>{examples}</div>')
     return "".join(parts)
 
@@ -141,7 +148,9 @@ def _label_section(analysis, root: Path) -> str:
                f"{'%d-fold cross-validated' % analysis.label_errors.crossval_folds if analysis.label_errors.crossval_folds else 'in-sample'} "
                f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; both agree on {int((ours & theirs).sum())}.</p>")
     candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
-    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' (quality {r.label_quality:.2f})", analysis.run.sample_rate)
+    front_end = MelSettings.of_run(analysis.run.config)
+    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' "
+                                 f"(quality {r.label_quality:.2f})", front_end)
                        for r in candidates.itertuples())
     return summary + examples
 
@@ -193,5 +202,4 @@ def render_report(analysis, root: Path) -> str:
 
 
 def write_report(analysis, root: Path, path: Path) -> Path:
-    path.write_text(render_report(analysis, root), encoding="utf-8")
-    return path
+    return write_text(path, render_report(analysis, root))

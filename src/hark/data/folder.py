@@ -16,10 +16,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hark.data.audio import audio_info
-from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.naming import hash_split, is_audio_name, speaker_and_utterance
-from hark.errors import HarkError
+from hark.errors import AudioError, HarkError
 
 BACKGROUND_NOISE = "_background_noise_"
 LIST_FILES = {"validation": "validation_list.txt", "test": "testing_list.txt"}
