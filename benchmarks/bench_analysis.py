@@ -24,6 +24,7 @@ import pandas as pd
 
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.schema import OOF_CONFIDENCE, OOF_PRED
 
 # fault in faults.csv -> the clips.parquet column that should find it
 DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": "flag_multiword",
@@ -31,7 +32,7 @@ DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": 
 # columns worth seeing next to a missed or wrongly flagged clip
 EVIDENCE = {"flag_cutoff": ["score_cutoff", "onset_s", "offset_s"], "flag_multiword": ["score_multiword", "onset_s", "offset_s"],
             "flag_no_speech": ["score_no_speech", "score_low_snr"], "flag_clipping": ["score_clipping"],
-            "label_issue": ["label", "oos_pred", "oos_confidence", "label_quality", "suggested_label"]}
+            "label_issue": ["label", OOF_PRED, OOF_CONFIDENCE, "label_quality", "suggested_label"]}
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:

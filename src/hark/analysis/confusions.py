@@ -23,7 +23,8 @@ def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = 
     result = []
     for total, a, b in pairs[:top]:
         truth, predicted = clips[schema.LABEL], clips[pred_column]
-        wrong = clips[((truth == labels[a]) & (predicted == labels[b])) | ((truth == labels[b]) & (predicted == labels[a]))]
+        wrong = clips[((truth == labels[a]) & (predicted == labels[b]))
+                      | ((truth == labels[b]) & (predicted == labels[a]))]
         picked = wrong.sort_values(schema.CONFIDENCE, ascending=False).head(examples)
         result.append({
             "a": labels[a], "b": labels[b], "a_as_b": int(matrix[a, b]), "b_as_a": int(matrix[b, a]),

@@ -74,7 +74,8 @@ def load_run_data(run_dir: str | Path) -> RunData:
         raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} "
                         "to say anything reliable")
     if len(labels) < 2 or frame[schema.LABEL].nunique() < 2:
-        raise HarkError(f"{path}: a single class ({frame[schema.LABEL].iloc[0]!r}); there is nothing to confuse it with")
+        raise HarkError(f"{path}: a single class ({frame[schema.LABEL].iloc[0]!r}); "
+                        "there is nothing to confuse it with")
     unknown = sorted(map(str, (set(frame[schema.LABEL]) | set(frame[schema.PRED])) - set(labels)))
     if unknown:
         raise HarkError(f"{path}: labels not in the run's class list: {', '.join(unknown[:5])}")
