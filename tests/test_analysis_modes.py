@@ -70,8 +70,11 @@ def test_a_dominant_confusion_is_named_as_a_pair_with_both_directions():
     assert "confusable pair" in top.description and top.title.endswith("'go' heard as 'no'")
 
 
+MIXED_PAIRS = (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))
+
+
 def test_a_group_without_a_single_cause_says_so_and_lists_its_confusions():
-    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))]
+    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
     clips, reduced = _clips(mixed)
     # One place in the embedding for all of them: they form one group.
     reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
@@ -82,11 +85,12 @@ def test_a_group_without_a_single_cause_says_so_and_lists_its_confusions():
 
 
 def test_faults_too_rare_to_explain_a_group_alone_are_still_named():
-    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))]
+    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
     clips, reduced = _clips(mixed)
     reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
     clips.loc[:7, "flag_multiword"] = True  # a third of the group, no correct clip
     # Flags left out of the clustering, so that the flagged clips stay in the group.
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED, FailureModeConfig(flag_weight=0.0))
+    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED,
+                                  FailureModeConfig(flag_weight=0.0))
     assert "no single cause: two or more words (33% flagged multiword vs 0% of correct clips)" in modes[0].description
     assert modes[0].title.endswith("mixed causes")

@@ -50,7 +50,8 @@ def test_tables_are_readable_and_put_the_worst_class_first():
 
 
 def test_confusion_files(tmp_path):
-    save_confusion(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), LABELS, tmp_path / "m.png", tmp_path / "m.csv", "test")
+    save_confusion(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), LABELS, tmp_path / "m.png", tmp_path / "m.csv",
+                   "test")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].split(",")[1:] == LABELS and lines[1] == "a,2,1,0,0"
@@ -83,7 +84,8 @@ def test_predictions_table_rows_probs_loss_and_embedding(tmp_path):
 
     frame, read_labels = read_predictions(path)
     assert read_labels == labels
-    assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding"]
+    assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs",
+                                   "embedding"]
     assert list(frame.path) == [examples[i].path for i in rows]
     schema = pq.read_schema(path)
     assert schema.field("probs").type == schema.field("embedding").type == pa.list_(pa.float32())
@@ -139,7 +141,7 @@ def test_evaluate_writes_metrics_predictions_and_confusion(trained_run, capsys):
     out = capsys.readouterr().out
     assert "macro-F1" in out and f"skipped {corrupt}" in out and f"skipped {nan_clip} (validation)" in out
     skipped = pd.read_csv(run / "skipped.csv", keep_default_na=False)
-    assert sorted(zip(skipped.path, skipped.split)) == sorted([(corrupt, ""), (nan_clip, "validation")])
+    assert sorted(zip(skipped.path, skipped.split, strict=True)) == sorted([(corrupt, ""), (nan_clip, "validation")])
 
     loaded = load_trained(run)
     labels = loaded.labels

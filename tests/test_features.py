@@ -47,7 +47,7 @@ def test_logmel_matches_librosa_on_real_clips(shared_data):
     paths = sorted(p.relative_to(root).as_posix() for p in root.glob("[a-z]*/*.wav"))[::50]
     waves = np.stack([load_clip(root, path) for path in paths])
     ours = LogMel()(torch.from_numpy(waves)).numpy()
-    for wave, features in zip(waves, ours):
+    for wave, features in zip(waves, ours, strict=True):
         reference = librosa.feature.melspectrogram(y=wave, sr=16000, n_fft=480, hop_length=160, n_mels=40,
                                                    fmin=20.0, pad_mode="constant")
         np.testing.assert_allclose(features, np.log(reference + 1e-6), atol=1e-3)

@@ -40,7 +40,8 @@ def tiny_config(source, epochs: int = 2) -> TrainConfig:
 
 def test_run_folder_is_complete_and_the_model_learns(tones, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3", "--set", "run.checkpoint_every=2"]) == 0
+    assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3",
+                 "--set", "run.checkpoint_every=2"]) == 0
     saved = json.loads((run / "config.json").read_text())
     assert saved["labels"] == ["down", "no", "up", "yes"]
     assert saved["data"]["source"] == str(tones.resolve()) and saved["model"]["name"] == "m5"
@@ -67,7 +68,7 @@ def test_same_seed_gives_bit_identical_weights(tones):
     config = tiny_config(tones)
     first, second = (fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
                      for _ in range(2))
-    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     config.run.seed = 1
     other = fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)

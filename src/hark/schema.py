@@ -61,7 +61,8 @@ LOSS = "loss"  # cross-entropy of the final model against `label`
 PROBS = "probs"  # fixed_size_list<float32>[C], class order in LABELS_METADATA_KEY
 EMBEDDING = "embedding"  # fixed_size_list<float32>[D]: the input of the model's `head`
 PREDICTION_COLUMNS = (PATH, SPLIT, LABEL, SPEAKER, PRED, CONFIDENCE, LOSS, PROBS, EMBEDDING)
-SPLITS = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
 
 # ---- clips.parquet (hark analyze) -----------------------------------------------------------
 OOF_PRED = "oof_pred"  # out-of-fold prediction (cross-validation; the final model's without it)

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 from tqdm import tqdm
 
+from hark import schema
 from hark.data.audio import clip_content_hash
 from hark.errors import AudioError
 
@@ -33,8 +34,8 @@ def exact_duplicate_groups(clips: pd.DataFrame, hashes: list[str | None]) -> lis
     for _, group in frame.groupby("hash"):
         if len(group) > 1:
             groups.append({
-                "paths": group["path"].tolist(), "splits": sorted(set(group["split"])),
-                "labels": sorted(set(group["label"])), "across_splits": group["split"].nunique() > 1,
+                "paths": group[schema.PATH].tolist(), "splits": sorted(set(group[schema.SPLIT])),
+                "labels": sorted(set(group[schema.LABEL])), "across_splits": group[schema.SPLIT].nunique() > 1,
             })
     return sorted(groups, key=lambda g: (not g["across_splits"], -len(g["paths"])))
 
@@ -52,7 +53,7 @@ def near_duplicate_pairs(clips: pd.DataFrame, nearest_distance: np.ndarray, near
                          max_distance: float = 0.02) -> list[dict]:
     """Pairs of clips in different splits whose embeddings (unit length) nearly coincide."""
     pairs, seen = [], set()
-    split, path = clips["split"].to_numpy(), clips["path"].to_numpy()
+    split, path = clips[schema.SPLIT].to_numpy(), clips[schema.PATH].to_numpy()
     for row in np.flatnonzero(nearest_distance <= max_distance):
         other = int(nearest_row[row])
         key = (min(row, other), max(row, other))

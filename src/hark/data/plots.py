@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 
 from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel
 from hark.fileio import atomic_write
-from hark.schema import SPLITS
+from hark.schema import SPLITS, TEST, TRAIN, VALIDATION
 
 DPI = 80
-SPLIT_COLORS = {"train": "#4c72b0", "validation": "#dd8452", "test": "#55a868"}
+SPLIT_COLORS = {TRAIN: "#4c72b0", VALIDATION: "#dd8452", TEST: "#55a868"}
 LABEL_WIDTH = 0.6  # preview cells are 1 unit wide; class names take this much on the left
 
 
@@ -28,7 +28,7 @@ def plot_lengths(seconds: list[float], target_seconds: float, path: Path) -> Pat
     figure = Figure(figsize=(8, 4), layout="constrained")
     axes = figure.add_subplot()
     top = max([target_seconds * 1.25, *seconds]) if seconds else target_seconds * 1.25
-    axes.hist(seconds, bins=np.linspace(0, top, 61), color=SPLIT_COLORS["train"])
+    axes.hist(seconds, bins=np.linspace(0, top, 61), color=SPLIT_COLORS[TRAIN])
     axes.axvline(target_seconds, color="black", linestyle="--", label=f"clip length {target_seconds:g} s")
     axes.set(xlabel="duration (s)", ylabel="files", title=f"Clip lengths ({len(seconds)} files)")
     axes.legend()

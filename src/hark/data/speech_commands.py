@@ -15,6 +15,7 @@ from hark.data.example import SPLITS, ClipDataset, Example, Problem
 from hark.data.folder import BACKGROUND_NOISE, load_folder
 from hark.errors import AudioError, HarkError
 from hark.schema import SILENCE_LABEL as SILENCE
+from hark.schema import TEST, TRAIN, VALIDATION
 from hark.schema import UNKNOWN_LABEL as UNKNOWN
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -93,8 +94,8 @@ def silence_windows(root: Path, noise_files: list[str], counts: dict[str, int], 
     """`counts[split]` 1-s windows (`<noise file>#<start sample>`) per split, evenly spaced.
     Each noise file is cut into consecutive train/validation/test stretches in the split
     proportions, so no stretch of noise is heard in two splits."""
-    shares = {"train": 100 - validation_percentage - testing_percentage,
-              "validation": validation_percentage, "test": testing_percentage}
+    shares = {TRAIN: 100 - validation_percentage - testing_percentage,
+              VALIDATION: validation_percentage, TEST: testing_percentage}
     headers = []
     for file in noise_files:
         try:

@@ -28,6 +28,8 @@ from hark.train.confusion_plot import save_confusion
 from hark.train.metrics import confusion_matrix
 from hark.train.run import load_trained
 
+PROBLEM = "problem"  # the third column of skipped.csv
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="run folder written by `hark train`")
@@ -52,13 +54,13 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     torch_device = resolve_device(device)
     metrics: dict[str, dict] = {}
     tables = []
-    skipped = [{"path": p.path, "split": "", "problem": p.problem} for p in dataset.problems]
+    skipped = [{schema.PATH: p.path, schema.SPLIT: "", PROBLEM: p.problem} for p in dataset.problems]
     confusions = run_dir / schema.CONFUSION_DIR
     confusions.mkdir(exist_ok=True)
     for split in schema.SPLITS:
         cached = load_split(dataset, split, data.sample_rate, data.num_samples)
         rows = np.flatnonzero(cached.valid)
-        skipped += [{"path": p.path, "split": split, "problem": p.problem} for p in cached.problems]
+        skipped += [{schema.PATH: p.path, schema.SPLIT: split, PROBLEM: p.problem} for p in cached.problems]
         if not len(rows):
             print(f"{split}: left out, {'none of its clips decode' if len(cached) else 'no clips'}")
             continue
@@ -77,7 +79,7 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
                        confusions / f"{split}.png", confusions / f"{split}.csv",
                        title=f"{split} ({len(examples)} clips)")
     write_json(run_dir / schema.METRICS_FILE, metrics)
-    frame = pd.DataFrame(skipped, columns=["path", "split", "problem"])
+    frame = pd.DataFrame(skipped, columns=[schema.PATH, schema.SPLIT, PROBLEM])
     atomic_write(run_dir / schema.SKIPPED_FILE, lambda temporary: frame.to_csv(temporary, index=False))
     if tables:
         write_predictions(tables, run_dir / schema.PREDICTIONS_FILE)
@@ -87,9 +89,10 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
 def run(args: argparse.Namespace) -> int:
     metrics, skipped = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device)
     for entry in skipped:
-        print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
+        where = f" ({entry[schema.SPLIT]})" if entry[schema.SPLIT] else ""
+        print(f"skipped {entry[schema.PATH]}{where}: {entry[PROBLEM]}")
     print(format_split_table(metrics))
-    last = "test" if "test" in metrics else next(reversed(metrics), None)
+    last = schema.TEST if schema.TEST in metrics else next(reversed(metrics), None)
     if last:
         print()
         print(format_per_class(metrics[last], title=f"per class, {last} split (worst F1 first):"))

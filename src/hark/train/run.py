@@ -82,7 +82,7 @@ def train_run(config: TrainConfig, out: Path, resume: bool = False, report: Call
     dataset = load_dataset(config.data.source, config.data.task)
     for problem in dataset.problems:
         report(f"skipped {problem}")
-    trainer = Trainer(config, dataset, dataset.split("train"), dataset.split("validation"), out, report)
+    trainer = Trainer(config, dataset, dataset.split(schema.TRAIN), dataset.split(schema.VALIDATION), out, report)
     try:
         if resume and last.is_file():
             trainer.resume(last)
