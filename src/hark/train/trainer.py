@@ -94,28 +94,28 @@ class Trainer:
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
         self.report = report if self.ctx.is_main else (lambda message: None)
-        data, run = config.data, config.run
+        data, loop = config.data, config.run
         self.train_set, self.val_set = (
-            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report,
+            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, loop.workers, self.report,
                             self.ctx.is_main)
             for examples in (train_examples, val_examples))
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
 
-        seed_everything(run.seed)
+        seed_everything(loop.seed)
         self.model = build_model(config, len(self.labels)).to(self.device)
         # Same weights on every rank, different augmentation draws per rank.
-        seed_everything(int(np.random.SeedSequence([run.seed, self.ctx.rank]).generate_state(1)[0]))
-        self.shuffle = torch.Generator().manual_seed(run.seed)  # identical order on every rank
+        seed_everything(int(np.random.SeedSequence([loop.seed, self.ctx.rank]).generate_state(1)[0]))
+        self.shuffle = torch.Generator().manual_seed(loop.seed)  # identical order on every rank
         self.network = self.model
         if self.ctx.distributed:
             self.model = distributed.sync_batchnorm(self.model, self.device)
             self.network = DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.optimizer = _optimizer(config, self.model)
-        self.steps_per_epoch = len(shard_batches(np.arange(len(self.train_set)), run.batch_size, self.ctx))
+        self.steps_per_epoch = len(shard_batches(np.arange(len(self.train_set)), loop.batch_size, self.ctx))
         self.scheduler = _schedule(config, self.optimizer, self.steps_per_epoch)
-        self.precision = Precision.choose(self.device, run.amp)
+        self.precision = Precision.choose(self.device, loop.amp)
         self.noise = self._noise_bank(dataset)
         self.epoch, self.best_score, self.history = 0, -1.0, []
 
@@ -174,7 +174,7 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> nn.Module:
-        run, augment, sr = self.config.run, self.config.augment, self.config.data.sample_rate
+        loop, augment, sr = self.config.run, self.config.augment, self.config.data.sample_rate
         board = None
         if self.out is not None and self.ctx.is_main:
             # tensorboard is slow to import; training without a folder skips it
@@ -182,18 +182,18 @@ class Trainer:
 
             board = TensorBoard(self.out / schema.TENSORBOARD_DIR, first_epoch=self.epoch + 1)
             shown = np.arange(min(CLIPS_SHOWN, len(self.val_set)))
-        val_batches = shard_batches(np.arange(len(self.val_set)), run.batch_size, distributed.Context())
+        val_batches = shard_batches(np.arange(len(self.val_set)), loop.batch_size, distributed.Context())
         try:
-            while self.epoch < run.epochs:
+            while self.epoch < loop.epochs:
                 self.epoch += 1
                 started = time.perf_counter()
                 order = epoch_order(len(self.train_set), self.shuffle, shuffle=True)
-                shards = shard_batches(order, run.batch_size, self.ctx)
+                shards = shard_batches(order, loop.batch_size, self.ctx)
                 train_loss, train_acc = train_epoch(
                     self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer,
                     self.scheduler, self.precision, self.ctx, augment.label_smoothing,
                     lambda waves: augment_batch(waves, augment, self.noise, sr),
-                    f"epoch {self.epoch}/{run.epochs}")
+                    f"epoch {self.epoch}/{loop.epochs}")
                 rng = distributed.gather(capture_rng(self.shuffle), self.ctx)
                 if not self.ctx.is_main:
                     continue
@@ -206,7 +206,7 @@ class Trainer:
                 improved = val.macro_f1 > self.best_score
                 self.best_score = max(self.best_score, val.macro_f1)
                 self.report(
-                    f"epoch {self.epoch}/{run.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
+                    f"epoch {self.epoch}/{loop.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
                     f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
                     f"{' (best)' if improved else ''}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
                 if self.out is not None:
