@@ -13,7 +13,7 @@ from hark.errors import HarkError
 from hark.fileio import atomic_path
 
 
-def save_checkpoint(payload: dict, path: Path) -> None:
+def save_atomic(payload: dict, path: Path) -> None:
     """Written atomically (readers see the old file or the new one, never a torn one) and
     fsynced, file and folder, so that a power cut right after an epoch keeps that epoch."""
     path = Path(path)

@@ -24,7 +24,7 @@ from hark.features.augment import NoiseBank
 from hark.fileio import write_text
 from hark.models import create_model
 from hark.train import distributed
-from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_checkpoint
+from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
 from hark.train.config import TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.loop import Precision, augment_batch, train_epoch, validate
@@ -161,11 +161,11 @@ class Trainer:
         folder = self.out / schema.CHECKPOINT_DIR
         payload = self._payload(rng)
         if improved:
-            save_checkpoint(payload, folder / schema.BEST_CHECKPOINT)
+            save_atomic(payload, folder / schema.BEST_CHECKPOINT)
         if self.epoch % self.config.run.checkpoint_every == 0:
-            save_checkpoint(payload, folder / f"epoch_{self.epoch:03d}.pt")
+            save_atomic(payload, folder / f"epoch_{self.epoch:03d}.pt")
         # The last checkpoint is written last: its presence means every file of this epoch is complete.
-        save_checkpoint(payload, folder / schema.LAST_CHECKPOINT)
+        save_atomic(payload, folder / schema.LAST_CHECKPOINT)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, HISTORY_FIELDS)
         writer.writeheader()
