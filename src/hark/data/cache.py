@@ -27,9 +27,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
-from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
+from hark.errors import AudioError
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _write_split(
     problems: list[Problem] = []
     paths = [e.path for e in examples]
     task = partial(_decode_into, dataset.root, waves_file, sample_rate, num_samples)
-    for start, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
+    for _, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
         for index, problem in failures:
             valid[index] = False
             problems.append(Problem(paths[index], problem))

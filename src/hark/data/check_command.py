@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from dataclasses import fields
 from pathlib import Path
 
-from hark.data.check import CheckConfig, check_dataset, format_summary, has_leakage
+from hark.data.check import CheckConfig, check_dataset, format_check_report, has_leakage
 from hark.data.datasets import load_dataset
+from hark.fileio import write_json
 
 # Exit status of --strict when a speaker or a recording is in more than one split
 # (2 is taken by user errors, see hark.cli).
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path in [out / "report.json"] + ([args.json] if args.json else []):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=1))
-    print(format_summary(report))
+        write_json(path, report)
+    print(format_check_report(report))
     print(f"wrote {out.resolve()}/: " + ", ".join(p.name for p in [out / "report.json",
                                                                  *map(Path, report["plots"].values())]))
     if args.json:

@@ -10,19 +10,18 @@ import numpy as np
 import torch
 
 from hark.errors import HarkError
+from hark.fileio import atomic_path
 
 
 def save_atomic(payload: dict, path: Path) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename over `path`: readers see
-    the old file or the new one, never a torn one."""
+    """Written atomically (readers see the old file or the new one, never a torn one) and
+    fsynced, file and folder, so that a power cut right after an epoch keeps that epoch."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         torch.save(payload, handle)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

@@ -9,7 +9,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hark import schema
 from hark.errors import HarkError
+from hark.fileio import write_text
 
 
 @dataclass
@@ -52,7 +54,9 @@ class AugmentConfig:
 
 
 @dataclass
-class RunConfig:
+class LoopConfig:
+    """How the training loop runs (the `run` section of config.json)."""
+
     epochs: int = 2
     batch_size: int = 256
     seed: int = 0
@@ -68,7 +72,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    run: LoopConfig = field(default_factory=LoopConfig)
 
     def to_dict(self) -> dict:
         """Plain dicts/lists/numbers only, so that `torch.load(weights_only=True)` accepts it."""
@@ -97,8 +101,10 @@ class TrainConfig:
             value = text
         _assign(_section(self, section_name, "--set"), section_name, key, value, "--set")
 
-    def save(self, path: Path, **extra) -> None:
-        Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+    def save(self, path: Path, labels: list[str], front_end: dict | None) -> None:
+        """The run folder's config.json: the recipe, the class order and the model's front end."""
+        document = {**self.to_dict(), schema.LABELS_KEY: list(labels), schema.FRONT_END_KEY: front_end}
+        write_text(path, json.dumps(document, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
@@ -156,5 +162,5 @@ def _coerce(value, kind):
             value = [json.loads(v) for v in value.split(",")]
         if not isinstance(value, (list, tuple)) or len(value) != len(items):
             raise TypeError(f"expected {len(items)} comma-separated values")
-        return tuple(_coerce(v, t) for v, t in zip(value, items))
+        return tuple(_coerce(v, t) for v, t in zip(value, items, strict=True))
     raise TypeError(f"unsupported field type {kind}")
