@@ -99,7 +99,7 @@ def test_a_config_file_missing_a_section_is_refused(tmp_path):
 
 def test_a_run_config_json_is_accepted_with_its_labels(tmp_path):
     path = tmp_path / "config.json"
-    preset("seed-m5").save(path, labels=["no", "yes"])
+    preset("seed-m5").save(path, ["no", "yes"], None)
     assert TrainConfig.load(path).to_dict() == preset("seed-m5").to_dict()
 
 

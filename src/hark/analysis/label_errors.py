@@ -5,8 +5,8 @@ model's embedding space; cleanlab's confident learning is computed alongside as 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from hark.analysis.inputs import RunData
 from hark.errors import HarkError
+from hark.fileio import atomic_write
 
 
 # Detector flags that change which words a clip holds (none, part of one, several): a clip with
@@ -131,10 +132,13 @@ def cached_crossval_probs(run: RunData, folds: int, seed: int = 0, progress: boo
         pass
     probs = crossval_probs(run, folds, seed, progress)
     path.parent.mkdir(exist_ok=True)
-    temporary = path.with_name(f".{os.getpid()}.{path.name}")
-    np.savez(temporary, key=np.array(key), probs=probs)
-    os.replace(temporary, path)
+    atomic_write(path, lambda temporary: _save_npz(temporary, key=np.array(key), probs=probs))
     return probs
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a file object: np.savez would append .npz to a name
+        np.savez(handle, **arrays)
 
 
 def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:

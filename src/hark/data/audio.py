@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -141,6 +142,22 @@ def load_clip(root: str | Path, path: str, sample_rate: int = 16000, num_samples
         wave, rate = read_audio(full)
     wave = resample(wave, rate, sample_rate)
     return wave if num_samples is None else pad_or_crop(wave, num_samples)
+
+
+def content_hash(wave: np.ndarray) -> str:
+    """The identity of a recording: a hash of its samples at the file's own rate, rounded to
+    16 bits, so that the same audio renamed, re-encoded (16-bit, 24-bit, float) or stored twice
+    matches, and `hark check` and `hark analyze` name the same duplicates."""
+    samples = np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32768), -32768, 32767).astype(np.int16)
+    return hashlib.blake2b(samples.tobytes(), digest_size=12).hexdigest()
+
+
+def clip_content_hash(root: str | Path, path: str) -> str:
+    """`content_hash` of the clip `path` at its file's own rate (a `#offset` window: its 1 s)."""
+    if "#" not in path:
+        return content_hash(read_audio(Path(root) / path)[0])
+    _, rate = audio_info(Path(root) / path.partition("#")[0])
+    return content_hash(load_clip(root, path, rate, rate))
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:

@@ -28,9 +28,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
-from hark.errors import AudioError, OutputError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
+from hark.errors import AudioError, OutputError
 from hark.fileio import ensure_writable_dir, output_error
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,6 @@ lengths, the class balance and a few clips per class exactly as the network will
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, load_clip, read_audio
-from hark.errors import AudioError
+from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, content_hash, load_clip, read_audio
 from hark.data.cache import map_chunks
-from hark.data.example import SPLITS, ClipDataset, Example
+from hark.data.example import ClipDataset, Example
+from hark.data.spectrogram import MelSettings
+from hark.errors import AudioError
 from hark.ranges import Range, valid
+from hark.schema import SPLITS
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
@@ -92,7 +93,7 @@ def inspect_file(root: Path, path: str, config: CheckConfig, is_clip: bool = Tru
         return report
     report.seconds = info.frames / rate
     # Identical decoded samples mean the same recording, whatever the file name or header.
-    report.digest = hashlib.blake2b(wave.tobytes(), digest_size=12).hexdigest()
+    report.digest = content_hash(wave)
     report.findings.extend(_format_findings(info, config, is_clip))
     if is_clip:
         report.findings.extend(_level_findings(wave, config))
@@ -225,8 +226,8 @@ def _write_plots(dataset: ClipDataset, files: dict[str, FileReport], lengths: li
     written = {
         "lengths": plots.plot_lengths(lengths, config.seconds, out / "lengths.png"),
         "classes": plots.plot_classes(dataset.counts(), dataset.labels, out / "classes.png"),
-        "preview": plots.plot_preview(_preview_rows(dataset, files, config), config.sample_rate,
-                                      config.n_mels, out / "preview.png"),
+        "preview": plots.plot_preview(_preview_rows(dataset, files, config),
+                                      MelSettings.for_rate(config.sample_rate, config.n_mels), out / "preview.png"),
     }
     return {name: str(path) for name, path in written.items()}
 
@@ -254,7 +255,7 @@ def _preview_rows(dataset: ClipDataset, files: dict[str, FileReport],
     return rows
 
 
-def format_summary(report: dict, examples_per_kind: int = 3) -> str:
+def format_check_report(report: dict, examples_per_kind: int = 3) -> str:
     """The report as a few screens of text: counts, problems by kind, leakage."""
     lines = [f"{report['name']} ({report['dataset']}): {report['num_clips']} clips, "
              f"{report['num_classes']} classes, {report['num_noise_files']} noise files"]

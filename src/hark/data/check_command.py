@@ -7,7 +7,7 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-from hark.data.check import CheckConfig, check_dataset, format_summary, has_leakage
+from hark.data.check import CheckConfig, check_dataset, format_check_report, has_leakage
 from hark.data.datasets import load_dataset
 from hark.errors import UsageError
 from hark.fileio import ensure_writable_dir, write_json
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_writable_dir(out, "output folder")
     for path in [out / "report.json"] + ([args.json] if args.json else []):
         write_json(path, report)
-    print(format_summary(report))
+    print(format_check_report(report))
     print(f"wrote {out.resolve()}/: " + ", ".join(p.name for p in [out / "report.json",
                                                                  *map(Path, report["plots"].values())]))
     if args.json:

@@ -61,6 +61,23 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
     return dataset
 
 
+def dataset_root(source: str | Path, base: Path | None = None) -> Path:
+    """The folder a dataset's clip paths are relative to, found without indexing the clips: a
+    folder is its own root, an archive's is where it is extracted, a manifest names its own.
+    A relative `source` missing from the working folder is looked for under `base` (a run folder)."""
+    candidates = [Path(source).expanduser()] + ([Path(base) / source] if base is not None else [])
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        raise HarkError(f"{source}: dataset not found")
+    if path.is_dir():
+        return path.resolve()
+    if path.suffix.lower() == ".json":
+        return read_manifest(path).root
+    if is_archive(path):
+        return extract_cached(path).resolve()
+    raise HarkError(f"{path}: not a dataset (expected a folder, .tar.gz/.tgz archive or manifest .json)")
+
+
 def _load_folder_dataset(root: Path, version: str | None, options: LoadOptions, name: str) -> ClipDataset:
     percentages = {"validation_percentage": options.validation_percentage,
                    "testing_percentage": options.testing_percentage}

@@ -16,13 +16,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hark.data.audio import audio_info
-from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.naming import hash_split, is_audio_name, speaker_and_utterance
-from hark.errors import HarkError
+from hark.errors import AudioError, HarkError
+from hark.schema import TEST, TRAIN, VALIDATION
 
 BACKGROUND_NOISE = "_background_noise_"
-LIST_FILES = {"validation": "validation_list.txt", "test": "testing_list.txt"}
+LIST_FILES = {VALIDATION: "validation_list.txt", TEST: "testing_list.txt"}
 # `<class>/<file>` with an audio suffix, relative, forward slashes, no `.` or `..` parts.
 _LIST_ENTRY = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[^/\\\s][^/\\]*(?:/[^/\\]+)+")
 
@@ -137,7 +137,7 @@ def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: 
                                                   "speaker hash instead"))
         return {}
     on_disk = {path for path, _ in candidates}
-    splits = {path: "train" for path in on_disk}
+    splits = {path: TRAIN for path in on_disk}
     listed_in: dict[str, str] = {}
     for split, list_file in present.items():
         entries, list_problems = read_split_list(list_file)

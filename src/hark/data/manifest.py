@@ -6,12 +6,12 @@ Entries that cannot be used are reported as Problems and skipped, like clips in 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from hark.data.example import SPLITS, ClipDataset, Example, Problem
 from hark.errors import HarkError
+from hark.fileio import write_json
 
 FORMAT = "hark-manifest/1"
 _EXAMPLE_FIELDS = {f.name for f in fields(Example)}
@@ -34,10 +34,7 @@ def write_manifest(dataset: ClipDataset, path: str | Path) -> Path:
         "examples": [asdict(e) for e in dataset.examples],
         "problems": [asdict(p) for p in dataset.problems],
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_json(path, document)
 
 
 def read_manifest(path: str | Path) -> ClipDataset:

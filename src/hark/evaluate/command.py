@@ -11,20 +11,25 @@ Writes into the run folder:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from hark.data.example import SPLITS
+from hark import schema
+from hark.data.cache import ensure_cache_writable, load_split
+from hark.data.datasets import load_dataset
 from hark.errors import HarkError, UsageError
-from hark.evaluate.confusion_plot import save_confusion
 from hark.evaluate.inference import resolve_device
-from hark.evaluate.metrics import confusion, format_per_class, format_summary, split_metrics
+from hark.evaluate.metrics import format_per_class, format_split_table, split_metrics
 from hark.evaluate.predictions import label_indices, predictions_table, run_model, write_predictions
-from hark.fileio import ensure_writable_dir
+from hark.fileio import atomic_write, ensure_writable_dir, write_json
+from hark.train.confusion_plot import save_confusion
+from hark.train.metrics import confusion_matrix
+from hark.train.run import load_trained
+
+PROBLEM = "problem"  # the third column of skipped.csv
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,40 +39,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
 
 
-class Evaluation(NamedTuple):
+class RunEvaluation(NamedTuple):
     metrics: dict[str, dict]  # as written to metrics.json
     skipped: list[dict]  # {path, split, problem} of every file left out
 
 
-def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto") -> Evaluation:
+def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
+                 device: str = "auto") -> RunEvaluation:
     """Evaluate every split of the run's dataset and write the run folder's evaluation files."""
-    from hark.data.cache import ensure_cache_writable, load_split
-    from hark.data.datasets import load_dataset
-    from hark.train.run import load_run
-
-    if not Path(run_dir).is_dir():
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
         raise HarkError(f"{run_dir}: no such run folder")
     ensure_writable_dir(run_dir, "run folder")
-    ensure_writable_dir(run_dir / "confusion", "confusion-matrix folder")
+    ensure_writable_dir(run_dir / schema.CONFUSION_DIR, "confusion-matrix folder")
     ensure_cache_writable()
-    run = load_run(run_dir, checkpoint=checkpoint)
-    data = run.config.data
-    dataset = load_dataset(run.dataset_source, task=data.task)
-    labels = list(run.labels)
+    trained = load_trained(run_dir, checkpoint=checkpoint)
+    data = trained.config.data
+    dataset = load_dataset(trained.dataset_source, task=data.task)
+    labels = list(trained.labels)
     torch_device = resolve_device(device)
     metrics: dict[str, dict] = {}
     tables = []
-    skipped = [{"path": p.path, "split": "", "problem": p.problem} for p in dataset.problems]
-    (run_dir / "confusion").mkdir(exist_ok=True)
-    for split in SPLITS:
+    skipped = [{schema.PATH: p.path, schema.SPLIT: "", PROBLEM: p.problem} for p in dataset.problems]
+    confusions = run_dir / schema.CONFUSION_DIR
+    confusions.mkdir(exist_ok=True)
+    for split in schema.SPLITS:
         cached = load_split(dataset, split, data.sample_rate, data.num_samples)
         rows = np.flatnonzero(cached.valid)
-        skipped += [{"path": p.path, "split": split, "problem": p.problem} for p in cached.problems]
+        skipped += [{schema.PATH: p.path, schema.SPLIT: split, PROBLEM: p.problem} for p in cached.problems]
         if not len(rows):
             print(f"{split}: left out, {'none of its clips decode' if len(cached) else 'no clips'}")
             continue
         examples = [cached.examples[i] for i in rows]
-        outputs = run_model(run.model, cached.waves, rows, batch_size=batch_size, device=torch_device)
+        outputs = run_model(trained.model, cached.waves, rows, batch_size=batch_size, device=torch_device)
         table = predictions_table(examples, outputs, labels)
         tables.append(table)
         y_true = label_indices(examples, labels)
@@ -77,14 +81,15 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
             "clips": len(examples),
             "skipped": len(cached.problems),
         }
-        save_confusion(confusion(y_true, y_pred, len(labels)), labels,
-                       run_dir / "confusion" / f"{split}.png", run_dir / "confusion" / f"{split}.csv",
+        save_confusion(confusion_matrix(y_true, y_pred, np.arange(len(labels))), labels,
+                       confusions / f"{split}.png", confusions / f"{split}.csv",
                        title=f"{split} ({len(examples)} clips)")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    pd.DataFrame(skipped, columns=["path", "split", "problem"]).to_csv(run_dir / "skipped.csv", index=False)
+    write_json(run_dir / schema.METRICS_FILE, metrics)
+    frame = pd.DataFrame(skipped, columns=[schema.PATH, schema.SPLIT, PROBLEM])
+    atomic_write(run_dir / schema.SKIPPED_FILE, lambda temporary: frame.to_csv(temporary, index=False))
     if tables:
-        write_predictions(tables, run_dir / "predictions.parquet")
-    return Evaluation(metrics, skipped)
+        write_predictions(tables, run_dir / schema.PREDICTIONS_FILE)
+    return RunEvaluation(metrics, skipped)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,11 +97,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
     metrics, skipped = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device)
     for entry in skipped:
-        print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
-    print(format_summary(metrics))
-    last = "test" if "test" in metrics else next(reversed(metrics), None)
+        where = f" ({entry[schema.SPLIT]})" if entry[schema.SPLIT] else ""
+        print(f"skipped {entry[schema.PATH]}{where}: {entry[PROBLEM]}")
+    print(format_split_table(metrics))
+    last = schema.TEST if schema.TEST in metrics else next(reversed(metrics), None)
     if last:
         print()
         print(format_per_class(metrics[last], title=f"per class, {last} split (worst F1 first):"))
-    print(f"\nwrote {args.run / 'metrics.json'}, {args.run / 'predictions.parquet'} and {args.run / 'confusion'}/")
+    print(f"\nwrote {args.run / schema.METRICS_FILE}, {args.run / schema.PREDICTIONS_FILE} "
+          f"and {args.run / schema.CONFUSION_DIR}/")
     return 0

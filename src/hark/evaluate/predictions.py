@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from hark import schema
 from hark.data.example import Example
 from hark.errors import HarkError
-from hark.runfiles import read_table
-
-LABELS_METADATA_KEY = b"hark.labels"
+from hark.fileio import atomic_write
+from hark.runfiles import read_labels, read_table
 
 
 @dataclass
@@ -37,7 +37,8 @@ def run_model(model: torch.nn.Module, waves: np.ndarray, rows: np.ndarray | None
     device = torch.device(device)
     model = model.to(device).eval()
     caught: list[torch.Tensor] = []
-    hook = model.head.register_forward_hook(lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
+    hook = model.head.register_forward_hook(
+        lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
     logits = []
     try:
         with torch.inference_mode():
@@ -74,32 +75,29 @@ def predictions_table(examples: list[Example], outputs: ModelOutputs, labels: li
     predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
     loss = -log_probs.numpy()[np.arange(len(targets)), targets]
     table = pa.table({
-        "path": pa.array([e.path for e in examples], pa.string()),
-        "split": pa.array([e.split for e in examples], pa.string()),
-        "label": pa.array([e.label for e in examples], pa.string()),
-        "speaker_id": pa.array([e.speaker_id for e in examples], pa.string()),
-        "pred": pa.array([labels[i] for i in predicted], pa.string()),
-        "confidence": pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
-        "loss": pa.array(loss.astype(np.float32)),
-        "probs": _list_column(probs.reshape(len(examples), len(labels))),
-        "embedding": _list_column(outputs.embeddings.reshape(len(examples), -1)),
+        schema.PATH: pa.array([e.path for e in examples], pa.string()),
+        schema.SPLIT: pa.array([e.split for e in examples], pa.string()),
+        schema.LABEL: pa.array([e.label for e in examples], pa.string()),
+        schema.SPEAKER: pa.array([e.speaker_id for e in examples], pa.string()),
+        schema.PRED: pa.array([labels[i] for i in predicted], pa.string()),
+        schema.CONFIDENCE: pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
+        schema.LOSS: pa.array(loss.astype(np.float32)),
+        schema.PROBS: _list_column(probs.reshape(len(examples), len(labels))),
+        schema.EMBEDDING: _list_column(outputs.embeddings.reshape(len(examples), -1)),
     })
-    return table.replace_schema_metadata({LABELS_METADATA_KEY: json.dumps(labels).encode()})
+    return table.replace_schema_metadata({schema.LABELS_METADATA_KEY: json.dumps(labels).encode()})
 
 
 def write_predictions(tables: list[pa.Table], path: Path) -> Path:
     """Concatenate per-split tables and write them atomically (a crash leaves the old file)."""
     table = pa.concat_tables(tables)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda temporary: pq.write_table(table, temporary))
 
 
 def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """The predictions as a DataFrame (probs/embedding as numpy arrays) and the class order."""
     table = read_table(path, "predictions", "hark evaluate RUN")
-    metadata = table.schema.metadata or {}
-    if LABELS_METADATA_KEY not in metadata:
+    labels = read_labels(table)
+    if labels is None:
         raise HarkError(f"{path}: not a hark predictions file (no label list in its metadata)")
-    return table.to_pandas(), json.loads(metadata[LABELS_METADATA_KEY])
+    return table.to_pandas(), labels

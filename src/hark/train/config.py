@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from hark import fileio
+from hark import fileio, schema
 from hark.errors import UsageError
 from hark.ranges import OneOf, Ordered, Range, problem_of, valid
 
@@ -22,8 +22,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step")
 DEVICES = ("auto", "cpu", "cuda")
 TASKS = ("all", "12")
-# Keys that `save` writes beside the sections: the run's class names.
-EXTRA_KEYS = ("labels",)
+# Keys that `save` writes beside the sections: the class order and the model's front end.
+EXTRA_KEYS = (schema.LABELS_KEY, schema.FRONT_END_KEY)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -72,7 +72,9 @@ class AugmentConfig:
 
 
 @dataclass
-class RunConfig:
+class LoopConfig:
+    """How the training loop runs (the `run` section of config.json)."""
+
     epochs: int = field(default=2, metadata=valid(COUNT))
     batch_size: int = field(default=256, metadata=valid(COUNT))
     seed: int = field(default=0, metadata=valid(Range(0, 2**32 - 1)))  # numpy's seed range
@@ -89,7 +91,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    run: LoopConfig = field(default_factory=LoopConfig)
 
     def to_dict(self) -> dict:
         """Plain dicts/lists/numbers only, so that `torch.load(weights_only=True)` accepts it."""
@@ -130,8 +132,10 @@ class TrainConfig:
             raise UsageError(f"{origin}: optim.min_lr={self.optim.min_lr:g} must not exceed "
                              f"optim.lr={self.optim.lr:g}")
 
-    def save(self, path: Path, **extra) -> None:
-        fileio.write_text(path, json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+    def save(self, path: Path, labels: list[str], front_end: dict | None) -> None:
+        """The run folder's config.json: the recipe, the class order and the model's front end."""
+        document = {**self.to_dict(), schema.LABELS_KEY: list(labels), schema.FRONT_END_KEY: front_end}
+        fileio.write_text(path, json.dumps(document, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:

@@ -1,4 +1,4 @@
-"""One training epoch and one evaluation pass."""
+"""One training epoch and one validation pass."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from hark.evaluate.metrics import accuracy, confusion, macro_f1
 from hark.features.augment import NoiseBank, mix_background_noise, random_time_shift
 from hark.train.config import AugmentConfig
 from hark.train.distributed import Context, sum_tensor
+from hark.train.metrics import accuracy, confusion_matrix, macro_f1
 
 
 @dataclass
@@ -76,7 +76,9 @@ def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, schedule
 
 
 @dataclass
-class Evaluation:
+class ValidationResult:
+    """One validation pass of the model being trained (`hark evaluate` scores a finished run)."""
+
     loss: float
     accuracy: float
     macro_f1: float
@@ -86,7 +88,7 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches, num_classes: int, precision: Precision) -> Evaluation:
+def validate(model: nn.Module, batches, num_classes: int, precision: Precision) -> ValidationResult:
     """Plain cross-entropy (no smoothing, no augmentation) over `batches`."""
     model.eval()
     losses, predictions, probabilities, truth = [], [], [], []
@@ -101,7 +103,7 @@ def evaluate(model: nn.Module, batches, num_classes: int, precision: Precision) 
     y_true = np.concatenate(truth) if truth else np.zeros(0, np.int64)
     y_pred = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
     probs = np.concatenate(probabilities) if probabilities else np.zeros((0, num_classes), np.float32)
-    return Evaluation(
+    return ValidationResult(
         loss=sum(losses) / max(len(y_true), 1), accuracy=accuracy(y_true, y_pred), macro_f1=macro_f1(y_true, y_pred),
-        confusion=confusion(y_true, y_pred, num_classes), predictions=y_pred, probabilities=probs,
+        confusion=confusion_matrix(y_true, y_pred, np.arange(num_classes)), predictions=y_pred, probabilities=probs,
     )

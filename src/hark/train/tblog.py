@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 
-from hark.evaluate.confusion_plot import confusion_figure
-from hark.train.loop import Evaluation
+from hark.train.confusion_plot import confusion_figure
+from hark.train.loop import ValidationResult
 
-CLIPS_SHOWN = 4
+CLIPS_SHOWN = 4  # validation clips logged with what the model heard in them
 
 
 class TensorBoard:
@@ -20,7 +20,7 @@ class TensorBoard:
         # A resumed run drops what a killed process logged after its last checkpoint.
         self.writer = SummaryWriter(str(log_dir), purge_step=first_epoch)
 
-    def log_epoch(self, epoch: int, row: dict, val: Evaluation | None, labels: list[str],
+    def log_epoch(self, epoch: int, row: dict, val: ValidationResult | None, labels: list[str],
                   clips: np.ndarray, clip_labels: np.ndarray, clip_paths: list[str], sample_rate: int) -> None:
         """`val` None: a run without validation clips logs the training curves only."""
         for tag, key in (("train/loss", "train_loss"), ("train/accuracy", "train_acc"), ("validation/loss", "val_loss"),
@@ -34,7 +34,7 @@ class TensorBoard:
         figure = confusion_figure(val.confusion, labels, f"validation, epoch {epoch}")
         self.writer.add_figure("validation/confusion", figure, epoch)
         plt.close(figure)
-        for k, (wave, truth) in enumerate(zip(clips, clip_labels)):
+        for k, (wave, truth) in enumerate(zip(clips, clip_labels, strict=True)):
             predicted = int(val.predictions[k])
             note = (f"{clip_paths[k]}: true **{labels[truth]}**, predicted **{labels[predicted]}** "
                     f"({val.probabilities[k, predicted]:.2f})")
