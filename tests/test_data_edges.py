@@ -189,7 +189,7 @@ def test_check_json_naming_a_folder_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("option", [["--sample-rate", "0"], ["--n-mels", "0"], ["--seconds", "0"],
-                                    ["--full-scale", "nan"], ["--workers", "-3"], ["--clipped-fraction", "2"]])
+                                    ["--silence-dbfs", "nan"], ["--workers", "-3"], ["--clipped-fraction", "2"]])
 def test_check_options_out_of_range_are_refused_before_reading_the_data(tmp_path, capsys, option):
     assert main(["check", str(tmp_path / "no-such-data"), *option, "--no-progress"]) == 2
     err = capsys.readouterr().err

@@ -60,8 +60,11 @@ def _at_open(err: sf.LibsndfileError) -> bool:
 
 
 def _not_audio(path: str | Path) -> str:
-    with open(path, "rb") as handle:
-        head = handle.read(HEAD_BYTES)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as err:  # not readable at all (permissions): that is the problem then
+        return f"cannot open it ({err.strerror or err})"
     kind = Path(path).suffix.lstrip(".").upper() or "audio"
     return f"its content is not {kind} audio nor another format libsndfile reads; it begins with {head!r}"
 

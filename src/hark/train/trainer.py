@@ -25,13 +25,11 @@ from hark.fileio import write_text
 from hark.models import create_model
 from hark.train import distributed
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
-from hark.train.config import TrainConfig
+from hark.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.loop import Precision, augment_batch, train_epoch, validate
 
 HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "step")
 
 
 def build_model(config: TrainConfig, num_classes: int, training: bool = True) -> nn.Module:
