@@ -16,10 +16,10 @@ import hark
 PACKAGE = Path(hark.__file__).resolve().parent
 
 # Rank of every sub-package and top-level module. A module may import modules of its own rank
-# or lower, never higher. The base (schema, errors, fileio, runfiles) holds names, error types
-# and file reading/writing every stage shares; cli dispatches to every command by name.
+# or lower, never higher. The base (schema, errors, fileio, runfiles, ranges) holds names, error types,
+# option ranges and file reading/writing every stage shares; cli dispatches to every command by name.
 STAGES = ("data", "features", "models", "train", "evaluate", "analysis", "explorer")
-BASE = ("hark", "hark.schema", "hark.errors", "hark.fileio", "hark.runfiles")
+BASE = ("hark", "hark.schema", "hark.errors", "hark.fileio", "hark.runfiles", "hark.ranges")
 RANK = {**{name: 0 for name in BASE}, **{f"hark.{stage}": rank for rank, stage in enumerate(STAGES, 1)},
         "hark.cli": len(STAGES) + 1}
 # hark.synth is a side branch: it writes datasets with hark.data's helpers, and no stage may
