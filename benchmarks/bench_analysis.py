@@ -24,14 +24,16 @@ import pandas as pd
 
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.schema import OOF_CONFIDENCE, OOF_PRED
 
 # fault in faults.csv -> the clips.parquet column that should find it
 DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": "flag_multiword",
                "silent": "flag_no_speech", "clipped": "flag_clipping"}
 # columns worth seeing next to a missed or wrongly flagged clip
-EVIDENCE = {"flag_cutoff": ["score_cutoff", "onset_s", "offset_s"], "flag_multiword": ["score_multiword", "onset_s", "offset_s"],
+EVIDENCE = {"flag_cutoff": ["score_cutoff", "onset_s", "offset_s"],
+            "flag_multiword": ["score_multiword", "onset_s", "offset_s"],
             "flag_no_speech": ["score_no_speech", "score_low_snr"], "flag_clipping": ["score_clipping"],
-            "label_issue": ["label", "oos_pred", "oos_confidence", "label_quality", "suggested_label"]}
+            "label_issue": ["label", OOF_PRED, OOF_CONFIDENCE, "label_quality", "suggested_label"]}
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -83,7 +85,8 @@ def report(result, truth: pd.DataFrame, examples: int) -> None:
     print(f"label-error F1 difference {ours - f:+.3f} (goal >= +0.1)")
 
     print("\nflagged clips by true fault (columns: what the clip really has)")
-    flagged = pd.DataFrame({column: clips[column].astype(bool) for column in [*DETECTED_BY.values(), "cleanlab_issue", "error"]})
+    columns = [*DETECTED_BY.values(), "cleanlab_issue", "error"]
+    flagged = pd.DataFrame({column: clips[column].astype(bool) for column in columns})
     print(flagged.groupby(fault_of.rename("truth")).sum().T.assign(total=flagged.sum()).to_string())
     print("clips per true fault:", fault_of.value_counts().to_dict())
 
@@ -119,13 +122,15 @@ def main() -> None:
     parser.add_argument("--no-crossval", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--examples", type=int, default=0, help="show this many missed and wrongly flagged clips per fault")
+    parser.add_argument("--examples", type=int, default=0,
+                        help="show this many missed and wrongly flagged clips per fault")
     parser.add_argument("--out", type=Path, help="keep the dataset and run here (default: a temporary folder)")
     args = parser.parse_args()
     if (args.run is None) != (args.data is None):
         parser.error("--run and --data go together")
 
-    config = AnalysisConfig(label_errors=LabelErrorConfig(folds=args.folds, crossval=not args.no_crossval), report=False)
+    config = AnalysisConfig(label_errors=LabelErrorConfig(folds=args.folds, crossval=not args.no_crossval),
+                            report=False)
     with tempfile.TemporaryDirectory() as tmp:
         data, run = (args.data, args.run) if args.run else synthesize_and_train(args, args.out or Path(tmp))
         result = analyze(run, config)

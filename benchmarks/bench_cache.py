@@ -77,8 +77,8 @@ def main() -> None:
         os.environ["HARK_CACHE_DIR"] = str(Path(tmp) / "cache-one-worker")
         serial_seconds, _ = timed(lambda: build(1))
 
-        cached = {e.path: row for s in splits for e, row in zip(s.examples, s.waves)}
-        assert all(np.array_equal(cached[e.path], wave) for e, wave in zip(dataset.examples, naive)), \
+        cached = {e.path: row for s in splits for e, row in zip(s.examples, s.waves, strict=True)}
+        assert all(np.array_equal(cached[e.path], wave) for e, wave in zip(dataset.examples, naive, strict=True)), \
             "cache and naive loop disagree"
 
         print(f"{'method':<34}{'seconds':>9}{'clips/s':>11}{'vs naive':>10}")

@@ -60,7 +60,8 @@ def main() -> None:
         for name in args.models:
             rate = args.m5_rate if name == "m5" else 16000
             params, torch_ms, onnx_ms = measure(name, rate, args.repeats, Path(tmp))
-            print(f"{name:<20}{rate:>7}{params:>10,}{torch_ms:>10.2f}{onnx_ms:>10.2f}{torch_ms / onnx_ms:>11.2f}x", flush=True)
+            print(f"{name:<20}{rate:>7}{params:>10,}{torch_ms:>10.2f}{onnx_ms:>10.2f}{torch_ms / onnx_ms:>11.2f}x",
+                  flush=True)
 
 
 if __name__ == "__main__":

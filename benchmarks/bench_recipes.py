@@ -56,7 +56,8 @@ def main() -> None:
     for name, (metrics, seconds) in results.items():
         print(f"{name:<20}{metrics['accuracy']:>10.4f}{metrics['macro_f1']:>10.4f}{seconds:>9.0f}")
     base, best = results["seed-m5"][0], results["default"][0]
-    print(f"{'default - seed-m5':<20}{best['accuracy'] - base['accuracy']:>+10.4f}{best['macro_f1'] - base['macro_f1']:>+10.4f}"
+    print(f"{'default - seed-m5':<20}{best['accuracy'] - base['accuracy']:>+10.4f}"
+          f"{best['macro_f1'] - base['macro_f1']:>+10.4f}"
           f"   ratio of error rates {(1 - best['accuracy']) / max(1 - base['accuracy'], 1e-9):.2f}")
 
 

@@ -78,8 +78,9 @@ def tutorial_epoch(model, optimizer, loader) -> float:
 def hark_epoch(model, optimizer, scheduler, table, generator, batch_size) -> float:
     started = time.perf_counter()
     shards = shard_batches(epoch_order(len(table), generator, True), batch_size, Context())
-    train_epoch(model, iterate(table, shards, torch.device("cpu")), len(shards), optimizer, scheduler, Precision.choose(torch.device("cpu"), False), Context(),
-                0.0, lambda w: w, "hark")
+    cpu = torch.device("cpu")
+    train_epoch(model, iterate(table, shards, cpu), len(shards), optimizer, scheduler, Precision.choose(cpu, False),
+                Context(), 0.0, lambda w: w, "hark")
     return time.perf_counter() - started
 
 

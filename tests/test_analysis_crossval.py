@@ -9,6 +9,7 @@ from conftest import make_fake_speech_commands, torch_threads
 from hark.analysis.inputs import load_run_data
 from hark.analysis.label_errors import crossval_probs
 from hark.cli import main
+from hark.schema import OOF_CONFIDENCE, OOF_PRED
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,6 @@ def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
         assert main(["analyze", str(evaluated_run), "--folds", "2", "--no-umap", "--quiet"]) == 0
     clips = pd.read_parquet(evaluated_run / "analysis" / "clips.parquet")
     train = clips["split"] == "train"
-    assert clips.loc[train, "oos_pred"].notna().all()
+    assert clips.loc[train, OOF_PRED].notna().all()
     # Out-of-sample predictions differ from the run model's somewhere on the training split.
-    assert (clips.loc[train, "oos_confidence"] != clips.loc[train, "confidence"]).any()
+    assert (clips.loc[train, OOF_CONFIDENCE] != clips.loc[train, "confidence"]).any()

@@ -8,6 +8,7 @@ import pandas as pd
 
 from hark.analysis.detectors import DETECTORS
 from hark.analysis.failure_modes import FailureModeConfig, cluster_errors, find_failure_modes
+from hark.schema import OOF_CONFIDENCE, OOF_PRED
 
 WORDS = ("go", "no", "up", "off", "yes", "down")
 
@@ -20,11 +21,11 @@ def _clips(groups: list[tuple[int, str, str, str | None]], correct: int = 120, s
     centres = np.eye(16)
     for index, (count, label, pred, flag) in enumerate(groups):
         for _ in range(count):
-            rows.append({"label": label, "oos_pred": pred, "flag": flag, "error": True})
+            rows.append({"label": label, OOF_PRED: pred, "flag": flag, "error": True})
             vectors.append(centres[index] + 0.03 * rng.normal(size=16))
     for n in range(correct):
         word = WORDS[n % len(WORDS)]
-        rows.append({"label": word, "oos_pred": word, "flag": None, "error": False})
+        rows.append({"label": word, OOF_PRED: word, "flag": None, "error": False})
         vectors.append(centres[8 + n % len(WORDS)] + 0.03 * rng.normal(size=16))
     clips = pd.DataFrame(rows)
     flag = clips.pop("flag")
@@ -37,7 +38,7 @@ def _clips(groups: list[tuple[int, str, str, str | None]], correct: int = 120, s
     clips["score_length"] = 1.0
     clips["score_low_snr"] = 25.0
     clips["label_issue"] = False
-    clips["oos_confidence"] = 0.6
+    clips[OOF_CONFIDENCE] = 0.6
     return clips, np.asarray(vectors, np.float32)
 
 
@@ -51,7 +52,7 @@ def test_a_cause_split_by_the_embedding_is_one_mode_ranked_first():
     raw = cluster_errors(reduced[error], flags[error])
     assert len(set(raw[cutoff_rows])) == 2, "the embedding must split the cut-off clips for this test to mean anything"
 
-    modes, cluster = find_failure_modes(clips, reduced, error, "oos_pred")
+    modes, cluster = find_failure_modes(clips, reduced, error, OOF_PRED)
     assert sorted(modes[0].rows) == sorted(cutoff_rows)
     assert "end of the clip" in modes[0].description and modes[0].title.endswith("speech runs into the end of the clip")
     assert set(cluster[cutoff_rows]) == {0}
@@ -62,30 +63,34 @@ def test_a_dominant_confusion_is_named_as_a_pair_with_both_directions():
     groups = [(26, "go", "no", None), (6, "no", "go", None), (20, "up", "off", None)]
     clips, reduced = _clips(groups)
     # The two directions sit apart in the embedding but are one confusable pair.
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), "oos_pred")
+    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED)
     top = modes[0]
     assert len(top.rows) == 32
     assert "'go' heard as 'no' (26 of 32, and the reverse 6 times)" in top.description
     assert "confusable pair" in top.description and top.title.endswith("'go' heard as 'no'")
 
 
+MIXED_PAIRS = (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))
+
+
 def test_a_group_without_a_single_cause_says_so_and_lists_its_confusions():
-    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))]
+    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
     clips, reduced = _clips(mixed)
     # One place in the embedding for all of them: they form one group.
     reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), "oos_pred")
+    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED)
     assert len(modes) == 1
     assert "no single cause" in modes[0].description and "most often" in modes[0].description
     assert "spread over" not in modes[0].description
 
 
 def test_faults_too_rare_to_explain_a_group_alone_are_still_named():
-    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))]
+    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
     clips, reduced = _clips(mixed)
     reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
     clips.loc[:7, "flag_multiword"] = True  # a third of the group, no correct clip
     # Flags left out of the clustering, so that the flagged clips stay in the group.
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), "oos_pred", FailureModeConfig(flag_weight=0.0))
+    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED,
+                                  FailureModeConfig(flag_weight=0.0))
     assert "no single cause: two or more words (33% flagged multiword vs 0% of correct clips)" in modes[0].description
     assert modes[0].title.endswith("mixed causes")

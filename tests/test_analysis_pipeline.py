@@ -11,6 +11,7 @@ import pytest
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.cli import main
+from hark.schema import OOF_PRED
 from test_analysis_fakes import make_run
 
 FAST = AnalysisConfig(label_errors=LabelErrorConfig(crossval=False), umap=False, progress=False)
@@ -61,8 +62,8 @@ def test_confusable_pairs_count_both_directions(analysed):
     _, result = analysed
     clips = result.clips
     for pair in result.pairs:
-        a_as_b = ((clips["label"] == pair["a"]) & (clips["oos_pred"] == pair["b"])).sum()
-        b_as_a = ((clips["label"] == pair["b"]) & (clips["oos_pred"] == pair["a"])).sum()
+        a_as_b = ((clips["label"] == pair["a"]) & (clips[OOF_PRED] == pair["b"])).sum()
+        b_as_a = ((clips["label"] == pair["b"]) & (clips[OOF_PRED] == pair["a"])).sum()
         assert (pair["a_as_b"], pair["b_as_a"], pair["total"]) == (a_as_b, b_as_a, a_as_b + b_as_a)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from hark.data import audio, cache
 from hark.data.datasets import load_dataset
 from hark.data.example import ClipDataset, Example
 from hark.data.paths import cache_dir
+from hark.errors import OutputError
 
 
 def every_file_as_a_clip(root: Path) -> ClipDataset:
@@ -211,3 +214,58 @@ def test_silence_windows_are_cut_from_the_noise_at_their_offsets(tmp_path):
     for i, e in windows[:3]:
         noise, _ = sf.read(root / e.file, dtype="float32")
         np.testing.assert_array_equal(split.waves[i], noise[e.offset:e.offset + 16000])
+
+
+@pytest.mark.parametrize("damage", ["truncate-waves", "truncate-valid", "garble-problems", "delete-waves"])
+def test_a_damaged_cache_entry_is_reported_once_and_rebuilt(fake_sc, decode_count, caplog, damage):
+    dataset = load_dataset(fake_sc)
+    first = load(dataset)
+    expected = np.array(first.waves)
+    entry = first.directory
+    if damage == "truncate-waves":
+        waves = entry / "waves.npy"
+        waves.write_bytes(waves.read_bytes()[: waves.stat().st_size // 2])
+    elif damage == "truncate-valid":
+        (entry / "valid.npy").write_bytes((entry / "valid.npy").read_bytes()[:40])
+    elif damage == "garble-problems":
+        (entry / "problems.json").write_text("[{")
+    else:
+        (entry / "waves.npy").unlink()
+    decode_count.clear()
+    with caplog.at_level(logging.WARNING, logger="hark.data.cache"):
+        again = load(dataset)
+    damaged = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert len(damaged) == 1 and str(entry) in damaged[0] and "rebuilding" in damaged[0], damaged
+    assert len(decode_count) == len(first.examples)
+    np.testing.assert_array_equal(np.asarray(again.waves), expected)
+    caplog.clear()
+    decode_count.clear()
+    load(dataset)
+    assert decode_count == [] and not [r for r in caplog.records if "damaged" in r.getMessage()]
+
+
+def test_a_damaged_noise_entry_is_rebuilt(fake_sc, caplog):
+    dataset = load_dataset(fake_sc)
+    expected = [np.array(n) for n in cache.load_noise(dataset, 16000)]
+    entry = next(p for p in (cache_dir() / "arrays").iterdir() if (p / "noise.npy").is_file())
+    (entry / "noise.npy").write_bytes((entry / "noise.npy").read_bytes()[:200])
+    with caplog.at_level(logging.WARNING, logger="hark.data.cache"):
+        again = cache.load_noise(dataset, 16000)
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+    assert all(np.array_equal(a, b) for a, b in zip(again, expected, strict=True))
+
+
+def test_a_full_disk_while_caching_names_the_cache_and_the_space(fake_sc, monkeypatch):
+    """Writing into a memory map on a full disk would kill the process with SIGBUS: the space
+    is reserved first, so a full disk is a message instead, and no half-built entry stays."""
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    dataset = load_dataset(fake_sc)
+    with pytest.raises(OutputError) as caught:
+        load(dataset)
+    message = str(caught.value)
+    assert str(cache_dir()) in message and "needs" in message and "MB free" in message, message
+    arrays = cache_dir() / "arrays"
+    assert [p.name for p in arrays.iterdir()] == []

@@ -12,7 +12,9 @@ from PIL import Image
 
 from conftest import make_fake_speech_commands, write_bad_wavs
 from hark.cli import main
-from hark.data.check import CheckConfig, check_dataset
+from hark.analysis.duplicates import content_hashes
+from hark.data.audio import write_wav
+from hark.data.check import CheckConfig, check_dataset, inspect_file
 from hark.data.example import ClipDataset, Example
 
 # What `hark check` must say about each file of write_bad_wavs (a regex on its problem text).
@@ -152,3 +154,22 @@ def test_real_speech_commands_clips(shared_data, tmp_path):
     assert {"lengths", "classes", "preview"} == set(report["plots"])
     assert all(Path(p).is_file() for p in report["plots"].values())
     assert (tmp_path / "check" / "report.json").is_file()
+
+
+def test_check_and_analyze_give_a_recording_the_same_content_hash(tmp_path):
+    """So their duplicate reports agree: the same samples renamed or stored as float hash alike,
+    whatever rate the analysed model runs at; a different recording does not."""
+    import numpy as np
+    import soundfile as sf
+
+    wave = (0.3 * np.sin(np.arange(16000) / 7.0)).astype(np.float32)
+    write_wav(tmp_path / "yes" / "a.wav", wave)
+    pcm, _ = sf.read(tmp_path / "yes" / "a.wav", dtype="float32")
+    (tmp_path / "no").mkdir()
+    sf.write(tmp_path / "no" / "b.wav", pcm, 16000, subtype="FLOAT")
+    write_wav(tmp_path / "no" / "c.wav", 0.5 * wave)
+    paths = ["yes/a.wav", "no/b.wav", "no/c.wav"]
+    checked = [inspect_file(tmp_path, path, CheckConfig()).digest for path in paths]
+    assert content_hashes(tmp_path, paths, progress=False) == checked
+    assert checked[0] == checked[1] != checked[2]
+

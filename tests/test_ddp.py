@@ -12,7 +12,7 @@ import torch
 
 from conftest import make_fake_speech_commands, torch_threads
 from hark.cli import main
-from hark.train.run import load_run
+from hark.train.run import load_trained
 
 ARGS = ["--preset", "seed-m5", "--epochs", "2", "--batch-size", "20", "--device", "cpu", "--set", "run.workers=1"]
 
@@ -44,6 +44,6 @@ def test_torchrun_two_processes_match_one(tmp_path):
             torch.testing.assert_close(two["model"][name], tensor, rtol=1e-4, atol=1e-5, msg=name)
     waves = torch.randn(8, 8000, generator=torch.Generator().manual_seed(0)) * 0.1
     with torch.no_grad():
-        torch.testing.assert_close(load_run(parallel, "last").model(waves), load_run(single, "last").model(waves),
-                                   rtol=1e-3, atol=2e-3)
+        torch.testing.assert_close(load_trained(parallel, "last").model(waves),
+                                   load_trained(single, "last").model(waves), rtol=1e-3, atol=2e-3)
     assert abs(one["history"][-1]["train_loss"] - two["history"][-1]["train_loss"]) < 1e-4

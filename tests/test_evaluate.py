@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from hark.data.example import Example
-from hark.evaluate.confusion_plot import save_confusion
-from hark.evaluate.metrics import accuracy, confusion, format_per_class, format_summary, macro_f1, split_metrics
+from hark.evaluate.metrics import format_per_class, format_split_table, split_metrics
+from hark.train.confusion_plot import save_confusion
+from hark.train.metrics import accuracy, confusion_matrix, macro_f1
 from hark.evaluate.predictions import predictions_table, read_predictions, run_model, write_predictions
 from hark.errors import HarkError
 
@@ -31,7 +32,8 @@ LABELS = ["a", "b", "c", "d"]
 def test_metrics_match_hand_computed_values():
     assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(4 / 6)
     assert macro_f1(Y_TRUE, Y_PRED) == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
-    np.testing.assert_array_equal(confusion(Y_TRUE, Y_PRED, 4), [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)),
+                                  [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]])
     entry = split_metrics(Y_TRUE, Y_PRED, LABELS)
     assert entry["per_class"]["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
     assert entry["per_class"]["c"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
@@ -41,14 +43,15 @@ def test_metrics_match_hand_computed_values():
 
 def test_tables_are_readable_and_put_the_worst_class_first():
     entry = split_metrics(Y_TRUE, Y_PRED, LABELS)
-    summary = format_summary({"test": entry})
+    summary = format_split_table({"test": entry})
     assert "test" in summary and "0.6667" in summary
     rows = format_per_class(entry).splitlines()[1:]
     assert [r.split()[0] for r in rows] == ["d", "b", "c", "a"]
 
 
 def test_confusion_files(tmp_path):
-    save_confusion(confusion(Y_TRUE, Y_PRED, 4), LABELS, tmp_path / "m.png", tmp_path / "m.csv", "test")
+    save_confusion(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), LABELS, tmp_path / "m.png", tmp_path / "m.csv",
+                   "test")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].split(",")[1:] == LABELS and lines[1] == "a,2,1,0,0"
@@ -81,7 +84,8 @@ def test_predictions_table_rows_probs_loss_and_embedding(tmp_path):
 
     frame, read_labels = read_predictions(path)
     assert read_labels == labels
-    assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding"]
+    assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs",
+                                   "embedding"]
     assert list(frame.path) == [examples[i].path for i in rows]
     schema = pq.read_schema(path)
     assert schema.field("probs").type == pa.list_(pa.float32(), len(labels))
@@ -131,16 +135,16 @@ def trained_run(tmp_path_factory):
 
 def test_evaluate_writes_metrics_predictions_and_confusion(trained_run, capsys):
     from hark.cli import main
-    from hark.train.run import load_run
+    from hark.train.run import load_trained
 
     run, corrupt, nan_clip = trained_run
     assert main(["evaluate", str(run), "--device", "cpu", "--batch-size", "7"]) == 0
     out = capsys.readouterr().out
     assert "macro-F1" in out and f"skipped {corrupt}" in out and f"skipped {nan_clip} (validation)" in out
     skipped = pd.read_csv(run / "skipped.csv", keep_default_na=False)
-    assert sorted(zip(skipped.path, skipped.split)) == sorted([(corrupt, ""), (nan_clip, "validation")])
+    assert sorted(zip(skipped.path, skipped.split, strict=True)) == sorted([(corrupt, ""), (nan_clip, "validation")])
 
-    loaded = load_run(run)
+    loaded = load_trained(run)
     labels = loaded.labels
     metrics = json.loads((run / "metrics.json").read_text())
     assert list(metrics) == ["train", "validation", "test"]

@@ -10,8 +10,11 @@ import pytest
 import torch
 
 from hark.data.audio import load_clip
+from hark.data.spectrogram import MelSettings, log_mel
 from hark.errors import HarkError
 from hark.features import LogMel, NoiseBank, SpecAugment, mix_background_noise, random_time_shift
+from hark.models import create_model
+from hark.models.frontend import front_end_settings
 
 
 def _speechlike(sample_rate: int, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -44,10 +47,31 @@ def test_logmel_matches_librosa_on_real_clips(shared_data):
     paths = sorted(p.relative_to(root).as_posix() for p in root.glob("[a-z]*/*.wav"))[::50]
     waves = np.stack([load_clip(root, path) for path in paths])
     ours = LogMel()(torch.from_numpy(waves)).numpy()
-    for wave, features in zip(waves, ours):
+    for wave, features in zip(waves, ours, strict=True):
         reference = librosa.feature.melspectrogram(y=wave, sr=16000, n_fft=480, hop_length=160, n_mels=40,
                                                    fmin=20.0, pad_mode="constant")
         np.testing.assert_allclose(features, np.log(reference + 1e-6), atol=1e-3)
+
+
+@pytest.mark.parametrize("settings", [MelSettings(), MelSettings.for_rate(8000, 64, window_ms=25.0)])
+def test_every_picture_of_a_clip_is_the_networks_input(settings):
+    """The numpy log-mel that `hark check`, the report and the explorer draw equals the models'
+    torch front end, for batches and single clips, down to a clip shorter than a frame."""
+    waves = np.stack([_speechlike(settings.sample_rate, seed=s) for s in range(3)])
+    ours = log_mel(waves, settings)
+    theirs = LogMel.from_settings(settings)(torch.from_numpy(waves)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+    np.testing.assert_allclose(log_mel(waves[0], settings), ours[0])
+    assert log_mel(waves[0, :10], settings).shape == (settings.n_mels, 1)
+
+
+def test_a_run_records_its_models_front_end_for_the_pictures():
+    matchbox = front_end_settings(create_model("matchboxnet-3x1x64", 4, sample_rate=8000))
+    assert MelSettings.of_run({"front_end": matchbox}) == MelSettings.for_rate(8000, 64, window_ms=25.0)
+    assert front_end_settings(create_model("m5", 4, sample_rate=8000)) is None
+    # A waveform model, or a run from before the record: the default front end at the run's rate.
+    assert MelSettings.of_run({"front_end": None, "data": {"sample_rate": 8000}}) == MelSettings.for_rate(8000)
+    assert MelSettings.of_run({}) == MelSettings()
 
 
 def test_logmel_defaults_are_the_bc_resnet_front_end():

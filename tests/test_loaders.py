@@ -18,7 +18,7 @@ from conftest import make_fake_speech_commands, official_split
 from hark.cli import main as hark_main
 from hark.data import archive
 from hark.data.audio import load_clip, write_wav
-from hark.data.datasets import describe, load_dataset
+from hark.data.datasets import dataset_root, describe, load_dataset
 from hark.data.manifest import read_manifest, write_manifest
 from hark.data.speech_commands import CORE_WORDS, TWELVE_CLASS_LABELS
 from hark.errors import HarkError
@@ -113,6 +113,18 @@ def test_tar_gz_round_trip_extracts_once(tmp_path, fake_sc, monkeypatch, wrap):
     assert archive.cache_dir() in from_archive.root.parents
     monkeypatch.setattr(archive, "extract_to", lambda *a: pytest.fail("extracted a second time"))
     assert load_dataset(tarball).examples == from_folder.examples
+
+
+def test_dataset_root_is_where_the_loader_puts_the_clips(tmp_path, fake_sc):
+    """What analysis and the explorer resolve a run's clip paths against: the loader's root for
+    a folder, an archive and a manifest, and a relative source found under a run folder."""
+    tarball = make_tarball(fake_sc, tmp_path / "sc.tar.gz", "wrapped")
+    manifest = write_manifest(load_dataset(fake_sc), tmp_path / "fixed" / "manifest.json")
+    for source in (fake_sc, tarball, manifest):
+        assert dataset_root(source) == load_dataset(source).root.resolve()
+    assert dataset_root(fake_sc.name, base=fake_sc.parent) == fake_sc.resolve()
+    with pytest.raises(HarkError, match="nowhere: dataset not found"):
+        dataset_root("nowhere", base=tmp_path)
 
 
 def test_an_archive_of_one_class_folder_is_not_taken_for_a_wrapper(tmp_path):

@@ -83,7 +83,8 @@ def test_log_mel_models_follow_the_sample_rate():
 
 def test_eval_is_deterministic_and_spec_augment_only_trains():
     torch.manual_seed(0)
-    augmented = create_model("bcresnet-1", 12, spec_augment=dict(freq_masks=2, freq_width=7, time_masks=2, time_width=25))
+    augmented = create_model("bcresnet-1", 12,
+                             spec_augment=dict(freq_masks=2, freq_width=7, time_masks=2, time_width=25))
     plain = create_model("bcresnet-1", 12)
     plain.load_state_dict(augmented.state_dict())
     augmented.eval(), plain.eval()

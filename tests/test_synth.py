@@ -20,7 +20,8 @@ from hark.synth.voices import missing_voices
 
 TINY = dict(words=("yes", "three", "tree"), speakers=6, utterances=2, seed=3, faults={}, progress=False)
 FAULTY_RATES = {"cutoff": 0.2, "mislabel": 0.15, "multiword": 0.15, "silent": 0.1, "clipped": 0.15}
-FAULTY = dict(words=("three", "tree", "up", "off"), speakers=10, utterances=3, seed=1, faults=FAULTY_RATES, progress=False)
+FAULTY = dict(words=("three", "tree", "up", "off"), speakers=10, utterances=3, seed=1, faults=FAULTY_RATES,
+              progress=False)
 CLIP_NAME = re.compile(r"^[0-9a-f]{8}_nohash_\d+\.wav$")
 
 

@@ -17,7 +17,7 @@ from hark.train.checkpoint import load_checkpoint, load_weights
 from hark.train.command import build_config, configure
 from hark.train.config import TrainConfig
 from hark.train.presets import preset
-from hark.train.run import fit, load_run, train_run
+from hark.train.run import fit, load_trained, train_run
 from hark.train.trainer import build_model
 
 FAST = ["--preset", "seed-m5", "--batch-size", "16", "--device", "cpu", "--set", "run.workers=1"]
@@ -40,7 +40,8 @@ def tiny_config(source, epochs: int = 2) -> TrainConfig:
 
 def test_run_folder_is_complete_and_the_model_learns(tones, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3", "--set", "run.checkpoint_every=2"]) == 0
+    assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3",
+                 "--set", "run.checkpoint_every=2"]) == 0
     saved = json.loads((run / "config.json").read_text())
     assert saved["labels"] == ["down", "no", "up", "yes"]
     assert saved["data"]["source"] == str(tones.resolve()) and saved["model"]["name"] == "m5"
@@ -52,7 +53,7 @@ def test_run_folder_is_complete_and_the_model_learns(tones, tmp_path, capsys):
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert "epoch 3/3  train loss" in capsys.readouterr().out
 
-    loaded = load_run(run, "best")
+    loaded = load_trained(run, "best")
     assert loaded.labels == saved["labels"] and not loaded.model.training
     with torch.no_grad():
         assert loaded.model(torch.zeros(2, 8000)).shape == (2, 4)
@@ -67,7 +68,7 @@ def test_same_seed_gives_bit_identical_weights(tones):
     config = tiny_config(tones)
     first, second = (fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
                      for _ in range(2))
-    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     config.run.seed = 1
     other = fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
@@ -123,9 +124,9 @@ def test_checkpoint_errors_name_the_file(tones, tmp_path):
     torn = tmp_path / "torn.pt"
     torn.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
     with pytest.raises(HarkError, match=rf"{torn}: not a readable hark checkpoint"):
-        load_run(run, str(torn))
+        load_trained(run, str(torn))
     with pytest.raises(HarkError, match="no such checkpoint; this run has: best, last"):
-        load_run(run, "epoch_007")
+        load_trained(run, "epoch_007")
 
     with pytest.raises(HarkError, match="already holds a run"):
         train_run(tiny_config(tones, epochs=1), run, report=lambda m: None)

@@ -11,7 +11,8 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from hark.errors import OutputError
 
@@ -23,7 +24,8 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
 
 
-def _explain(path: Path, err: OSError) -> OutputError:
+def output_error(path: Path, err: OSError) -> OutputError:
+    """`err` (from writing `path`) as one line naming `path`; the free space when the disk is full."""
     if err.errno == errno.ENOSPC:
         try:
             free = shutil.disk_usage(path.parent).free
@@ -46,7 +48,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, path)
     except OSError as err:
         temporary.unlink(missing_ok=True)
-        raise _explain(path, err) from None
+        raise output_error(path, err) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hark import schema
 from hark.errors import HarkError
 
 
@@ -44,3 +46,21 @@ def read_table(path: str | Path, what: str, produced_by: str, required: tuple[st
     if missing:
         raise HarkError(f"{path}: missing column(s) {', '.join(missing)}; re-run `{produced_by}`")
     return table
+
+
+def read_clips(path: str | Path, required: tuple[str, ...] = (), defaults: dict | None = None) -> pd.DataFrame:
+    """`RUN/analysis/clips.parquet` as a DataFrame; a column in `defaults` that an older
+    analysis did not write is filled with its default value."""
+    clips = read_table(path, "per-clip analysis", "hark analyze RUN", required).to_pandas()
+    for column, value in (defaults or {}).items():
+        if column not in clips.columns:
+            clips[column] = value
+    return clips
+
+
+def read_labels(table: pa.Table) -> list[str] | None:
+    """The class order a hark table carries in its metadata (see `schema.LABELS_METADATA_KEY`)."""
+    metadata = table.schema.metadata or {}
+    if schema.LABELS_METADATA_KEY not in metadata:
+        return None
+    return json.loads(metadata[schema.LABELS_METADATA_KEY])

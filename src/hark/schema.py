@@ -20,6 +20,8 @@ BEST_CHECKPOINT = "best.pt"
 TENSORBOARD_DIR = "tensorboard"
 METRICS_FILE = "metrics.json"  # hark evaluate
 PREDICTIONS_FILE = "predictions.parquet"  # hark evaluate: one row per clip of every split
+SKIPPED_FILE = "skipped.csv"  # hark evaluate: every file left out (path, split, problem)
+CONFUSION_DIR = "confusion"  # hark evaluate: <split>.png and <split>.csv
 EVAL_DIR = "eval"  # RUN/eval/<name>/: evaluations on other datasets
 ANALYSIS_DIR = "analysis"  # hark analyze writes the three files below into RUN/analysis/
 CLIPS_FILE = "clips.parquet"
@@ -27,6 +29,10 @@ FINDINGS_FILE = "findings.json"
 REPORT_FILE = "report.html"
 EXPLORER_DB = "explorer.db"  # user-made state: issues, tags, label corrections
 CORRECTIONS_FILE = "corrections.csv"  # label corrections exported for `hark fix --relabel`
+
+# ---- config.json keys beside the TrainConfig sections -------------------------------------
+LABELS_KEY = "labels"  # the class order
+FRONT_END_KEY = "front_end"  # the model's log-mel settings (hark.data.spectrogram.MelSettings), null without one
 
 # ---- Parquet metadata keys ----------------------------------------------------------------
 LABELS_METADATA_KEY = b"hark.labels"  # JSON list: the class order of `probs`
@@ -67,7 +73,8 @@ LOSS = "loss"  # cross-entropy of the final model against `label`
 PROBS = "probs"  # fixed_size_list<float32>[C], class order in LABELS_METADATA_KEY
 EMBEDDING = "embedding"  # fixed_size_list<float32>[D]: the input of the model's `head`
 PREDICTION_COLUMNS = (PATH, SPLIT, LABEL, SPEAKER, PRED, CONFIDENCE, LOSS, PROBS, EMBEDDING)
-SPLITS = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
 
 # ---- clips.parquet (hark analyze) -----------------------------------------------------------
 OOF_PRED = "oof_pred"  # out-of-fold prediction (cross-validation; the final model's without it)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hark import schema
 from hark.analysis.confusions import confusable_pairs
 from hark.analysis.detectors import DetectorConfig, detect_clips
 from hark.analysis.duplicates import content_hashes, exact_duplicate_groups, near_duplicate_pairs, neighbour_structure
@@ -16,8 +17,12 @@ from hark.analysis.embedding_map import embed_2d
 from hark.analysis.failure_modes import FailureMode, FailureModeConfig, find_failure_modes
 from hark.analysis.findings import build_findings, write_clips, write_findings
 from hark.analysis.inputs import RunData, load_run_data
-from hark.analysis.label_errors import CONTENT_FAULTS, LabelErrorConfig, LabelErrors, find_label_errors, reduce_embeddings
+from hark.analysis.label_errors import (
+    CONTENT_FAULTS, LabelErrorConfig, LabelErrors, find_label_errors, reduce_embeddings,
+)
 from hark.analysis.slices import error_rates
+from hark.data.datasets import dataset_root
+from hark.errors import HarkError
 
 
 @dataclass
@@ -48,60 +53,56 @@ class Analysis:
     out_dir: Path
 
 
-def dataset_root(run: RunData) -> Path:
-    """Where the clip paths are relative to: the dataset loader knows (manifests name their own
-    root); a plain folder source is its own root when the loader cannot read it."""
-    from hark.data.datasets import load_dataset
-    from hark.errors import HarkError
-
-    try:
-        return load_dataset(run.source, task=run.task).root
-    except HarkError:
-        return Path(run.source)
-
-
 def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig(), run: RunData | None = None) -> Analysis:
     """`run`: the input already loaded (predictions hark did not make, see `external.py`)."""
     run = run if run is not None else load_run_data(run_dir)
-    out_dir = run.run_dir / "analysis"
+    out_dir = run.run_dir / schema.ANALYSIS_DIR
     out_dir.mkdir(exist_ok=True)
     clips = run.clips.copy()
-    root = dataset_root(run)
-    paths = clips["path"].tolist()
+    try:
+        root = dataset_root(run.source)
+    except HarkError:  # moved or deleted: every clip is then reported unreadable, by name
+        root = Path(run.source)
+    paths = clips[schema.PATH].tolist()
     detector_config = DetectorConfig(**{**config.detectors.__dict__, "sample_rate": run.sample_rate})
     detected, problems = detect_clips(root, paths, detector_config, config.progress)
     clips = pd.concat([clips, detected], axis=1)
 
     reduced = reduce_embeddings(run.embeddings, seed=config.label_errors.seed)
-    explained = clips[[f"flag_{name}" for name in CONTENT_FAULTS]].to_numpy().any(axis=1)
+    explained = clips[[schema.DETECTOR_BY_NAME[name].flag_column for name in CONTENT_FAULTS]].to_numpy().any(axis=1)
     errors = find_label_errors(run, config.label_errors, reduced, config.progress, explained)
-    clips["oos_pred"] = np.array(run.labels)[errors.probs.argmax(axis=1)]
-    clips["oos_confidence"] = errors.probs.max(axis=1)
-    clips["error"] = (clips["oos_pred"] != clips["label"]).to_numpy()
-    clips["label_quality"] = errors.quality
-    clips["label_issue"] = errors.issue
-    clips["suggested_label"] = np.array(run.labels)[errors.suggested]
-    clips["cleanlab_issue"] = errors.cleanlab_issue
+    clips[schema.OOF_PRED] = np.array(run.labels)[errors.probs.argmax(axis=1)]
+    clips[schema.OOF_CONFIDENCE] = errors.probs.max(axis=1)
+    clips[schema.OOF_PROBS] = list(errors.probs.astype(np.float32))
+    clips[schema.ERROR] = (clips[schema.OOF_PRED] != clips[schema.LABEL]).to_numpy()
+    clips[schema.LABEL_QUALITY] = errors.quality
+    clips[schema.LABEL_ISSUE] = errors.issue
+    clips[schema.SUGGESTED_LABEL] = np.array(run.labels)[errors.suggested]
+    clips[schema.CLEANLAB_ISSUE] = errors.cleanlab_issue
 
     coords, map_method = embed_2d(reduced, config.umap, config.umap_fit_max, config.label_errors.seed)
-    clips["x"], clips["y"] = coords[:, 0], coords[:, 1]
+    clips[schema.MAP_X], clips[schema.MAP_Y] = coords[:, 0], coords[:, 1]
     nearest_distance, nearest_row, outlier = neighbour_structure(reduced)
-    clips["outlier_score"] = outlier
+    clips[schema.OUTLIER_SCORE] = outlier
 
-    modes, cluster = find_failure_modes(clips, reduced, clips["error"].to_numpy(), "oos_pred", config.failure_modes)
-    clips["cluster"] = cluster
-    hashes = content_hashes(root, paths, run.sample_rate, config.progress)
+    modes, cluster = find_failure_modes(clips, reduced, clips[schema.ERROR].to_numpy(), schema.OOF_PRED,
+                                        config.failure_modes)
+    clips[schema.CLUSTER] = cluster
+    hashes = content_hashes(root, paths, config.progress)
+    speakers = clips[clips[schema.SPEAKER] != ""]
     analysis = Analysis(
         run=run, clips=clips, modes=modes, findings=build_findings(modes, clips),
-        label_errors=errors, pairs=confusable_pairs(clips, run.labels, "oos_pred"),
-        class_rates=error_rates(clips, "label"), speaker_rates=error_rates(clips[clips["speaker_id"] != ""], "speaker_id", min_clips=3),
-        duplicates=exact_duplicate_groups(clips, hashes), near_duplicates=near_duplicate_pairs(clips, nearest_distance, nearest_row),
+        label_errors=errors, pairs=confusable_pairs(clips, run.labels, schema.OOF_PRED),
+        class_rates=error_rates(clips, schema.LABEL),
+        speaker_rates=error_rates(speakers, schema.SPEAKER, min_clips=3),
+        duplicates=exact_duplicate_groups(clips, hashes),
+        near_duplicates=near_duplicate_pairs(clips, nearest_distance, nearest_row),
         map_method=map_method, problems=problems, out_dir=out_dir,
     )
-    write_clips(clips, out_dir / "clips.parquet")
-    write_findings(analysis.findings, out_dir / "findings.json")
+    write_clips(clips, out_dir / schema.CLIPS_FILE)
+    write_findings(analysis.findings, out_dir / schema.FINDINGS_FILE)
     if config.report:
         from hark.analysis.report import write_report
 
-        write_report(analysis, root, out_dir / "report.html")
+        write_report(analysis, root, out_dir / schema.REPORT_FILE)
     return analysis

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from hark.analysis.analyze import Analysis, AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.data.cache import ensure_cache_writable
 from hark.errors import UsageError
+from hark.fileio import ensure_writable_dir
+from hark.schema import ANALYSIS_DIR
 
 TOP_FINDINGS = 5
 
@@ -67,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.folds < 2 and not args.no_crossval:
         raise UsageError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
+    if args.run is not None and args.run.is_dir():  # a missing run is for load_run_data to report
+        ensure_writable_dir(args.run / ANALYSIS_DIR, "analysis folder")
+    if config.label_errors.crossval and args.predictions is None:
+        ensure_cache_writable()
     result, note = _analyze(args, config)
     clips = result.clips
     folds = result.label_errors.crossval_folds

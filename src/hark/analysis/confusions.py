@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-
-def confusion_counts(labels_true: pd.Series, labels_pred: pd.Series, labels: list[str]) -> np.ndarray:
-    index = {label: i for i, label in enumerate(labels)}
-    matrix = np.zeros((len(labels), len(labels)), np.int64)
-    np.add.at(matrix, (labels_true.map(index).to_numpy(), labels_pred.map(index).to_numpy()), 1)
-    return matrix
+from hark import schema
+from hark.train.metrics import confusion_matrix
 
 
-def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = "pred", top: int = 20, examples: int = 4) -> list[dict]:
+def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = schema.PRED, top: int = 20,
+                     examples: int = 4) -> list[dict]:
     """Pairs ranked by errors in both directions: {a, b, a_as_b, b_as_a, total, examples}.
     Examples are the most confident mistakes, the clearest to listen to."""
-    matrix = confusion_counts(clips["label"], clips[pred_column], labels)
+    matrix = confusion_matrix(clips[schema.LABEL], clips[pred_column], labels)
     pairs = []
     for a in range(len(labels)):
         for b in range(a + 1, len(labels)):
@@ -26,11 +22,12 @@ def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = 
     pairs.sort(key=lambda t: (-t[0], labels[t[1]], labels[t[2]]))
     result = []
     for total, a, b in pairs[:top]:
-        wrong = clips[((clips["label"] == labels[a]) & (clips[pred_column] == labels[b]))
-                      | ((clips["label"] == labels[b]) & (clips[pred_column] == labels[a]))]
-        picked = wrong.sort_values("confidence", ascending=False).head(examples)
+        truth, predicted = clips[schema.LABEL], clips[pred_column]
+        wrong = clips[((truth == labels[a]) & (predicted == labels[b]))
+                      | ((truth == labels[b]) & (predicted == labels[a]))]
+        picked = wrong.sort_values(schema.CONFIDENCE, ascending=False).head(examples)
         result.append({
             "a": labels[a], "b": labels[b], "a_as_b": int(matrix[a, b]), "b_as_a": int(matrix[b, a]),
-            "total": total, "examples": picked["path"].tolist(),
+            "total": total, "examples": picked[schema.PATH].tolist(),
         })
     return result

@@ -3,7 +3,6 @@ duplicates across splits are leakage that inflates test scores."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +10,20 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 from tqdm import tqdm
 
-from hark.data.audio import load_clip
+from hark import schema
+from hark.data.audio import clip_content_hash
 from hark.errors import AudioError
 
 
-def content_hashes(root: Path, paths: list[str], sample_rate: int, progress: bool = True) -> list[str | None]:
-    """SHA-1 of the decoded samples: the same recording re-encoded or renamed still matches."""
+def content_hashes(root: Path, paths: list[str], progress: bool = True) -> list[str | None]:
+    """`hark check`'s content hash of every clip (None for one that does not decode), so that
+    both commands name the same recordings as duplicates."""
     hashes = []
     for path in tqdm(paths, desc="content hashes", unit="clip", disable=not progress):
         try:
-            wave = load_clip(root, path, sample_rate, None)
+            hashes.append(clip_content_hash(root, path))
         except AudioError:
             hashes.append(None)
-            continue
-        hashes.append(hashlib.sha1(np.round(wave * 32768).astype(np.int16).tobytes()).hexdigest())
     return hashes
 
 
@@ -35,8 +34,8 @@ def exact_duplicate_groups(clips: pd.DataFrame, hashes: list[str | None]) -> lis
     for _, group in frame.groupby("hash"):
         if len(group) > 1:
             groups.append({
-                "paths": group["path"].tolist(), "splits": sorted(set(group["split"])),
-                "labels": sorted(set(group["label"])), "across_splits": group["split"].nunique() > 1,
+                "paths": group[schema.PATH].tolist(), "splits": sorted(set(group[schema.SPLIT])),
+                "labels": sorted(set(group[schema.LABEL])), "across_splits": group[schema.SPLIT].nunique() > 1,
             })
     return sorted(groups, key=lambda g: (not g["across_splits"], -len(g["paths"])))
 
@@ -50,10 +49,11 @@ def neighbour_structure(reduced: np.ndarray, k: int = 5) -> tuple[np.ndarray, np
     return distance[:, 1], index[:, 1], spread / max(float(np.median(spread)), 1e-9)
 
 
-def near_duplicate_pairs(clips: pd.DataFrame, nearest_distance: np.ndarray, nearest_row: np.ndarray, max_distance: float = 0.02) -> list[dict]:
+def near_duplicate_pairs(clips: pd.DataFrame, nearest_distance: np.ndarray, nearest_row: np.ndarray,
+                         max_distance: float = 0.02) -> list[dict]:
     """Pairs of clips in different splits whose embeddings (unit length) nearly coincide."""
     pairs, seen = [], set()
-    split, path = clips["split"].to_numpy(), clips["path"].to_numpy()
+    split, path = clips[schema.SPLIT].to_numpy(), clips[schema.PATH].to_numpy()
     for row in np.flatnonzero(nearest_distance <= max_distance):
         other = int(nearest_row[row])
         key = (min(row, other), max(row, other))

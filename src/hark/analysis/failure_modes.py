@@ -13,6 +13,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from hark.analysis.detectors import DETECTORS
+from hark.schema import OOF_CONFIDENCE
 
 # (column, what a higher value means, what a lower value means, unit, smallest difference worth saying)
 CONTINUOUS = (
@@ -180,8 +181,8 @@ def _context(mode: pd.DataFrame, clips: pd.DataFrame, pred_column: str, config: 
         rate, base = float(mode["label_issue"].mean()), float(errors["label_issue"].mean())
         if rate >= config.group_min_share and rate >= 1.5 * base:
             parts.append(f"{rate:.0%} look mislabelled (vs {base:.0%} of all errors)")
-    if "oos_confidence" in mode and len(errors) > len(mode):
-        ours, theirs = float(mode["oos_confidence"].median()), float(errors["oos_confidence"].median())
+    if OOF_CONFIDENCE in mode and len(errors) > len(mode):
+        ours, theirs = float(mode[OOF_CONFIDENCE].median()), float(errors[OOF_CONFIDENCE].median())
         if abs(ours - theirs) >= LOW_CONFIDENCE_GAP:
             parts.append(f"{'confident' if ours > theirs else 'unsure'} mistakes (median confidence {ours:.2f} vs {theirs:.2f} over all errors)")
     columns = (("label", "'{}' clips"), (pred_column, "predicted '{}'"))[2 if by_pair else 0:]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hark.analysis.detectors import DETECTORS
-from hark.analysis.findings import read_clips
 from hark.data.example import ClipDataset
 from hark.errors import HarkError, UsageError
+from hark.runfiles import read_clips
 
 CUTOFF_CLASS = "_cutoff_"
 UNUSABLE = "unusable"

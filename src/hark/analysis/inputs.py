@@ -3,19 +3,17 @@ up front so that a bad run gives one clear message instead of a traceback halfwa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from hark import schema
 from hark.errors import HarkError
-from hark.runfiles import read_json, read_table
+from hark.runfiles import read_json, read_labels, read_table
 
-REQUIRED_COLUMNS = ("path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs", "embedding")
 MIN_CLIPS = 30
-LABELS_METADATA_KEY = b"hark.labels"
 
 
 @dataclass
@@ -44,7 +42,7 @@ class RunData:
     @property
     def targets(self) -> np.ndarray:
         index = {label: i for i, label in enumerate(self.labels)}
-        return self.clips["label"].map(index).to_numpy()
+        return self.clips[schema.LABEL].map(index).to_numpy()
 
 
 def _matrix(column: pd.Series, path: Path, name: str) -> np.ndarray:
@@ -55,7 +53,8 @@ def _matrix(column: pd.Series, path: Path, name: str) -> np.ndarray:
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
         examples = ", ".join(column.index[bad][:3].astype(str))
-        raise HarkError(f"{path}: {int(bad.sum())} clip(s) have NaN or infinite values in {name!r} (rows {examples}); re-run `hark evaluate`")
+        raise HarkError(f"{path}: {int(bad.sum())} clip(s) have NaN or infinite values in {name!r} "
+                        f"(rows {examples}); re-run `hark evaluate`")
     return matrix
 
 
@@ -63,28 +62,30 @@ def load_run_data(run_dir: str | Path) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HarkError(f"{run_dir}: no such run folder")
-    config = read_json(run_dir / "config.json", "training config", f"hark train DATA --out {run_dir}")
-    metrics = read_json(run_dir / "metrics.json", "metrics", f"hark evaluate {run_dir}", default={})
-    path = run_dir / "predictions.parquet"
-    table = read_table(path, "predictions", f"hark evaluate {run_dir}", REQUIRED_COLUMNS)
+    config = read_json(run_dir / schema.CONFIG_FILE, "training config", f"hark train DATA --out {run_dir}")
+    metrics = read_json(run_dir / schema.METRICS_FILE, "metrics", f"hark evaluate {run_dir}", default={})
+    path = run_dir / schema.PREDICTIONS_FILE
+    table = read_table(path, "predictions", f"hark evaluate {run_dir}", schema.PREDICTION_COLUMNS)
     frame = table.to_pandas()
-    metadata = table.schema.metadata or {}
-    labels = config.get("labels") or (json.loads(metadata[LABELS_METADATA_KEY]) if LABELS_METADATA_KEY in metadata else None)
+    labels = config.get(schema.LABELS_KEY) or read_labels(table)
     if not labels:
-        raise HarkError(f"{run_dir / 'config.json'}: no class list ('labels')")
+        raise HarkError(f"{run_dir / schema.CONFIG_FILE}: no class list ('{schema.LABELS_KEY}')")
     if len(frame) < MIN_CLIPS:
-        raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} to say anything reliable")
-    if len(labels) < 2 or frame["label"].nunique() < 2:
-        raise HarkError(f"{path}: a single class ({frame['label'].iloc[0]!r}); there is nothing to confuse it with")
-    unknown = sorted(map(str, (set(frame["label"]) | set(frame["pred"])) - set(labels)))
+        raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} "
+                        "to say anything reliable")
+    if len(labels) < 2 or frame[schema.LABEL].nunique() < 2:
+        raise HarkError(f"{path}: a single class ({frame[schema.LABEL].iloc[0]!r}); "
+                        "there is nothing to confuse it with")
+    unknown = sorted(map(str, (set(frame[schema.LABEL]) | set(frame[schema.PRED])) - set(labels)))
     if unknown:
         raise HarkError(f"{path}: labels not in the run's class list: {', '.join(unknown[:5])}")
-    probs = _matrix(frame["probs"], path, "probs")
+    probs = _matrix(frame[schema.PROBS], path, schema.PROBS)
     if probs.shape[1] != len(labels):
-        raise HarkError(f"{path}: probability vectors have {probs.shape[1]} entries but the run has {len(labels)} classes")
-    embeddings = _matrix(frame["embedding"], path, "embedding")
-    history_path = run_dir / "history.csv"
+        raise HarkError(f"{path}: probability vectors have {probs.shape[1]} entries but the run has "
+                        f"{len(labels)} classes")
+    embeddings = _matrix(frame[schema.EMBEDDING], path, schema.EMBEDDING)
+    history_path = run_dir / schema.HISTORY_FILE
     history = pd.read_csv(history_path) if history_path.exists() else None
-    clips = frame.drop(columns=["probs", "embedding"]).reset_index(drop=True)
-    clips["speaker_id"] = clips["speaker_id"].fillna("")
+    clips = frame.drop(columns=[schema.PROBS, schema.EMBEDDING]).reset_index(drop=True)
+    clips[schema.SPEAKER] = clips[schema.SPEAKER].fillna("")
     return RunData(run_dir, config, list(labels), clips, probs, embeddings, metrics, history)

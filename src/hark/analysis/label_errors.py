@@ -5,8 +5,8 @@ model's embedding space; cleanlab's confident learning is computed alongside as 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from hark.analysis.inputs import RunData
 from hark.errors import HarkError
+from hark.fileio import atomic_write
 
 
 # Detector flags that change which words a clip holds (none, part of one, several): a clip with
@@ -77,7 +78,7 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
 
     config = TrainConfig.load(run.run_dir / "config.json")
     dataset = load_dataset(run.source, task=run.task)
-    cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples)
+    cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples, progress=progress)
     row_of = {e.path: i for i, e in enumerate(cached.examples) if cached.valid[i]}
     probs = run.probs.copy()
     train = np.flatnonzero((run.clips["split"] == "train").to_numpy() & run.clips["path"].isin(row_of).to_numpy())
@@ -92,12 +93,18 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()
     for fit_rows, held_rows in tqdm(list(splitter.split(train, targets)), desc="cross-validation", unit="fold", disable=not progress):
-        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]], [by_path[p] for p in paths[train[held_rows]]])
+        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]],
+                    [by_path[p] for p in paths[train[held_rows]]], report=print if progress else _silent,
+                    progress=progress)
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
         logits = outputs.logits - outputs.logits.max(axis=1, keepdims=True)
         probs[held] = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     return probs
+
+
+def _silent(message: str) -> None:
+    """`fit`'s report when progress is off (`hark analyze --quiet`)."""
 
 
 CROSSVAL_CACHE = "crossval_probs.npz"
@@ -125,10 +132,13 @@ def cached_crossval_probs(run: RunData, folds: int, seed: int = 0, progress: boo
         pass
     probs = crossval_probs(run, folds, seed, progress)
     path.parent.mkdir(exist_ok=True)
-    temporary = path.with_name(f".{os.getpid()}.{path.name}")
-    np.savez(temporary, key=np.array(key), probs=probs)
-    os.replace(temporary, path)
+    atomic_write(path, lambda temporary: _save_npz(temporary, key=np.array(key), probs=probs))
     return probs
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a file object: np.savez would append .npz to a name
+        np.savez(handle, **arrays)
 
 
 def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -15,19 +15,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
-from scipy.signal import spectrogram  # noqa: E402
 
-from hark.analysis.confusions import confusion_counts  # noqa: E402
+from hark import schema  # noqa: E402
 from hark.analysis.detectors import DETECTORS  # noqa: E402
 from hark.data.audio import load_clip  # noqa: E402
+from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel  # noqa: E402
 from hark.errors import AudioError  # noqa: E402
+from hark.fileio import write_text  # noqa: E402
+from hark.train.metrics import confusion_matrix  # noqa: E402
 
 EXAMPLES_PER_MODE = 3
 MODES_SHOWN = 8
 LABEL_CANDIDATES_SHOWN = 20
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}
-th{background:#f3f3f3}.clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}
+th{background:#f3f3f3}
+.clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
 .mode{border-left:4px solid #c33;padding-left:1em;margin:1.5em 0}h2{border-bottom:1px solid #ddd;margin-top:2em}"""
 
 
@@ -38,21 +42,24 @@ def _figure_png(fig) -> str:
     return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
-def clip_html(root: Path, path: str, caption: str, sample_rate: int) -> str:
-    """Spectrogram image, audio player and caption of one clip, all inline."""
+def clip_html(root: Path, path: str, caption: str, front_end: MelSettings) -> str:
+    """Spectrogram image (the model's own log-mel), audio player and caption of one clip, all inline."""
+    sample_rate = front_end.sample_rate
     try:
         wave = load_clip(root, path, sample_rate, None)
     except AudioError as err:
         return f'<div class="clip">{escape(path)}<br>{escape(err.problem)}<br>{escape(caption)}</div>'
-    _, _, power = spectrogram(wave, fs=sample_rate, nperseg=400, noverlap=240)
-    image = np.flipud(10 * np.log10(power[: power.shape[0] // 2] + 1e-10))  # 0-4 kHz, low frequencies at the bottom
+    image = log_mel(wave, front_end)
     png = io.BytesIO()
-    plt.imsave(png, image, cmap="magma", vmin=image.max() - 80, vmax=image.max(), format="png")
-    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}">'
+    plt.imsave(png, image, cmap="magma", origin="lower", vmin=image.max() - DISPLAY_RANGE, vmax=image.max(),
+               format="png")
+    encoded = base64.b64encode(png.getvalue()).decode()
+    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{encoded}">'
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(wave, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
     audio = base64.b64encode(buffer.getvalue()).decode()
-    return (f'<div class="clip">{picture}<br><audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
+    return (f'<div class="clip">{picture}<br>'
+            f'<audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
             f"<br>{escape(path)}<br>{escape(caption)}</div>")
 
 
@@ -60,7 +67,8 @@ def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):
-        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>" for v in values)
+        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>"
+                        for v in values)
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -68,7 +76,8 @@ def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
 def _metrics_section(metrics: dict) -> str:
     if not metrics:
         return "<p>No metrics.json in the run.</p>"
-    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan), "macro-F1": m.get("macro_f1", np.nan)}
+    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan),
+                           "macro-F1": m.get("macro_f1", np.nan)}
                           for s, m in metrics.items() if isinstance(m, dict)])
     return table_html(frame, "{:.4f}")
 
@@ -83,7 +92,7 @@ def _distribution_plot(clips: pd.DataFrame) -> str:
 
 
 def _confusion_plot(clips: pd.DataFrame, labels: list[str]) -> str:
-    matrix = confusion_counts(clips["label"], clips["oos_pred"], labels)
+    matrix = confusion_matrix(clips[schema.LABEL], clips[schema.OOF_PRED], labels)
     size = max(4, 0.28 * len(labels))
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(np.log1p(matrix), cmap="Blues")
@@ -103,7 +112,7 @@ def _curves_plot(history: pd.DataFrame | None) -> str:
     if not groups:
         return "<p>history.csv has no loss or accuracy columns.</p>"
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3), squeeze=False)
-    for ax, columns in zip(axes[0], groups):
+    for ax, columns in zip(axes[0], groups, strict=True):
         for column in columns:
             ax.plot(x, pd.to_numeric(history[column], errors="coerce"), label=column)
         ax.set_xlabel("epoch")
@@ -116,7 +125,8 @@ def _map_plot(clips: pd.DataFrame, method: str) -> str:
     correct = ~clips["error"]
     ax.scatter(clips.loc[correct, "x"], clips.loc[correct, "y"], s=3, c="#bbb", label="correct")
     wrong = clips[clips["error"]]
-    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] >= 0, wrong["cluster"], -1), cmap="tab10", label="errors (colour = failure mode)")
+    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] >= 0, wrong["cluster"], -1), cmap="tab10",
+               label="errors (colour = failure mode)")
     ax.set_title(f"embedding map ({method})")
     ax.legend(fontsize=8, loc="best")
     return _figure_png(fig)
@@ -126,22 +136,30 @@ def _modes_section(analysis, root: Path) -> str:
     if not analysis.modes:
         return "<p>No group of errors large enough to call a failure mode.</p>"
     clips, parts = analysis.clips, []
+    front_end = MelSettings.of_run(analysis.run.config)
     for mode in analysis.modes[:MODES_SHOWN]:
-        rows = clips.iloc[mode.rows].sort_values("oos_confidence", ascending=False).head(EXAMPLES_PER_MODE)
-        examples = "".join(clip_html(root, r.path, f"{r.label} \u2192 {r.oos_pred} ({r.oos_confidence:.2f})", analysis.run.sample_rate)
-                           for r in rows.itertuples())
-        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>{examples}</div>')
+        rows = clips.iloc[mode.rows].sort_values(schema.OOF_CONFIDENCE, ascending=False).head(EXAMPLES_PER_MODE)
+        examples = "".join(
+            clip_html(root, r.path, f"{r.label} \u2192 {getattr(r, schema.OOF_PRED)} "
+                                    f"({getattr(r, schema.OOF_CONFIDENCE):.2f})", front_end)
+            for r in rows.itertuples())
+        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>'
+                     f"{examples}</div>")
     return "".join(parts)
 
 
 def _label_section(analysis, root: Path) -> str:
     clips = analysis.clips
     ours, theirs = clips["label_issue"], clips["cleanlab_issue"]
+    folds = analysis.label_errors.crossval_folds
     summary = (f"<p>{int(ours.sum())} likely label errors (label quality from "
-               f"{'%d-fold cross-validated' % analysis.label_errors.crossval_folds if analysis.label_errors.crossval_folds else 'in-sample'} "
-               f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; both agree on {int((ours & theirs).sum())}.</p>")
+               f"{f'{folds}-fold cross-validated' if folds else 'in-sample'} "
+               f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
+               f"both agree on {int((ours & theirs).sum())}.</p>")
     candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
-    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' (quality {r.label_quality:.2f})", analysis.run.sample_rate)
+    front_end = MelSettings.of_run(analysis.run.config)
+    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' "
+                                 f"(quality {r.label_quality:.2f})", front_end)
                        for r in candidates.itertuples())
     return summary + examples
 
@@ -151,7 +169,8 @@ def _detector_section(clips: pd.DataFrame) -> str:
     for name, (score, meaning) in DETECTORS.items():
         flagged = clips[f"flag_{name}"]
         rate = clips.loc[flagged, "error"].mean() if flagged.any() else np.nan
-        rows.append({"detector": name, "flag means": meaning, "flagged": int(flagged.sum()), "error rate if flagged": rate,
+        rows.append({"detector": name, "flag means": meaning, "flagged": int(flagged.sum()),
+                     "error rate if flagged": rate,
                      "error rate otherwise": clips.loc[~flagged, "error"].mean(), "score": score})
     return table_html(pd.DataFrame(rows))
 
@@ -160,7 +179,8 @@ def _duplicates_section(analysis) -> str:
     leaks = [g for g in analysis.duplicates if g["across_splits"]]
     text = (f"<p>{len(analysis.duplicates)} groups of identical recordings, {len(leaks)} across splits (leakage); "
             f"{len(analysis.near_duplicates)} near-identical pairs across splits in embedding space.</p>")
-    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]), "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
+    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]),
+                           "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
     near = pd.DataFrame(analysis.near_duplicates[:20])
     outliers = analysis.clips.nlargest(10, "outlier_score")[["path", "split", "label", "outlier_score"]]
     return (text + (table_html(shown) if len(shown) else "") + (table_html(near) if len(near) else "")
@@ -169,7 +189,8 @@ def _duplicates_section(analysis) -> str:
 
 def render_report(analysis, root: Path) -> str:
     run, clips = analysis.run, analysis.clips
-    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()} for p in analysis.pairs])
+    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()}
+                          for p in analysis.pairs])
     sections = [
         ("Metrics", _metrics_section(run.metrics)),
         ("Failure modes", _modes_section(analysis, root)),
@@ -185,13 +206,14 @@ def render_report(analysis, root: Path) -> str:
         ("Duplicates and leakage", _duplicates_section(analysis)),
     ]
     if analysis.problems:
-        sections.append(("Unreadable clips", "<ul>" + "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100]) + "</ul>"))
+        listed = "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100])
+        sections.append(("Unreadable clips", f"<ul>{listed}</ul>"))
     body = "".join(f"<h2>{escape(title)}</h2>{html}" for title, html in sections)
     title = f"hark analysis: {run.run_dir.name}"
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>'
-            f"<body><h1>{escape(title)}</h1><p>{len(clips)} clips, {int(clips['error'].sum())} errors.</p>{body}</body></html>")
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
+            f"<p>{len(clips)} clips, {int(clips[schema.ERROR].sum())} errors.</p>{body}</body></html>")
 
 
 def write_report(analysis, root: Path, path: Path) -> Path:
-    path.write_text(render_report(analysis, root), encoding="utf-8")
-    return path
+    return write_text(path, render_report(analysis, root))

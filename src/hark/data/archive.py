@@ -50,7 +50,7 @@ def extract_cached(archive: str | Path) -> Path:
     target = cache_dir() / "archives" / archive_fingerprint(archive)
     if not target.is_dir():
         extract_to(archive, target)
-    return dataset_root(target)
+    return unwrapped_root(target)
 
 
 def extract_to(archive: Path, target: Path) -> None:
@@ -79,12 +79,12 @@ def extract_to(archive: Path, target: Path) -> None:
             raise
 
 
-def dataset_root(extracted: Path) -> Path:
+def unwrapped_root(extracted: Path) -> Path:
     """Archives often wrap the dataset in one top folder; the official one does not. A lone
     folder holding only files is a dataset's single class, not a wrapper."""
     entries = [p for p in extracted.iterdir() if not p.name.startswith(".")]
     if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
-        return dataset_root(entries[0])
+        return unwrapped_root(entries[0])
     return extracted
 
 

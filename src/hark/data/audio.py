@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,25 +16,87 @@ import soxr
 from hark.errors import AudioError
 
 
+class TruncatedAudio(AudioError):
+    """The file holds fewer frames than its header declares."""
+
+
+class NonFiniteAudio(AudioError):
+    """Decoded samples include NaN or infinity (a float WAV written from a broken computation)."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, "non-finite samples (NaN or infinity)")
+
+
+# How many leading bytes of an unreadable file its message quotes.
+HEAD_BYTES = 16
+# libsndfile's log line for a WAV data chunk whose size disagrees with the file.
+_SHORT_DATA_CHUNK = re.compile(r"^data : (\d+) \(should be (\d+)\)", re.MULTILINE)
+
+
 @contextmanager
 def _reading(path: str | Path, what: str):
     """Turn every way a file can fail to open into an AudioError naming it."""
     try:
-        if os.stat(path).st_size == 0:
+        mode = os.stat(path)
+        if stat.S_ISDIR(mode.st_mode):
+            raise AudioError(path, "a folder, not an audio file")
+        if not stat.S_ISREG(mode.st_mode):
+            raise AudioError(path, "not a regular file (a pipe or a device?)")
+        if mode.st_size == 0:
             raise AudioError(path, "zero-length file")
         yield
     except FileNotFoundError:
         raise AudioError(path, "file not found") from None
-    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+    except sf.LibsndfileError as err:
+        raise AudioError(path, f"{what} ({_not_audio(path) if _at_open(err) else err})") from None
+    except (RuntimeError, ValueError) as err:
         raise AudioError(path, f"{what} ({err})") from None
+
+
+def _at_open(err: sf.LibsndfileError) -> bool:
+    """libsndfile found no decoder for the content (1: unrecognised format; 7: what it says when
+    the decoder chosen by the suffix, such as MP3's, rejects the content)."""
+    return err.code in (1, 7)
+
+
+def _not_audio(path: str | Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as err:  # not readable at all (permissions): that is the problem then
+        return f"cannot open it ({err.strerror or err})"
+    kind = Path(path).suffix.lstrip(".").upper() or "audio"
+    return f"its content is not {kind} audio nor another format libsndfile reads; it begins with {head!r}"
+
+
+def _check_complete(path: str | Path, header) -> None:
+    """A WAV file whose data chunk declares more bytes than the file holds was cut short (a
+    copy or a download that stopped). libsndfile then reads the shorter clip without a word,
+    but notes the mismatch in its log. `header`: an open `sf.SoundFile` or `sf.info`'s result."""
+    if header.format != "WAV":
+        return
+    found = _SHORT_DATA_CHUNK.search(header.extra_info)
+    if found is None:
+        return
+    declared_bytes, held_bytes = map(int, found.groups())
+    if declared_bytes > held_bytes > 0:
+        declared, rate = round(header.frames * declared_bytes / held_bytes), header.samplerate
+        raise TruncatedAudio(path, f"truncated: the header declares {declared} frames ({declared / rate:.2f} s), "
+                                   f"the file holds {header.frames} ({header.frames / rate:.2f} s)")
 
 
 def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
     """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
-    with _reading(path, "cannot decode audio"):
-        data, rate = sf.read(os.fspath(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    with _reading(path, "cannot decode audio"), sf.SoundFile(os.fspath(path)) as handle:
+        _check_complete(path, handle)
+        if start:
+            handle.seek(start)
+        data = handle.read(frames, dtype="float32", always_2d=True)
+        rate = handle.samplerate
     if data.shape[0] == 0:
         raise AudioError(path, "no audio frames")
+    if not np.isfinite(data).all():
+        raise NonFiniteAudio(path)
     return data.mean(axis=1), int(rate)
 
 
@@ -40,7 +105,17 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     hundred thousand clips (hence plain strings, no pathlib, on this path)."""
     path = os.fspath(path)
     with _reading(path, "unreadable audio header"), sf.SoundFile(path) as handle:
+        _check_complete(path, handle)
         return int(handle.frames), int(handle.samplerate)
+
+
+def audio_header(path: str | Path):
+    """`sf.info` (frames, rate, channels, subtype), with the errors of `audio_info`."""
+    path = os.fspath(path)
+    with _reading(path, "unreadable audio header"):
+        info = sf.info(path)
+        _check_complete(path, info)
+    return info
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
@@ -70,6 +145,22 @@ def load_clip(root: str | Path, path: str, sample_rate: int = 16000, num_samples
         wave, rate = read_audio(full)
     wave = resample(wave, rate, sample_rate)
     return wave if num_samples is None else pad_or_crop(wave, num_samples)
+
+
+def content_hash(wave: np.ndarray) -> str:
+    """The identity of a recording: a hash of its samples at the file's own rate, rounded to
+    16 bits, so that the same audio renamed, re-encoded (16-bit, 24-bit, float) or stored twice
+    matches, and `hark check` and `hark analyze` name the same duplicates."""
+    samples = np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32768), -32768, 32767).astype(np.int16)
+    return hashlib.blake2b(samples.tobytes(), digest_size=12).hexdigest()
+
+
+def clip_content_hash(root: str | Path, path: str) -> str:
+    """`content_hash` of the clip `path` at its file's own rate (a `#offset` window: its 1 s)."""
+    if "#" not in path:
+        return content_hash(read_audio(Path(root) / path)[0])
+    _, rate = audio_info(Path(root) / path.partition("#")[0])
+    return content_hash(load_clip(root, path, rate, rate))
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:

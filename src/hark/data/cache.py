@@ -8,6 +8,7 @@ so a killed build never leaves a cache that looks complete."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -27,9 +28,10 @@ import soundfile as sf
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
-from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.paths import cache_dir
+from hark.errors import AudioError, OutputError
+from hark.fileio import ensure_writable_dir, output_error
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ CACHE_VERSION = 1
 CHUNK_SIZE = 64
 # Problems with the underlying libraries that mean "this file is unusable", not "hark has a bug".
 DECODE_ERRORS = (AudioError, sf.LibsndfileError, OSError, ValueError, RuntimeError)
+# What reading a damaged cache entry raises: missing or truncated files, garbled JSON.
+DAMAGE_ERRORS = (OSError, ValueError, EOFError, TypeError, KeyError)
 
 R = TypeVar("R")
 
@@ -110,12 +114,9 @@ def load_split(
     examples = dataset.split(split)
     settings = {"kind": "split", "split": split, "sample_rate": sample_rate, "num_samples": num_samples}
     directory = _arrays_dir() / _fingerprint(dataset, [(e.path, e.label, e.file) for e in examples], settings)
-    if not _is_complete(directory):
-        _build(directory, partial(_write_split, dataset, examples, sample_rate, num_samples, workers, progress,
-                                  f"caching {dataset.name}/{split}"))
-    waves = np.load(directory / "waves.npy", mmap_mode="r")
-    valid = np.load(directory / "valid.npy")
-    problems = [Problem(**p) for p in json.loads((directory / "problems.json").read_text())]
+    build = partial(_write_split, dataset, examples, sample_rate, num_samples, workers, progress,
+                    f"caching {dataset.name}/{split}")
+    waves, valid, problems = _cached(directory, build, partial(_read_split, len(examples), num_samples))
     return CachedSplit(examples, waves, valid, problems, sample_rate, directory)
 
 
@@ -125,15 +126,49 @@ def load_noise(dataset: ClipDataset, sample_rate: int = 16000) -> list[np.ndarra
     files = list(dataset.noise_files)
     settings = {"kind": "noise", "sample_rate": sample_rate}
     directory = _arrays_dir() / _fingerprint(dataset, [(f, "", f) for f in files], settings)
-    if not _is_complete(directory):
-        _build(directory, partial(_write_noise, dataset, files, sample_rate))
+    return _cached(directory, partial(_write_noise, dataset, files, sample_rate), _read_noise)
+
+
+def _cached(directory: Path, write: Callable[[Path], dict], read: Callable[[Path], R]) -> R:
+    """`read(directory)`, building the entry first when it is absent. An entry that cannot be
+    read (a file truncated, deleted or garbled after it was built) is reported, removed and
+    built again."""
+    if _is_complete(directory):
+        try:
+            return read(directory)
+        except DAMAGE_ERRORS as err:
+            log.warning("%s: damaged cache entry (%s: %s); rebuilding it", directory, type(err).__name__,
+                        str(err).splitlines()[0] if str(err) else "")
+            shutil.rmtree(directory, ignore_errors=True)
+    _build(directory, write)
+    return read(directory)
+
+
+def _read_split(clips: int, num_samples: int, directory: Path) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    waves = np.load(directory / "waves.npy", mmap_mode="r")
+    valid = np.load(directory / "valid.npy")
+    problems = [Problem(**p) for p in json.loads((directory / "problems.json").read_text())]
+    if waves.shape != (clips, num_samples) or waves.dtype != np.float32 or valid.shape != (clips,):
+        raise ValueError(f"arrays of shape {waves.shape} {waves.dtype} and {valid.shape}, "
+                         f"expected ({clips}, {num_samples}) float32 and ({clips},)")
+    return waves, valid.astype(bool, copy=False), problems
+
+
+def _read_noise(directory: Path) -> list[np.ndarray]:
     samples = np.load(directory / "noise.npy", mmap_mode="r")
     bounds = np.load(directory / "bounds.npy")
+    if bounds.ndim != 2 or bounds.shape[1] != 2 or (len(bounds) and bounds[-1, 1] != len(samples)):
+        raise ValueError(f"{len(samples)} noise samples do not match the bounds {bounds.shape}")
     return [samples[start:end] for start, end in bounds]
 
 
 def _arrays_dir() -> Path:
     return cache_dir() / "arrays"
+
+
+def ensure_cache_writable() -> Path:
+    """Prove that the preprocessing cache takes files before any dataset is read for it."""
+    return ensure_writable_dir(_arrays_dir(), "preprocessing cache (HARK_CACHE_DIR moves it)")
 
 
 def _fingerprint(dataset: ClipDataset, entries: list[tuple[str, str, str]], settings: dict) -> str:
@@ -161,12 +196,13 @@ def _is_complete(directory: Path) -> bool:
 
 
 def _build(directory: Path, write: Callable[[Path], dict]) -> None:
-    """Run `write(tmp)` into a private temporary folder, then rename it to `directory`."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_builds(directory.parent)
+    """Run `write(tmp)` into a private temporary folder, then rename it to `directory`. A cache
+    that cannot be written (read-only, full) is an OutputError naming it."""
     tmp = directory.parent / f".tmp-{directory.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_builds(directory.parent)
+        tmp.mkdir()
         meta = write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         try:
@@ -174,6 +210,8 @@ def _build(directory: Path, write: Callable[[Path], dict]) -> None:
         except OSError:
             if not _is_complete(directory):  # not a concurrent build that won the race
                 raise
+    except OSError as err:
+        raise output_error(directory, err) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -196,11 +234,12 @@ def _write_split(
 ) -> dict:
     waves_file = tmp / "waves.npy"
     np.lib.format.open_memmap(waves_file, mode="w+", dtype=np.float32, shape=(len(examples), num_samples)).flush()
+    _reserve(waves_file)
     valid = np.ones(len(examples), dtype=bool)
     problems: list[Problem] = []
     paths = [e.path for e in examples]
     task = partial(_decode_into, dataset.root, waves_file, sample_rate, num_samples)
-    for start, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
+    for _, failures in map_chunks(task, list(enumerate(paths)), workers=workers, progress=progress, desc=desc):
         for index, problem in failures:
             valid[index] = False
             problems.append(Problem(paths[index], problem))
@@ -216,6 +255,25 @@ def _write_split(
             "invalid": int((~valid).sum()), "root": str(dataset.root)}
 
 
+def _reserve(path: Path) -> None:
+    """Allocate the blocks of a memory-mapped file before writing into it: on a full disk a
+    write into the map is a SIGBUS that kills the process; here it is a message with the size."""
+    if not hasattr(os, "posix_fallocate"):  # not on macOS: the writes then find out
+        return
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        free = shutil.disk_usage(path.parent).free
+        raise OutputError(f"{cache_dir()}: no space left for the preprocessing cache: this split needs "
+                          f"{size / 1e6:.1f} MB, {free / 1e6:.1f} MB free (HARK_CACHE_DIR moves the cache)") from None
+    finally:
+        os.close(fd)
+
+
 def _decode_into(
     root: Path, waves_file: Path, sample_rate: int, num_samples: int, chunk: Sequence[tuple[int, str]],
 ) -> list[tuple[int, str]]:
@@ -228,9 +286,6 @@ def _decode_into(
             wave = load_clip(root, path, sample_rate, num_samples)
         except DECODE_ERRORS as err:
             failures.append((index, getattr(err, "problem", None) or f"cannot decode audio ({err})"))
-            continue
-        if not np.isfinite(wave).all():
-            failures.append((index, "non-finite samples (NaN or infinity)"))
             continue
         waves[index] = wave
     waves.flush()

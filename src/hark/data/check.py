@@ -6,7 +6,6 @@ lengths, the class balance and a few clips per class exactly as the network will
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -14,31 +13,47 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from hark.data.audio import load_clip, read_audio
-from hark.errors import AudioError
+from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, content_hash, load_clip, read_audio
 from hark.data.cache import map_chunks
-from hark.data.example import SPLITS, ClipDataset, Example
+from hark.data.example import ClipDataset, Example
+from hark.data.spectrogram import MelSettings
+from hark.errors import AudioError
+from hark.ranges import Range, valid
+from hark.schema import SPLITS
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
-KINDS = ("missing", "unreadable", "zero-length", "not-loaded", "sample-rate", "stereo", "sample-format",
-         "too-long", "silent", "clipped")
+KINDS = ("missing", "unreadable", "truncated", "zero-length", "non-finite", "not-loaded",
+         "sample-rate", "stereo", "sample-format", "too-long", "silent", "clipped")
+# What a split without clips means for the next steps (the report's "empty_splits").
+EMPTY_SPLIT_EFFECT = {
+    "train": "nothing to train on",
+    "validation": "`hark train` trains without validation (best.pt is then the latest epoch)",
+    "test": "`hark evaluate` has no test split to report on",
+}
 LEAK_EXAMPLES = 5  # paths shown per leaking speaker
 
 
 @dataclass
 class CheckConfig:
-    sample_rate: int = 16000  # what every clip should be recorded at
-    seconds: float = 1.0  # the clip length the network takes; longer files get cropped
-    silence_dbfs: float = -60.0  # RMS below this is a silent clip
-    full_scale: float = 0.99  # |sample| at or above this counts as saturated
-    clipped_fraction: float = 0.001  # share of saturated samples that makes a clip clipped
-    preview_per_class: int = 2
-    preview_max_classes: int = 40  # the sheet grows one row per class
-    n_mels: int = 40
-    workers: int | None = None
+    """The options of `hark check`, each with its valid range (checked by `check_command`)."""
+
+    # what every clip should be recorded at
+    sample_rate: int = field(default=16000, metadata=valid(Range(1000, 384000)))
+    # the clip length the network takes; longer files get cropped
+    seconds: float = field(default=1.0, metadata=valid(Range(0, 3600, low_open=True)))
+    # RMS below this is a silent clip
+    silence_dbfs: float = field(default=-60.0, metadata=valid(Range(-200, 0)))
+    # |sample| at or above this counts as saturated
+    full_scale: float = field(default=0.99, metadata=valid(Range(0, 1, low_open=True)))
+    # share of saturated samples that makes a clip clipped
+    clipped_fraction: float = field(default=0.001, metadata=valid(Range(0, 1)))
+    preview_per_class: int = field(default=2, metadata=valid(Range(0)))
+    # the sheet grows one row per class
+    preview_max_classes: int = field(default=40, metadata=valid(Range(0)))
+    n_mels: int = field(default=40, metadata=valid(Range(1, 128)))
+    workers: int | None = field(default=None, metadata=valid(Range(0)))  # None or 0: every CPU
 
 
 @dataclass
@@ -67,21 +82,18 @@ def inspect_file(root: Path, path: str, config: CheckConfig, is_clip: bool = Tru
         report.findings.append(("zero-length", "zero-length file (0 bytes)"))
         return report
     try:
-        info = sf.info(str(full))
-    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        report.findings.append(("unreadable", f"not a readable audio file ({err})"))
-        return report
-    if info.frames == 0:
-        report.findings.append(("zero-length", "no audio frames"))
-        return report
-    try:
+        info = audio_header(full)
+        if info.frames == 0:
+            report.findings.append(("zero-length", "no audio frames"))
+            return report
         wave, rate = read_audio(full)
     except AudioError as err:
-        report.findings.append(("unreadable", err.problem))
+        kind = {TruncatedAudio: "truncated", NonFiniteAudio: "non-finite"}.get(type(err), "unreadable")
+        report.findings.append((kind, err.problem))
         return report
     report.seconds = info.frames / rate
     # Identical decoded samples mean the same recording, whatever the file name or header.
-    report.digest = hashlib.blake2b(wave.tobytes(), digest_size=12).hexdigest()
+    report.digest = content_hash(wave)
     report.findings.extend(_format_findings(info, config, is_clip))
     if is_clip:
         report.findings.extend(_level_findings(wave, config))
@@ -149,6 +161,7 @@ def check_dataset(dataset: ClipDataset, config: CheckConfig | None = None, out: 
         "per_class": {label: per_class[label] for label in dataset.labels},
         "per_split": {s: per_split[s] for s in SPLITS if per_split[s]},
         "per_split_class": dataset.counts(),
+        "empty_splits": {s: f"no clips: {EMPTY_SPLIT_EFFECT[s]}" for s in SPLITS if not per_split[s]},
         "num_noise_files": len(dataset.noise_files),
         "lengths": _length_summary(lengths, config.seconds),
         "problems": problems,
@@ -213,8 +226,8 @@ def _write_plots(dataset: ClipDataset, files: dict[str, FileReport], lengths: li
     written = {
         "lengths": plots.plot_lengths(lengths, config.seconds, out / "lengths.png"),
         "classes": plots.plot_classes(dataset.counts(), dataset.labels, out / "classes.png"),
-        "preview": plots.plot_preview(_preview_rows(dataset, files, config), config.sample_rate,
-                                      config.n_mels, out / "preview.png"),
+        "preview": plots.plot_preview(_preview_rows(dataset, files, config),
+                                      MelSettings.for_rate(config.sample_rate, config.n_mels), out / "preview.png"),
     }
     return {name: str(path) for name, path in written.items()}
 
@@ -242,11 +255,12 @@ def _preview_rows(dataset: ClipDataset, files: dict[str, FileReport],
     return rows
 
 
-def format_summary(report: dict, examples_per_kind: int = 3) -> str:
+def format_check_report(report: dict, examples_per_kind: int = 3) -> str:
     """The report as a few screens of text: counts, problems by kind, leakage."""
     lines = [f"{report['name']} ({report['dataset']}): {report['num_clips']} clips, "
              f"{report['num_classes']} classes, {report['num_noise_files']} noise files"]
     lines.append("  splits: " + ", ".join(f"{s} {n}" for s, n in report["per_split"].items()))
+    lines.extend(f"  {split}: {effect}" for split, effect in report["empty_splits"].items())
     per_class = report["per_class"]
     if per_class:
         counts = sorted(per_class.values())

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from dataclasses import fields
 from pathlib import Path
 
-from hark.data.check import CheckConfig, check_dataset, format_summary, has_leakage
+from hark.data.check import CheckConfig, check_dataset, format_check_report, has_leakage
 from hark.data.datasets import load_dataset
+from hark.errors import UsageError
+from hark.fileio import ensure_writable_dir, write_json
+from hark.ranges import problem_of
 
 # Exit status of --strict when a speaker or a recording is in more than one split
 # (2 is taken by user errors, see hark.cli).
@@ -49,17 +51,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             help=f"{_CONFIG_HELP[spec.name]} (default: {getattr(defaults, spec.name)})")
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Prove that --out and --json can be written before any file of the dataset is opened."""
+    if args.json is not None:
+        if args.json.is_dir():
+            raise UsageError(f"--json {args.json}: is a folder; give a file name, e.g. {args.json / 'check.json'}")
+        ensure_writable_dir(args.json.parent, "folder of --json")
+    # The default folder's last part is the dataset's name, known only once it is loaded.
+    ensure_writable_dir(args.out or DEFAULT_OUT, "output folder (--out)")
+
+
+def check_options(args: argparse.Namespace) -> CheckConfig:
+    for spec in fields(CheckConfig):
+        value = getattr(args, spec.name)
+        problem = None if value is None else problem_of(spec, value)
+        if problem:
+            raise UsageError(f"--{spec.name.replace('_', '-')} {value}: {problem}")
+    return CheckConfig(**{spec.name: getattr(args, spec.name) for spec in fields(CheckConfig)})
+
+
 def run(args: argparse.Namespace) -> int:
-    config = CheckConfig(**{spec.name: getattr(args, spec.name) for spec in fields(CheckConfig)})
+    config = check_options(args)
+    check_outputs(args)
     dataset = load_dataset(args.data, task=args.task)
     out = args.out or DEFAULT_OUT / _folder_name(dataset.name)
     report = check_dataset(dataset, config, out=None if args.no_plots else out, progress=not args.no_progress)
     report["task"] = args.task
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(out, "output folder")
     for path in [out / "report.json"] + ([args.json] if args.json else []):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=1))
-    print(format_summary(report))
+        write_json(path, report)
+    print(format_check_report(report))
     print(f"wrote {out.resolve()}/: " + ", ".join(p.name for p in [out / "report.json",
                                                                  *map(Path, report["plots"].values())]))
     if args.json:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from hark.data.archive import dataset_root, extract_to
+from hark.data.archive import extract_to, unwrapped_root
 from hark.errors import HarkError
 
 
@@ -58,7 +58,7 @@ def download_speech_commands(version: str, dest: str | Path, url: str | None = N
     folder = dest / f"speech_commands_{version}"
     if not folder.is_dir():
         extract_to(downloaded.archive, folder)
-    return downloaded, dataset_root(folder)
+    return downloaded, unwrapped_root(folder)
 
 
 def download(url: str, archive: Path, sha256: str) -> Downloaded:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SPLITS = ("train", "validation", "test")
+from hark.schema import SPLITS
 
 
 @dataclass(frozen=True)

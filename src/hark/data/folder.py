@@ -16,13 +16,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hark.data.audio import audio_info
-from hark.errors import AudioError
 from hark.data.example import ClipDataset, Example, Problem
 from hark.data.naming import hash_split, is_audio_name, speaker_and_utterance
-from hark.errors import HarkError
+from hark.errors import AudioError, HarkError
+from hark.schema import TEST, TRAIN, VALIDATION
 
 BACKGROUND_NOISE = "_background_noise_"
-LIST_FILES = {"validation": "validation_list.txt", "test": "testing_list.txt"}
+LIST_FILES = {VALIDATION: "validation_list.txt", TEST: "testing_list.txt"}
 # `<class>/<file>` with an audio suffix, relative, forward slashes, no `.` or `..` parts.
 _LIST_ENTRY = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[^/\\\s][^/\\]*(?:/[^/\\]+)+")
 
@@ -51,13 +51,14 @@ def load_folder(root: str | Path, *, words: Collection[str] = (), expect_lists: 
         frames, rate = headers[path]
         examples.append(Example(path, label, split, speaker, utterance, frames, rate))
     return ClipDataset(root, examples, sorted({e.label for e in examples}),
-                       noise_files=_noise_files(root), problems=problems, name=name or root.name)
+                       noise_files=_noise_files(root, problems), problems=problems, name=name or root.name)
 
 
 def read_split_list(list_file: Path) -> tuple[list[tuple[int, str]], list[Problem]]:
     """(line number, entry) for every well-formed line; a Problem naming the line for the rest."""
     entries, problems = [], []
-    for number, raw in enumerate(list_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the first entry.
+    for number, raw in enumerate(list_file.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
         line = raw.strip()
         if not line:
             continue
@@ -70,21 +71,41 @@ def read_split_list(list_file: Path) -> tuple[list[tuple[int, str]], list[Proble
 
 
 def _class_files(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
-    """(path relative to root, class) for every audio file under a class folder."""
+    """(path relative to root, class) for every audio file under a class folder. Symbolic
+    links that lead out of the dataset are reported and left out: the clips must be the
+    dataset's own (the explorer serves nothing outside it either)."""
     found = []
+    real_root = os.path.realpath(root)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name == BACKGROUND_NOISE or folder.name.startswith("."):
+            continue
+        if not _inside(real_root, folder):
+            problems.append(Problem(folder.name, f"symbolic link to {os.path.realpath(folder)}, outside the "
+                                                 "dataset folder; its files are not used"))
             continue
         for directory, subdirs, names in os.walk(folder):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
             relative_dir = Path(directory).relative_to(root).as_posix()
+            for name in subdirs:
+                if is_audio_name(name):
+                    problems.append(Problem(f"{relative_dir}/{name}", "a folder named like an audio file, not a "
+                                                                      "clip; audio files inside it are read"))
             for file_name in sorted(names):
                 path = f"{relative_dir}/{file_name}"
-                if is_audio_name(file_name):
-                    found.append((path, folder.name))
-                else:
+                full = os.path.join(directory, file_name)
+                if not is_audio_name(file_name):
                     problems.append(Problem(path, "not an audio file (by its suffix); skipped"))
+                elif os.path.islink(full) and not _inside(real_root, full):
+                    problems.append(Problem(path, f"symbolic link to {os.path.realpath(full)}, outside the "
+                                                  "dataset folder; skipped"))
+                else:
+                    found.append((path, folder.name))
     return found
+
+
+def _inside(real_root: str, path: str | Path) -> bool:
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root + os.sep)
 
 
 def _read_headers(root: Path, candidates: list[tuple[str, str]],
@@ -116,14 +137,15 @@ def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: 
                                                   "speaker hash instead"))
         return {}
     on_disk = {path for path, _ in candidates}
-    splits = {path: "train" for path in on_disk}
+    splits = {path: TRAIN for path in on_disk}
     listed_in: dict[str, str] = {}
     for split, list_file in present.items():
         entries, list_problems = read_split_list(list_file)
         problems.extend(list_problems)
         for number, entry in entries:
             if entry not in on_disk:
-                problems.append(Problem(list_file.name, f"line {number}: {entry} does not exist"))
+                found = "is a folder, not a clip" if (root / entry).is_dir() else "does not exist"
+                problems.append(Problem(list_file.name, f"line {number}: {entry} {found}"))
             elif entry in listed_in:
                 problems.append(Problem(list_file.name, f"line {number}: {entry} is also in "
                                                         f"{listed_in[entry]}; kept there"))
@@ -133,9 +155,18 @@ def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: 
     return splits
 
 
-def _noise_files(root: Path) -> list[str]:
-    """Audio files of `_background_noise_` (its README is not noise)."""
+def _noise_files(root: Path, problems: list[Problem]) -> list[str]:
+    """Audio files of `_background_noise_` (its README is not noise), but none from outside the
+    dataset (see `_class_files`)."""
     folder = root / BACKGROUND_NOISE
     if not folder.is_dir():
         return []
-    return sorted(f"{BACKGROUND_NOISE}/{p.name}" for p in folder.iterdir() if p.is_file() and is_audio_name(p.name))
+    real_root, found = os.path.realpath(root), []
+    for file in sorted(p for p in folder.iterdir() if p.is_file() and is_audio_name(p.name)):
+        path = f"{BACKGROUND_NOISE}/{file.name}"
+        if _inside(real_root, file):
+            found.append(path)
+        else:
+            problems.append(Problem(path, f"symbolic link to {os.path.realpath(file)}, outside the dataset "
+                                          "folder; not used as noise"))
+    return found

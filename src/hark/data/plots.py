@@ -5,26 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import librosa
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hark.data.example import SPLITS
+from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel
+from hark.fileio import atomic_write
+from hark.schema import SPLITS, TEST, TRAIN, VALIDATION
 
 DPI = 80
-SPLIT_COLORS = {"train": "#4c72b0", "validation": "#dd8452", "test": "#55a868"}
-# As hark.features.logmel.LogMel computes them (30 ms Hann window, 10 ms hop, Slaney mel
-# filters from 20 Hz, natural log of power + 1e-6), so the preview is what the network sees.
-WINDOW_MS, HOP_MS, F_MIN, LOG_OFFSET = 30.0, 10.0, 20.0, 1e-6
-DYNAMIC_RANGE = 14.0  # natural-log units shown below the sheet's loudest bin (about 60 dB)
+SPLIT_COLORS = {TRAIN: "#4c72b0", VALIDATION: "#dd8452", TEST: "#55a868"}
 LABEL_WIDTH = 0.6  # preview cells are 1 unit wide; class names take this much on the left
 
 
 def _save(figure: Figure, path: Path) -> Path:
+    """Written beside `path` and renamed into place; a full disk is an OutputError naming it."""
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI)
-    return path
+    return atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
 
 
 def plot_lengths(seconds: list[float], target_seconds: float, path: Path) -> Path:
@@ -32,7 +29,7 @@ def plot_lengths(seconds: list[float], target_seconds: float, path: Path) -> Pat
     figure = Figure(figsize=(8, 4), layout="constrained")
     axes = figure.add_subplot()
     top = max([target_seconds * 1.25, *seconds]) if seconds else target_seconds * 1.25
-    axes.hist(seconds, bins=np.linspace(0, top, 61), color=SPLIT_COLORS["train"])
+    axes.hist(seconds, bins=np.linspace(0, top, 61), color=SPLIT_COLORS[TRAIN])
     axes.axvline(target_seconds, color="black", linestyle="--", label=f"clip length {target_seconds:g} s")
     axes.set(xlabel="duration (s)", ylabel="files", title=f"Clip lengths ({len(seconds)} files)")
     axes.legend()
@@ -58,17 +55,7 @@ def plot_classes(counts: dict[str, dict[str, int]], labels: list[str], path: Pat
     return _save(figure, path)
 
 
-def log_mel(waves: np.ndarray, sample_rate: int, n_mels: int) -> np.ndarray:
-    """`[N, T]` waveforms to `[N, n_mels, frames]`; one STFT and one matrix product for all."""
-    window = int(round(sample_rate * WINDOW_MS / 1000))
-    hop = int(round(sample_rate * HOP_MS / 1000))
-    power = np.abs(librosa.stft(waves, n_fft=window, hop_length=hop, pad_mode="constant")) ** 2
-    mel = librosa.filters.mel(sr=sample_rate, n_fft=window, n_mels=n_mels, fmin=F_MIN)
-    return np.log(np.matmul(mel, power) + LOG_OFFSET)
-
-
-def plot_preview(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], sample_rate: int, n_mels: int,
-                 path: Path) -> Path:
+def plot_preview(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], settings: MelSettings, path: Path) -> Path:
     """One row per class: waveform and log-mel of each preprocessed clip (all of one length),
     on one colour scale so that quiet and loud clips look quiet and loud. Everything is drawn
     into a single borderless axes, a cell per unit: a grid of real axes takes a minute to lay out."""
@@ -76,7 +63,7 @@ def plot_preview(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], sample_ra
     figure = Figure(figsize=(1.4 + 2.4 * 2 * per_row, 0.5 + 1.0 * max(len(rows), 1)))
     axes = figure.add_axes((0, 0, 1, 1 - 0.4 / figure.get_figheight()))
     waves = [wave for _, clips in rows for _, wave in clips]
-    spectra = log_mel(np.stack(waves), sample_rate, n_mels) if waves else np.zeros((0, n_mels, 1))
+    spectra = log_mel(np.stack(waves), settings) if waves else np.zeros((0, settings.n_mels, 1))
     loudest = float(spectra.max()) if waves else 0.0
     cell = 0
     for r, (label, clips) in enumerate(rows):
@@ -92,12 +79,12 @@ def plot_preview(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], sample_ra
             xs = np.linspace(left, left + 0.95, len(low))
             axes.fill_between(xs, middle + half * low, middle + half * high, color="#333333", linewidth=0.3)
             axes.imshow(spectra[cell], origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
-                        extent=(left + 1, left + 1.95, bottom, top), vmin=loudest - DYNAMIC_RANGE, vmax=loudest)
+                        extent=(left + 1, left + 1.95, bottom, top), vmin=loudest - DISPLAY_RANGE, vmax=loudest)
             cell += 1
     axes.set_xlim(-LABEL_WIDTH, 2 * per_row)
     axes.set_ylim(-max(len(rows), 1), 0)
     axes.set_axis_off()
-    figure.suptitle(f"What the network sees: {sample_rate} Hz, waveform and {n_mels}-band log-mel "
+    figure.suptitle(f"What the network sees: {settings.sample_rate} Hz, waveform and {settings.n_mels}-band log-mel "
                     "(one colour scale for all)", fontsize=10, y=1 - 0.1 / figure.get_figheight(), va="top")
     return _save(figure, path)
 

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from hark.data.audio import audio_info
-from hark.errors import AudioError
 from hark.data.example import SPLITS, ClipDataset, Example, Problem
 from hark.data.folder import BACKGROUND_NOISE, load_folder
-from hark.errors import HarkError
+from hark.errors import AudioError, HarkError
+from hark.schema import SILENCE_LABEL as SILENCE
+from hark.schema import TEST, TRAIN, VALIDATION
+from hark.schema import UNKNOWN_LABEL as UNKNOWN
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 WORDS_V1 = (*CORE_WORDS, "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
             "nine", "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow")
 WORDS = {"v0.01": WORDS_V1, "v0.02": (*WORDS_V1, "backward", "follow", "forward", "learn", "visual")}
-SILENCE, UNKNOWN = "_silence_", "_unknown_"
 TWELVE_CLASS_LABELS = (SILENCE, UNKNOWN, *CORE_WORDS)  # the reference's class order
 # The TensorFlow reference's RANDOM_SEED, so the default unknown sample is stable.
 REFERENCE_SEED = 59185
@@ -93,8 +94,8 @@ def silence_windows(root: Path, noise_files: list[str], counts: dict[str, int], 
     """`counts[split]` 1-s windows (`<noise file>#<start sample>`) per split, evenly spaced.
     Each noise file is cut into consecutive train/validation/test stretches in the split
     proportions, so no stretch of noise is heard in two splits."""
-    shares = {"train": 100 - validation_percentage - testing_percentage,
-              "validation": validation_percentage, "test": testing_percentage}
+    shares = {TRAIN: 100 - validation_percentage - testing_percentage,
+              VALIDATION: validation_percentage, TEST: testing_percentage}
     headers = []
     for file in noise_files:
         try:

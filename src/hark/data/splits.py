@@ -7,6 +7,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from hark.schema import TEST, TRAIN, VALIDATION
+
 # Files per class above this would wrap the hash; the constant is part of the official formula.
 MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
 _NOHASH = re.compile(r"_nohash_.*$")
@@ -18,7 +20,7 @@ def which_set(path: str, validation_percentage: float = 10.0, testing_percentage
     digest = int(hashlib.sha1(speaker.encode("utf-8")).hexdigest(), 16)
     percentage = (digest % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
     if percentage < validation_percentage:
-        return "validation"
+        return VALIDATION
     if percentage < validation_percentage + testing_percentage:
-        return "test"
-    return "train"
+        return TEST
+    return TRAIN

@@ -26,10 +26,12 @@ from hark.data.example import SPLITS
 from hark.errors import HarkError, UsageError
 from hark.evaluate.cross import eval_folder, read_label_map, to_model_labels, write_eval_config
 from hark.fileio import atomic_write, ensure_writable_dir, write_json
+from hark.train.confusion_plot import save_confusion
+from hark.train.metrics import confusion_matrix
 from hark.runfiles import read_json
-from hark.evaluate.confusion_plot import save_confusion
 from hark.evaluate.inference import resolve_device
-from hark.evaluate.metrics import confusion, format_per_class, format_summary, split_metrics
+from hark.evaluate.metrics import format_per_class, format_split_table, split_metrics
+from hark.data.cache import ensure_cache_writable
 from hark.evaluate.predictions import label_indices, predictions_table, run_model, write_predictions
 
 ALL_SPLITS = "all"  # RUN/eval/<name>/metrics.json: every split of the other dataset together
@@ -72,7 +74,7 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     with `data`, evaluate that dataset instead into `RUN/eval/<name>/` (see `cross.py`)."""
     from hark.data.cache import load_split
     from hark.data.datasets import load_dataset
-    from hark.train.run import load_run
+    from hark.train.run import load_trained
 
     run_dir = Path(run_dir)
     if data is None and (label_map or name):
@@ -83,7 +85,8 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
     out_dir = run_dir if data is None else eval_folder(run_dir, name) if name else None
     if out_dir is not None:
         _check_writable(out_dir)
-    run = load_run(run_dir, checkpoint=checkpoint)
+    ensure_cache_writable()
+    run = load_trained(run_dir, checkpoint=checkpoint)
     data_config = run.config.data
     labels = list(run.labels)
     unknown: dict[str, int] = {}
@@ -129,7 +132,7 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
         _save_confusion(out_dir, ALL_SPLITS, y_true, y_pred, classes,
                         f"{dataset.name}, every split ({len(y_true)} clips)")
     write_json(out_dir / schema.METRICS_FILE, metrics)
-    atomic_write(out_dir / "skipped.csv", lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"])
+    atomic_write(out_dir / schema.SKIPPED_FILE, lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"])
                  .to_csv(p, index=False))
     if tables:
         write_predictions(tables, out_dir / schema.PREDICTIONS_FILE)
@@ -140,15 +143,15 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
 
 def _check_writable(out_dir: Path) -> Path:
     ensure_writable_dir(out_dir, "evaluation folder")
-    ensure_writable_dir(out_dir / "confusion", "confusion-matrix folder")
+    ensure_writable_dir(out_dir / schema.CONFUSION_DIR, "confusion-matrix folder")
     return out_dir
 
 
 def _save_confusion(out_dir: Path, name: str, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
                     title: str) -> None:
-    folder = out_dir / "confusion"
-    save_confusion(confusion(y_true, y_pred, len(labels)), labels, folder / f"{name}.png", folder / f"{name}.csv",
-                   title=title)
+    folder = out_dir / schema.CONFUSION_DIR
+    save_confusion(confusion_matrix(y_true, y_pred, np.arange(len(labels))), labels, folder / f"{name}.png",
+                   folder / f"{name}.csv", title=title)
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: int, skipped: int) -> dict:
@@ -167,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                                                   args.data, args.label_map, args.name, args.task)
     for entry in skipped:
         print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
-    print(format_summary(metrics))
+    print(format_split_table(metrics))
     last = next((s for s in (ALL_SPLITS, "test") if s in metrics), next(reversed(metrics), None))
     if last:
         print()

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from hark.data.audio import pad_or_crop, read_audio, resample
-
-NOT_WORDS = ("_silence_", "_unknown_")
+from hark.schema import NOT_WORDS
+from hark.train.run import load_trained
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -50,12 +50,10 @@ class Predictor:
         self.model = self.model.to(self.device).eval()
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, checkpoint: str = "best", device: str = "auto") -> "Predictor":
-        from hark.train.run import load_run  # training imports evaluation helpers; keep this lazy
-
-        run = load_run(Path(run_dir), checkpoint=checkpoint)
-        data = run.config.data
-        return cls(run.model, list(run.labels), data.sample_rate, data.num_samples, resolve_device(device))
+    def from_run(cls, run_dir: str | Path, checkpoint: str = "best", device: str = "auto") -> Predictor:
+        trained = load_trained(Path(run_dir), checkpoint=checkpoint)
+        data = trained.config.data
+        return cls(trained.model, list(trained.labels), data.sample_rate, data.num_samples, resolve_device(device))
 
     @property
     def window_seconds(self) -> float:
@@ -85,7 +83,8 @@ class Predictor:
         windows = np.lib.stride_tricks.sliding_window_view(wave, self.num_samples)[starts]
         return np.asarray(starts) / self.sample_rate, self.probabilities(windows)
 
-    def predict_file(self, path: str | Path, top_k: int = 3, hop_seconds: float = 0.25, threshold: float = 0.5) -> FileResult:
+    def predict_file(self, path: str | Path, top_k: int = 3, hop_seconds: float = 0.25,
+                     threshold: float = 0.5) -> FileResult:
         wave = self.load(path)
         duration = len(wave) / self.sample_rate
         if len(wave) <= self.num_samples:

@@ -1,26 +1,11 @@
-"""Classification metrics over label-index arrays, shared by training and evaluation."""
+"""The `metrics.json` entry of a split and its text summaries (`hark evaluate`, `hark compare`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import precision_recall_fscore_support
 
-
-def accuracy(y_true, y_pred) -> float:
-    return float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
-
-
-def macro_f1(y_true, y_pred) -> float:
-    """Mean F1 over the classes that occur in `y_true` or `y_pred`: a class absent from a
-    small split would otherwise count as a zero and punish every model alike."""
-    if not len(y_true):
-        return 0.0
-    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
-
-
-def confusion(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """`[true, predicted]` counts for every class, including classes that never occur."""
-    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
+from hark.train.metrics import accuracy, macro_f1
 
 
 def split_metrics(y_true, y_pred, labels: list[str]) -> dict:
@@ -30,12 +15,12 @@ def split_metrics(y_true, y_pred, labels: list[str]) -> dict:
     )
     per_class = {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
     return {"accuracy": accuracy(y_true, y_pred), "macro_f1": macro_f1(y_true, y_pred), "per_class": per_class}
 
 
-def format_summary(metrics: dict[str, dict]) -> str:
+def format_split_table(metrics: dict[str, dict]) -> str:
     """One line per split: clips, accuracy, macro-F1."""
     lines = [f"{'split':<12}{'clips':>8}{'accuracy':>10}{'macro-F1':>10}"]
     for split, m in metrics.items():

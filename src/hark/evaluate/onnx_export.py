@@ -7,7 +7,6 @@ front end must compute its STFT with `return_complex=False` (or as a convolution
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hark.errors import HarkError
+from hark.errors import HarkError, OutputError
+from hark.fileio import atomic_path, write_json
 
 OPSET = 17  # the first opset with an STFT operator, needed by log-mel front ends
 INPUT_NAME, OUTPUT_NAME = "waveform", "logits"
@@ -25,31 +25,31 @@ def sidecar_path(onnx_path: str | Path) -> Path:
     return Path(onnx_path).with_suffix(".json")
 
 
-def export_onnx(model: torch.nn.Module, path: str | Path, labels: list[str], sample_rate: int, num_samples: int) -> Path:
+def export_onnx(model: torch.nn.Module, path: str | Path, labels: list[str], sample_rate: int,
+                num_samples: int) -> Path:
     """Write `path` and its JSON sidecar (labels, sample_rate, num_samples, tensor names)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.cpu().eval()
     example = torch.zeros(2, num_samples)
-    tmp = path.with_suffix(".onnx.tmp")
     try:
         # The exporter prints deprecation notices and whole graphs; keep them for the error only.
-        with warnings.catch_warnings(), redirect_stderr(io.StringIO()):
+        with atomic_path(path) as temporary, warnings.catch_warnings(), redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                model, (example,), str(tmp), dynamo=False, opset_version=OPSET,
+                model, (example,), str(temporary), dynamo=False, opset_version=OPSET,
                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             )
+    except OutputError:
+        raise
     except Exception as err:  # the exporter raises many types; all mean "this model does not export"
-        tmp.unlink(missing_ok=True)
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise HarkError(f"cannot export {type(model).__name__} to ONNX (opset {OPSET}): {first_line}") from err
-    tmp.replace(path)
-    sidecar_path(path).write_text(json.dumps({
+    write_json(sidecar_path(path), {
         "labels": list(labels), "sample_rate": int(sample_rate), "num_samples": int(num_samples),
         "input": INPUT_NAME, "output": OUTPUT_NAME, "opset": OPSET,
-    }, indent=2) + "\n")
+    })
     return path
 
 

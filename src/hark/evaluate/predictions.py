@@ -23,7 +23,7 @@ from hark.data.example import Example
 from hark.errors import HarkError
 from hark.fileio import atomic_write
 from hark.models.embedding import logits_and_embeddings
-from hark.runfiles import read_json, read_table
+from hark.runfiles import read_json, read_labels, read_table
 
 
 @dataclass
@@ -105,9 +105,9 @@ def write_predictions(tables: list[pa.Table], path: Path) -> Path:
 def table_labels(table: pa.Table, path: Path) -> list[str] | None:
     """The class order from the file's metadata, else from the `config.json` beside it (a copy
     rewritten by pandas or DuckDB keeps the columns but not hark's metadata); None if neither."""
-    metadata = table.schema.metadata or {}
-    if schema.LABELS_METADATA_KEY in metadata:
-        return list(json.loads(metadata[schema.LABELS_METADATA_KEY]))
+    labels = read_labels(table)
+    if labels is not None:
+        return list(labels)
     config = read_json(Path(path).parent / schema.CONFIG_FILE, "config", "hark train", default={})
     labels = config.get("labels") if isinstance(config, dict) else None
     return list(labels) if labels else None

@@ -3,7 +3,6 @@ disk under `RUN/explorer-cache/` so that scrolling back is free."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import mimetypes
@@ -15,17 +14,16 @@ from typing import Callable
 import numpy as np
 
 from hark.data.audio import load_clip, write_wav
-
-N_MELS = 64
-N_FFT = 512
-HOP = 160  # 10 ms at 16 kHz: one image column per 10 ms
+from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel
 
 
 class MediaCache:
-    def __init__(self, data_root: Path, cache_dir: Path, sample_rate: int = 16000):
+    def __init__(self, data_root: Path, cache_dir: Path, sample_rate: int = 16000,
+                 front_end: MelSettings | None = None):
         self.data_root = Path(data_root).resolve()
         self.cache_dir = Path(cache_dir)
         self.sample_rate = sample_rate
+        self.front_end = front_end or MelSettings.for_rate(sample_rate)  # the model's: MelSettings.of_run
 
     def _cached(self, kind: str, path: str, suffix: str) -> Path:
         digest = hashlib.sha1(path.encode()).hexdigest()
@@ -42,7 +40,7 @@ class MediaCache:
         target = self._cached("spectrograms", path, ".png")
         if not target.exists():
             wave = load_clip(self.data_root, path, self.sample_rate, None)
-            png = _render_png(wave, self.sample_rate)
+            png = _render_png(wave, self.front_end)
             _atomic_write(target, lambda tmp: tmp.write_bytes(png))
         return target
 
@@ -60,32 +58,18 @@ class MediaCache:
         return target, "audio/wav"
 
 
-@functools.lru_cache(maxsize=4)
-def mel_filters(sample_rate: int) -> np.ndarray:
-    """Built once per rate; the first call costs seconds (librosa's lazy imports)."""
-    import librosa
-
-    return librosa.filters.mel(sr=sample_rate, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
-
-
 def warm_up(sample_rate: int) -> None:
     """Pays the one-off import and filter-bank costs before the first card asks for an image."""
-    _render_png(np.zeros(sample_rate, dtype=np.float32), sample_rate)
+    _render_png(np.zeros(sample_rate, dtype=np.float32), MelSettings.for_rate(sample_rate))
 
 
-def _render_png(wave: np.ndarray, sample_rate: int) -> bytes:
+def _render_png(wave: np.ndarray, front_end: MelSettings) -> bytes:
     from matplotlib.image import imsave  # renders without pyplot, so no GUI backend and thread-safe
 
-    # A plain framed FFT: librosa.stft would pull in numba compilation on the first request.
-    padded = np.pad(wave, N_FFT // 2)
-    if len(padded) < N_FFT:
-        padded = np.pad(padded, (0, N_FFT - len(padded)))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    power = np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)) ** 2
-    mel = mel_filters(sample_rate) @ power.T
-    db = 10 * np.log10(np.maximum(mel, 1e-10) / max(mel.max(), 1e-10))
+    spectrum = log_mel(wave, front_end)
+    loudest = float(spectrum.max())
     buffer = io.BytesIO()
-    imsave(buffer, np.maximum(db, -80.0), cmap="magma", origin="lower", vmin=-80.0, vmax=0.0, format="png")
+    imsave(buffer, spectrum, cmap="magma", origin="lower", vmin=loudest - DISPLAY_RANGE, vmax=loudest, format="png")
     return buffer.getvalue()
 
 

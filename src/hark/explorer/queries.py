@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from hark.train.metrics import confusion_matrix
+
 SORT_KEYS = ("loss", "confidence", "label_quality", "path")
 CARD_COLUMNS = ("path", "split", "label", "pred", "confidence", "loss", "label_quality", "label_issue",
                 "cluster", "speaker_id")
@@ -158,8 +160,7 @@ def confusion(clips: pd.DataFrame, split: str | None) -> dict:
     if split:
         clips = clips[clips["split"] == split]
     classes = sorted(set(clips["label"]) | set(clips["pred"]))
-    table = pd.crosstab(clips["label"], clips["pred"]).reindex(index=classes, columns=classes, fill_value=0)
-    return {"classes": classes, "counts": table.to_numpy().tolist()}
+    return {"classes": classes, "counts": confusion_matrix(clips["label"], clips["pred"], classes).tolist()}
 
 
 def distribution(clips: pd.DataFrame) -> dict:

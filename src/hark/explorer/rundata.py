@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hark.data.datasets import dataset_root
 from hark.errors import HarkError
-from hark.runfiles import read_json, read_table
+from hark.runfiles import read_clips, read_json
 
 REQUIRED_COLUMNS = ("path", "split", "label", "pred")
 # Optional columns and the value a run without them shows.
@@ -39,28 +40,17 @@ def _data_section(config: dict) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def dataset_root(run_dir: Path, config: dict) -> Path:
-    """Folder that clip paths are relative to. A folder source is its own root; an archive or a
-    manifest is resolved by the data loader (which knows where it extracts or points to)."""
+def _dataset_root(run_dir: Path, config: dict) -> Path:
     source = _data_section(config).get("source")
     if not source:
         raise HarkError(f"{run_dir / 'config.json'}: no dataset source in the config; pass --data FOLDER")
-    candidates = [Path(source).expanduser(), run_dir / source]
-    existing = next((c for c in candidates if c.exists()), None)
-    if existing is None:
-        raise HarkError(f"{run_dir / 'config.json'}: dataset {source} not found; pass --data FOLDER")
-    if existing.is_dir():
-        return existing.resolve()
-    from hark.data.datasets import load_dataset  # heavy; only archives and manifests need it
-
-    return Path(load_dataset(str(existing)).root).resolve()
+    try:
+        return dataset_root(source, base=run_dir)
+    except HarkError as err:
+        raise HarkError(f"{run_dir / 'config.json'}: {err}; pass --data FOLDER") from None
 
 
-def read_clips(path: Path) -> pd.DataFrame:
-    clips = read_table(path, "per-clip analysis", "hark analyze RUN", REQUIRED_COLUMNS).to_pandas()
-    for column, value in DEFAULTS.items():
-        if column not in clips.columns:
-            clips[column] = value
+def _typed(clips: pd.DataFrame) -> pd.DataFrame:
     for column in ("path", "split", "label", "pred"):
         clips[column] = clips[column].astype(str)
     clips["speaker_id"] = clips["speaker_id"].fillna("").astype(str)
@@ -75,14 +65,14 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
     if not run_dir.is_dir():
         raise HarkError(f"{run_dir}: not a run folder")
     config = read_json(run_dir / "config.json", "training config", "hark train", default={})
-    root = Path(data_root).resolve() if data_root else dataset_root(run_dir, config)
+    root = Path(data_root).resolve() if data_root else _dataset_root(run_dir, config)
     findings = read_json(run_dir / "analysis" / "findings.json", "findings", "hark analyze", default=[])
     if not isinstance(findings, list):
         raise HarkError(f"{run_dir / 'analysis' / 'findings.json'}: expected a list of failure modes")
     return ExplorerRun(
         run_dir=run_dir,
         data_root=root,
-        clips=read_clips(run_dir / "analysis" / "clips.parquet"),
+        clips=_typed(read_clips(run_dir / "analysis" / "clips.parquet", REQUIRED_COLUMNS, DEFAULTS)),
         metrics=read_json(run_dir / "metrics.json", "metrics", "hark evaluate", default={}),
         findings=findings,
         sample_rate=int(_data_section(config).get("sample_rate") or 16000),

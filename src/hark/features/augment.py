@@ -74,7 +74,8 @@ def mix_background_noise(
     return waves + gain * noise
 
 
-def random_time_shift(waves: torch.Tensor, max_shift_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_time_shift(waves: torch.Tensor, max_shift_samples: int,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each clip by a uniform integer in [-max, max] samples, filling with zeros."""
     count, length = waves.shape
     shifts = torch.randint(-max_shift_samples, max_shift_samples + 1, (count,), generator=generator).to(waves.device)

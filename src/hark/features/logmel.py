@@ -1,19 +1,19 @@
-"""Log-mel features computed in torch, so they run on the training device and export to ONNX."""
+"""Log-mel features computed in torch, so they run on the training device and export to ONNX.
+The window, the mel filters and the log are `hark.data.spectrogram`'s, so the numpy pictures of
+a clip and the network's input are one computation."""
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LOG_OFFSET = 1e-6  # as in the BC-ResNet reference: log(mel + 1e-6), no dB scaling or clipping
+from hark.data.spectrogram import LOG_OFFSET, MelSettings, hann_window, mel_filters
 
 
 class LogMel(nn.Module):
-    """Waveforms `[B, T]` to log-mel `[B, n_mels, 1 + T // hop_length]` (centred frames,
-    zero padding, Hann window, Slaney mel filters: librosa's `melspectrogram` defaults).
+    """Waveforms `[B, T]` to log-mel `[B, n_mels, 1 + T // hop_length]` (see `MelSettings`).
 
     Two equal routes to the power spectrum: an FFT of the framed signal for training and
     inference in torch (about 4x cheaper on CPU than the alternatives), and, while exporting to
@@ -25,24 +25,24 @@ class LogMel(nn.Module):
         n_mels: int = 40, f_min: float = 20.0, f_max: float | None = None,
     ):
         super().__init__()
-        if win_length > n_fft:
-            raise ValueError(f"win_length {win_length} exceeds n_fft {n_fft}")
+        self.settings = MelSettings(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max)
         self.sample_rate, self.n_fft, self.hop_length, self.n_mels = sample_rate, n_fft, hop_length, n_mels
-        window = librosa.util.pad_center(librosa.filters.get_window("hann", win_length, fftbins=True), size=n_fft)
+        window = hann_window(self.settings)
         angle = 2 * np.pi * np.outer(np.arange(n_fft // 2 + 1), np.arange(n_fft)) / n_fft
         basis = np.concatenate([np.cos(angle) * window, -np.sin(angle) * window])
-        mel = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max)
         # Derived from the constructor arguments, so kept out of checkpoints.
         self.register_buffer("window", torch.tensor(window, dtype=torch.float32), persistent=False)
         self.register_buffer("dft_basis", torch.tensor(basis, dtype=torch.float32)[:, None, :], persistent=False)
-        self.register_buffer("mel_filters", torch.tensor(mel, dtype=torch.float32), persistent=False)
+        self.register_buffer("mel_filters", torch.tensor(mel_filters(self.settings)), persistent=False)
 
     @classmethod
-    def for_rate(cls, sample_rate: int, n_mels: int, window_ms: float = 30.0, hop_ms: float = 10.0, **kw) -> "LogMel":
+    def from_settings(cls, settings: MelSettings) -> LogMel:
+        return cls(**settings.to_dict())
+
+    @classmethod
+    def for_rate(cls, sample_rate: int, n_mels: int, window_ms: float = 30.0, hop_ms: float = 10.0, **kw) -> LogMel:
         """The same time resolution at any sample rate (a 1-s clip always gives 101 frames)."""
-        win = int(round(sample_rate * window_ms / 1000))
-        hop = int(round(sample_rate * hop_ms / 1000))
-        return cls(sample_rate=sample_rate, n_fft=win, win_length=win, hop_length=hop, n_mels=n_mels, **kw)
+        return cls.from_settings(MelSettings.for_rate(sample_rate, n_mels, window_ms, hop_ms, **kw))
 
     def power_spectrum(self, waves: torch.Tensor) -> torch.Tensor:
         """`[B, n_fft // 2 + 1, frames]` squared magnitudes of centred, zero-padded frames."""

@@ -21,3 +21,10 @@ def log_mel_front_end(sample_rate: int, n_mels: int, window_ms: float, hop_ms: f
         except TypeError as err:
             raise HarkError(f"bad spec_augment options {spec_augment}: {err}") from None
     return nn.Sequential(*layers)
+
+
+def front_end_settings(model: nn.Module) -> dict | None:
+    """The log-mel settings of the model's front end (recorded in config.json, so that every
+    picture of a clip shows what this model hears), or None for a model that hears the waveform."""
+    front = next((m for m in model.modules() if isinstance(m, LogMel)), None)
+    return None if front is None else front.settings.to_dict()

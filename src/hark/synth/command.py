@@ -10,10 +10,12 @@ from hark.synth.voices import DEFAULT_SPEAKERS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", metavar="OUT", help="folder to write (created; a previous hark synth set there is replaced)")
+    parser.add_argument("out", metavar="OUT",
+                        help="folder to write (created; a previous hark synth set there is replaced)")
     parser.add_argument("--words", default=",".join(DEFAULT_WORDS),
                         help="comma-separated words (default: the 35 words of Speech Commands v0.02)")
-    parser.add_argument("--speakers", type=int, default=DEFAULT_SPEAKERS, help="synthetic speakers (default %(default)s)")
+    parser.add_argument("--speakers", type=int, default=DEFAULT_SPEAKERS,
+                        help="synthetic speakers (default %(default)s)")
     parser.add_argument("--utterances", type=int, default=DEFAULT_UTTERANCES,
                         help="utterances per speaker and word (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="same seed and arguments, same bytes (default %(default)s)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -55,7 +55,8 @@ def check_rates(rates: Mapping[str, float]) -> dict[str, float]:
         if not 0.0 <= rate <= 1.0:  # also rejects NaN
             raise UsageError(f"fault rate {key}={rate} must be between 0 and 1")
     if sum(rates.values()) > 1.0:
-        raise UsageError(f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, so keep the sum <= 1")
+        raise UsageError(f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, "
+                        "so keep the sum <= 1")
     return {key: float(rates[key]) for key in FAULTS if rates.get(key)}
 
 

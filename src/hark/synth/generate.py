@@ -14,7 +14,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -64,7 +64,10 @@ def synthesize(
     """Write the dataset under `out` and return `out`. `faults`: rates per fault (None = the
     demo defaults, {} or 'none' = a clean set). A finished set with the same settings is reused."""
     out = Path(out)
-    rates = DEFAULT_FAULTS if faults is None else parse_faults(faults) if isinstance(faults, str) else check_rates(faults)
+    if faults is None:
+        rates = DEFAULT_FAULTS
+    else:
+        rates = parse_faults(faults) if isinstance(faults, str) else check_rates(faults)
     settings = SynthSettings(_check_words(words), int(speakers), int(utterances), int(seed), rates)
     if settings.speakers < 1 or settings.utterances < 1:
         raise HarkError(f"need at least 1 speaker and 1 utterance, got {speakers} and {utterances}")
@@ -95,7 +98,8 @@ def plan_clips(settings: SynthSettings) -> tuple[list[ClipPlan], list[FaultRecor
     slots = [(w, s, n) for s in speakers for w in words for n in range(settings.utterances)]
     rng = np.random.default_rng([settings.seed, 0xFA17])
     plans, records = [], []
-    for index, ((word, speaker, n), fault) in enumerate(zip(slots, assign_faults(len(slots), settings.faults, rng))):
+    faults = assign_faults(len(slots), settings.faults, rng)
+    for index, ((word, speaker, n), fault) in enumerate(zip(slots, faults, strict=True)):
         path = f"{word}/{speaker.id}_nohash_{n}.wav"
         spoken: tuple[str, ...] = (word,)
         if fault == "mislabel":

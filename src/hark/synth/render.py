@@ -86,7 +86,7 @@ class Renderer:
             levels = [1.0] + [float(rng.uniform(0.6, 1.1)) for _ in words[1:]]
             slack = max(budget - sum(map(len, words)), 0)
             position = LEAD + int(rng.integers(0, slack + 1))
-            for index, level, gap in zip(order, levels, gaps + [0]):
+            for index, level, gap in zip(order, levels, gaps + [0], strict=True):
                 word = words[index][: CLIP - position]
                 speech[position:position + len(word)] = level * word
                 position += len(word) + gap

@@ -43,7 +43,8 @@ class Speaker:
     def utterance(self, rng: np.random.Generator) -> Prosody:
         """The speaker's prosody with the small drift of saying a word again."""
         p = self.prosody
-        return replace(p, rate=int(p.rate * rng.uniform(0.92, 1.08)), pitch=int(np.clip(p.pitch + rng.integers(-5, 6), 0, 100)))
+        return replace(p, rate=int(p.rate * rng.uniform(0.92, 1.08)),
+                       pitch=int(np.clip(p.pitch + rng.integers(-5, 6), 0, 100)))
 
 
 def speaker_table(count: int = DEFAULT_SPEAKERS, seed: int = 0) -> list[Speaker]:

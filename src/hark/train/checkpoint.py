@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hark.errors import HarkError
+from hark import fileio
+from hark.errors import HarkError, OutputError
+from hark.schema import CHECKPOINT_DIR
+
+# Longest piece of a library's error message that a one-line report quotes.
+QUOTED_CHARS = 160
 
 
 def save_atomic(payload: dict, path: Path) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename over `path`: readers see
-    the old file or the new one, never a torn one."""
+    """Serialise in memory, write a temporary file beside `path`, fsync it, rename it over
+    `path` and fsync the folder: readers see the old file or the new one, never a torn one. The
+    file is written by Python rather than by torch's zip writer, so that a full disk is an
+    OSError that names the file (torch's is a RuntimeError that does not)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getbuffer()
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with fileio.atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (OSError, OutputError) as err:
+        problem = fileio.output_error(path, err) if isinstance(err, OSError) else err
+        raise OutputError(f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB "
+                          f"({path.name} keeps its previous content)") from None
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable: a crash of the machine could otherwise undo it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as err:
+        raise fileio.output_error(folder, err) from None
+
+
+def clean_temporaries(run_dir: Path) -> None:
+    """Remove the half-written files a killed run left in its folder and its checkpoints."""
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINT_DIR):
+        if folder.is_dir():
+            fileio.clean_temporaries(folder)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -36,8 +66,12 @@ def load_checkpoint(path: Path) -> dict:
         raise HarkError(f"{path}: checkpoint not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # weights_only refused an object: torch's hint must not be followed
+        raise HarkError(f"{path}: not loaded: it holds Python objects besides tensors and plain data, which "
+                        "could run code; hark checkpoints never do (was it written by something else?)") from None
     except Exception as err:  # torch raises many types for truncated/foreign files
-        raise HarkError(f"{path}: not a readable hark checkpoint ({type(err).__name__}: {err})") from None
+        detail = (str(err).strip().splitlines() or [""])[0][:QUOTED_CHARS]
+        raise HarkError(f"{path}: not a readable hark checkpoint ({type(err).__name__}: {detail})") from None
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise HarkError(f"{path}: not a hark checkpoint (no model weights and config)")
     return payload

@@ -1,4 +1,5 @@
-"""`hark train DATA --out RUN`: a preset, then single-field overrides, then training."""
+"""`hark train DATA --out RUN`: a preset (or a `--config` file), then single-field overrides, then
+training. The whole config, and the model's fit to its input, are checked before any data is read."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from hark.errors import UsageError
-from hark.train.config import TrainConfig
+from hark.errors import HarkError, UsageError
+from hark.train.config import YAML_SUFFIXES, TrainConfig
 from hark.train.presets import PRESETS, preset
 
 # Shortcut options and the config field each one sets.
@@ -20,9 +21,12 @@ SHORTCUTS = {
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", nargs="?", help="dataset: Speech Commands folder or .tar.gz, folder-per-class "
                         "dataset, or hark manifest (.json); may be omitted with --config")
-    parser.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
+    parser.add_argument("--out", type=Path, help="run folder to create (or continue with --resume)")
     parser.add_argument("--preset", default="default", help=f"recipe to start from: {', '.join(sorted(PRESETS))}")
-    parser.add_argument("--config", type=Path, help="start from a run's config.json instead of a preset")
+    parser.add_argument("--config", type=Path, help="start from a run's config.json (or a config in YAML: "
+                        f"{', '.join(YAML_SUFFIXES)}) instead of a preset")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (a valid --config file) and exit without training")
     parser.add_argument("--model", help="model name (see `hark models`)")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
@@ -36,27 +40,56 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="override any config field, e.g. --set augment.noise_prob=0.5 (repeatable)")
 
 
-def build_config(args: argparse.Namespace) -> TrainConfig:
+def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfig:
     config = TrainConfig.load(args.config) if args.config else preset(args.preset)
     if args.data:
         config.data.source = str(Path(args.data).resolve())
     for option, target in SHORTCUTS.items():
         value = getattr(args, option)
         if value is not None:
-            config.override(f"{target}={json.dumps(value)}")
+            config.override(f"{target}={json.dumps(value)}", origin=f"--{option.replace('_', '-')}")
     for assignment in args.overrides:
         config.override(assignment)
-    if not config.data.source:
+    config.validate("the config")
+    if need_data and not config.data.source:
         raise UsageError("no dataset: give DATA or a --config that names one")
     return config
 
 
-def run(args: argparse.Namespace) -> int:
+def check_model(config: TrainConfig) -> None:
+    """Build the model and run it once on a silent clip of the configured length, so that an
+    unknown model, a bad `model.kwargs` or an input too short for the model stops the run here."""
+    import torch
+
     from hark.models import list_models
+    from hark.train.trainer import build_model
+
+    name, data = config.model.name, config.data
+    if name not in list_models():
+        raise UsageError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+    if config.run.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("run.device=cuda, but this machine has no CUDA GPU that torch can use")
+    try:
+        model = build_model(config, num_classes=2).eval()
+    except HarkError as err:  # the model's own options: a usage mistake here
+        raise UsageError(str(err)) from None
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, data.num_samples))
+    except (RuntimeError, ValueError) as err:
+        raise UsageError(f"model {name!r} cannot run on clips of {data.num_samples} samples at {data.sample_rate} Hz "
+                         f"(data.num_samples, data.sample_rate): {str(err).splitlines()[0][:200]}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args, need_data=not args.print_config)
+    check_model(config)
+    if args.print_config:
+        print(json.dumps(config.to_dict(), indent=2))
+        return 0
+    if args.out is None:
+        raise UsageError("--out RUN is required: the run folder to create (or continue with --resume)")
     from hark.train.run import train_run
 
-    config = build_config(args)
-    if config.model.name not in list_models():
-        raise UsageError(f"unknown model {config.model.name!r}; valid models: {', '.join(list_models())}")
     train_run(config, args.out, resume=args.resume)
     return 0

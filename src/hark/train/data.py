@@ -54,7 +54,8 @@ class ClipTable:
 
     def waves(self, indices: np.ndarray) -> np.ndarray:
         """Float32 [len(indices), T]; each source is read in row order, which memmaps like."""
-        out = np.empty((len(indices), self.sources[0].shape[1]), dtype=np.float32)
+        width = self.sources[0].shape[1] if self.sources else 0  # no sources: an empty table
+        out = np.empty((len(indices), width), dtype=np.float32)
         for s, source in enumerate(self.sources):
             picked = np.flatnonzero(self.source_of[indices] == s)
             if len(picked):

@@ -60,15 +60,6 @@ def gather(obj, ctx: Context) -> list:
     return result
 
 
-def broadcast(obj, ctx: Context):
-    """Rank 0's `obj` on every rank."""
-    if not ctx.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def sum_tensor(tensor: torch.Tensor, ctx: Context) -> torch.Tensor:
     if ctx.distributed:
         dist.all_reduce(tensor)

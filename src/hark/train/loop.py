@@ -1,4 +1,4 @@
-"""One training epoch and one evaluation pass."""
+"""One training epoch and one validation pass."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from hark.evaluate.metrics import accuracy, confusion, macro_f1
 from hark.features.augment import NoiseBank, mix_background_noise, random_time_shift
 from hark.train.config import AugmentConfig
 from hark.train.distributed import Context, sum_tensor
+from hark.train.metrics import accuracy, confusion_matrix, macro_f1
 
 
 @dataclass
@@ -48,14 +48,15 @@ def augment_batch(waves: torch.Tensor, cfg: AugmentConfig, noise: NoiseBank | No
 
 
 def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, scheduler, precision: Precision, ctx: Context,
-                label_smoothing: float, augment, description: str) -> tuple[float, float]:
+                label_smoothing: float, augment, description: str, progress: bool = True) -> tuple[float, float]:
     """Train on `batches` of (waves, labels, global batch size); returns mean loss and accuracy
     over the global epoch. The loss is a sum over this rank's clips divided by the global batch
     size and multiplied by the world size, so that DDP's gradient averaging yields exactly the
     gradient of the global batch mean, even for an unevenly split last batch."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, clips (this rank)
-    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not ctx.is_main, unit="batch")
+    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not (progress and ctx.is_main),
+               unit="batch")
     for waves, labels, global_size in bar:
         waves = augment(waves)
         with precision.autocast():
@@ -75,7 +76,9 @@ def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, schedule
 
 
 @dataclass
-class Evaluation:
+class ValidationResult:
+    """One validation pass of the model being trained (`hark evaluate` scores a finished run)."""
+
     loss: float
     accuracy: float
     macro_f1: float
@@ -85,7 +88,7 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches, num_classes: int, precision: Precision) -> Evaluation:
+def validate(model: nn.Module, batches, num_classes: int, precision: Precision) -> ValidationResult:
     """Plain cross-entropy (no smoothing, no augmentation) over `batches`."""
     model.eval()
     losses, predictions, probabilities, truth = [], [], [], []
@@ -100,7 +103,7 @@ def evaluate(model: nn.Module, batches, num_classes: int, precision: Precision) 
     y_true = np.concatenate(truth) if truth else np.zeros(0, np.int64)
     y_pred = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
     probs = np.concatenate(probabilities) if probabilities else np.zeros((0, num_classes), np.float32)
-    return Evaluation(
+    return ValidationResult(
         loss=sum(losses) / max(len(y_true), 1), accuracy=accuracy(y_true, y_pred), macro_f1=macro_f1(y_true, y_pred),
-        confusion=confusion(y_true, y_pred, num_classes), predictions=y_pred, probabilities=probs,
+        confusion=confusion_matrix(y_true, y_pred, np.arange(num_classes)), predictions=y_pred, probabilities=probs,
     )

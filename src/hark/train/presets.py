@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from hark.errors import UsageError
 from hark.train.config import (
-    AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig,
+    AugmentConfig, DataConfig, ModelConfig, OptimConfig, LoopConfig, TrainConfig,
 )
 
 
@@ -18,7 +18,7 @@ def seed_m5() -> TrainConfig:
         model=ModelConfig(name="m5"),
         optim=OptimConfig(optimizer="adam", lr=0.01, weight_decay=1e-4, schedule="step", step_size=20, gamma=0.1),
         augment=AugmentConfig(),
-        run=RunConfig(epochs=2, batch_size=256),
+        run=LoopConfig(epochs=2, batch_size=256),
     )
 
 
@@ -39,7 +39,7 @@ def default() -> TrainConfig:
         augment=AugmentConfig(noise_prob=0.8, noise_snr_db=(5.0, 30.0), time_shift_ms=100.0,
                               freq_masks=2, freq_mask_width=5, time_masks=2, time_mask_width=20,
                               label_smoothing=0.1),
-        run=RunConfig(epochs=200, batch_size=100, checkpoint_every=10),
+        run=LoopConfig(epochs=200, batch_size=100, checkpoint_every=10),
     )
 
 

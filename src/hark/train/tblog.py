@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from hark.evaluate.confusion_plot import confusion_figure
+from hark.train.confusion_plot import confusion_figure
 from hark.models.embedding import logits_and_embeddings
-from hark.train.loop import Evaluation
+from hark.train.loop import ValidationResult
 
-CLIPS_SHOWN = 4
+CLIPS_SHOWN = 4  # validation clips logged with what the model heard in them
 PROJECTED_CLIPS = 2000  # validation clips in the Projector; its browser view slows beyond a few thousand
 PROJECTION_BATCH = 256
 FINAL_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1")
@@ -27,12 +27,17 @@ class TensorBoard:
         # A resumed run drops what a killed process logged after its last checkpoint.
         self.writer = SummaryWriter(str(log_dir), purge_step=first_epoch)
 
-    def log_epoch(self, epoch: int, row: dict, val: Evaluation, labels: list[str],
+    def log_epoch(self, epoch: int, row: dict, val: ValidationResult | None, labels: list[str],
                   clips: np.ndarray, clip_labels: np.ndarray, clip_paths: list[str], sample_rate: int) -> None:
+        """`val` None: a run without validation clips logs the training curves only."""
         for tag, key in (("train/loss", "train_loss"), ("train/accuracy", "train_acc"), ("validation/loss", "val_loss"),
                          ("validation/accuracy", "val_acc"), ("validation/macro_f1", "val_macro_f1"),
                          ("learning_rate", "lr")):
-            self.writer.add_scalar(tag, row[key], epoch)
+            if row[key] is not None:
+                self.writer.add_scalar(tag, row[key], epoch)
+        if val is None:
+            self.writer.flush()
+            return
         figure = confusion_figure(val.confusion, labels, f"validation, epoch {epoch}")
         self.writer.add_figure("validation/confusion", figure, epoch)
         plt.close(figure)

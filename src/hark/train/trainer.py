@@ -17,19 +17,19 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from hark.data.cache import load_noise
+from hark import schema
 from hark.data.example import ClipDataset, Example
 from hark.errors import HarkError
 from hark.features.augment import NoiseBank
+from hark.fileio import write_text
 from hark.models import create_model
 from hark.train import distributed
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
-from hark.train.config import TrainConfig
+from hark.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
-from hark.train.loop import Precision, augment_batch, evaluate, train_epoch
+from hark.train.loop import Precision, augment_batch, train_epoch, validate
 
 HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "step")
 
 
 def build_model(config: TrainConfig, num_classes: int, training: bool = True) -> nn.Module:
@@ -87,32 +87,38 @@ def seed_everything(seed: int) -> None:
 
 class Trainer:
     def __init__(self, config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Example],
-                 val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print):
+                 val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print,
+                 progress: bool = True):
         self.config, self.out, self.labels = config, Path(out) if out else None, list(dataset.labels)
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
         self.report = report if self.ctx.is_main else (lambda message: None)
-        data, run = config.data, config.run
+        self.progress = progress and self.ctx.is_main
+        data, loop = config.data, config.run
         self.train_set, self.val_set = (
-            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, run.workers, self.report, self.ctx.is_main)
+            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, loop.workers, self.report,
+                            self.progress)
             for examples in (train_examples, val_examples))
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
+        if not len(self.val_set):
+            self.report(f"note: {dataset.root} has no validation clips that decode; training without validation "
+                        "(best.pt is the latest epoch, and history.csv has no validation scores)")
 
-        seed_everything(run.seed)
+        seed_everything(loop.seed)
         self.model = build_model(config, len(self.labels)).to(self.device)
         # Same weights on every rank, different augmentation draws per rank.
-        seed_everything(int(np.random.SeedSequence([run.seed, self.ctx.rank]).generate_state(1)[0]))
-        self.shuffle = torch.Generator().manual_seed(run.seed)  # identical order on every rank
+        seed_everything(int(np.random.SeedSequence([loop.seed, self.ctx.rank]).generate_state(1)[0]))
+        self.shuffle = torch.Generator().manual_seed(loop.seed)  # identical order on every rank
         self.network = self.model
         if self.ctx.distributed:
             self.model = distributed.sync_batchnorm(self.model, self.device)
             self.network = DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.optimizer = _optimizer(config, self.model)
-        self.steps_per_epoch = len(shard_batches(np.arange(len(self.train_set)), run.batch_size, self.ctx))
+        self.steps_per_epoch = len(shard_batches(np.arange(len(self.train_set)), loop.batch_size, self.ctx))
         self.scheduler = _schedule(config, self.optimizer, self.steps_per_epoch)
-        self.precision = Precision.choose(self.device, run.amp)
+        self.precision = Precision.choose(self.device, loop.amp)
         self.noise = self._noise_bank(dataset)
         self.epoch, self.best_score, self.history = 0, -1.0, []
 
@@ -128,11 +134,11 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
     def resume(self, path: Path) -> None:
         payload = load_checkpoint(path)
-        saved = payload["config"]
-        if saved.get("model", {}).get("name") != self.config.model.name or list(payload.get("labels", [])) != self.labels:
+        saved_model = payload["config"].get("model", {}).get("name")
+        if saved_model != self.config.model.name or list(payload.get("labels", [])) != self.labels:
             raise HarkError(
-                f"{path}: checkpoint of model {saved.get('model', {}).get('name')!r} with classes "
-                f"{payload.get('labels')} cannot continue a run of {self.config.model.name!r} with classes {self.labels}")
+                f"{path}: checkpoint of model {saved_model!r} with classes {payload.get('labels')} cannot "
+                f"continue a run of {self.config.model.name!r} with classes {self.labels}")
         load_weights(self.model, payload, path)
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
@@ -155,59 +161,60 @@ class Trainer:
         }
 
     def _save(self, rng: list[dict], improved: bool) -> None:
-        folder = self.out / "checkpoints"
+        folder = self.out / schema.CHECKPOINT_DIR
         payload = self._payload(rng)
         if improved:
-            save_atomic(payload, folder / "best.pt")
+            save_atomic(payload, folder / schema.BEST_CHECKPOINT)
         if self.epoch % self.config.run.checkpoint_every == 0:
             save_atomic(payload, folder / f"epoch_{self.epoch:03d}.pt")
-        # last.pt is written last: its presence means every file of this epoch is complete.
-        save_atomic(payload, folder / "last.pt")
+        # The last checkpoint is written last: its presence means every file of this epoch is complete.
+        save_atomic(payload, folder / schema.LAST_CHECKPOINT)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows(self.history)
-        tmp = self.out / ".history.csv.tmp"
-        tmp.write_text(buffer.getvalue())
-        tmp.replace(self.out / "history.csv")
+        write_text(self.out / schema.HISTORY_FILE, buffer.getvalue())
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> nn.Module:
-        run = self.config.run
+        loop, augment, sr = self.config.run, self.config.augment, self.config.data.sample_rate
         board = None
         if self.out is not None and self.ctx.is_main:
-            from hark.train.tblog import TensorBoard  # tensorboard is slow to import; runs without a folder skip it
+            # tensorboard is slow to import; training without a folder skips it
+            from hark.train.tblog import CLIPS_SHOWN, TensorBoard
 
-            board = TensorBoard(self.out / "tensorboard", first_epoch=self.epoch + 1)
-        shown = np.arange(min(4, len(self.val_set)))
-        val_batches = shard_batches(np.arange(len(self.val_set)), run.batch_size, distributed.Context())
+            board = TensorBoard(self.out / schema.TENSORBOARD_DIR, first_epoch=self.epoch + 1)
+            shown = np.arange(min(CLIPS_SHOWN, len(self.val_set)))
+        val_batches = shard_batches(np.arange(len(self.val_set)), loop.batch_size, distributed.Context())
         try:
-            while self.epoch < run.epochs:
+            while self.epoch < loop.epochs:
                 self.epoch += 1
                 started = time.perf_counter()
                 order = epoch_order(len(self.train_set), self.shuffle, shuffle=True)
-                shards = shard_batches(order, run.batch_size, self.ctx)
-                sr = self.config.data.sample_rate
+                shards = shard_batches(order, loop.batch_size, self.ctx)
                 train_loss, train_acc = train_epoch(
-                    self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer, self.scheduler, self.precision, self.ctx,
-                    self.config.augment.label_smoothing,
-                    lambda waves: augment_batch(waves, self.config.augment, self.noise, sr),
-                    f"epoch {self.epoch}/{run.epochs}")
+                    self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer,
+                    self.scheduler, self.precision, self.ctx, augment.label_smoothing,
+                    lambda waves: augment_batch(waves, augment, self.noise, sr),
+                    f"epoch {self.epoch}/{loop.epochs}", self.progress)
                 rng = distributed.gather(capture_rng(self.shuffle), self.ctx)
                 if not self.ctx.is_main:
                     continue
-                val = evaluate(self.model, iterate(self.val_set, val_batches, self.device),
-                               len(self.labels), self.precision)
-                row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val.loss,
-                       "val_acc": val.accuracy, "val_macro_f1": val.macro_f1,
+                val = validate(self.model, iterate(self.val_set, val_batches, self.device),
+                               len(self.labels), self.precision) if len(self.val_set) else None
+                row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc,
+                       "val_loss": val and val.loss, "val_acc": val and val.accuracy,
+                       "val_macro_f1": val and val.macro_f1,
                        "lr": self.scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
                 self.history.append(row)
-                improved = val.macro_f1 > self.best_score
-                self.best_score = max(self.best_score, val.macro_f1)
+                # Without validation the latest model is the best guess.
+                improved = val is None or val.macro_f1 > self.best_score
+                self.best_score = max(self.best_score, val.macro_f1) if val else self.best_score
+                scores = (f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
+                          f"{' (best)' if improved else ''}") if val else "no validation"
                 self.report(
-                    f"epoch {self.epoch}/{run.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
-                    f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
-                    f"{' (best)' if improved else ''}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
+                    f"epoch {self.epoch}/{loop.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
+                    f"{scores}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
                 if self.out is not None:
                     self._save(rng, improved)
                     board.log_epoch(self.epoch, row, val, self.labels, self.val_set.waves(shown),

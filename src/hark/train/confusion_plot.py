@@ -1,4 +1,5 @@
-"""Confusion matrices as a labelled PNG (counts in the cells) and a CSV."""
+"""Confusion matrices as a labelled figure (TensorBoard during training), PNG and CSV files
+(`hark evaluate`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from hark.fileio import atomic_write  # noqa: E402
 
 
 def confusion_figure(matrix: np.ndarray, labels: list[str], title: str = "") -> plt.Figure:
@@ -38,7 +41,10 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], title: str = "") -> 
 
 
 def save_confusion(matrix: np.ndarray, labels: list[str], png: Path, csv: Path, title: str = "") -> None:
-    pd.DataFrame(matrix, index=pd.Index(labels, name="true\\predicted"), columns=labels).to_csv(csv)
+    frame = pd.DataFrame(matrix, index=pd.Index(labels, name="true\\predicted"), columns=labels)
+    atomic_write(csv, frame.to_csv)
     fig = confusion_figure(matrix, labels, title)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    try:
+        atomic_write(png, lambda temporary: fig.savefig(temporary, dpi=120, format="png"))
+    finally:
+        plt.close(fig)

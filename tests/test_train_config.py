@@ -1,0 +1,139 @@
+"""`hark train`'s configuration: every field has a valid range, checked before any data is read;
+`--config` files (JSON or YAML) must hold exactly the config's sections; `--print-config`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from hark.cli import main
+from hark.errors import UsageError
+from hark.train.command import build_config, configure
+from hark.train.config import TrainConfig
+from hark.train.presets import preset
+
+
+def _parse(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    return parser.parse_args(argv)
+
+
+def refused(capsys, argv) -> str:
+    """Exit status 2 and a one-line message, no traceback; returns the message."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("option, field", [
+    (["--batch-size", "0"], "run.batch_size"),
+    (["--batch-size", "-4"], "run.batch_size"),
+    (["--lr", "nan"], "optim.lr"),
+    (["--lr", "-1"], "optim.lr"),
+    (["--lr", "inf"], "optim.lr"),
+    (["--epochs", "0"], "run.epochs"),
+    (["--seed", "-1"], "run.seed"),
+    (["--set", "data.num_samples=-5"], "data.num_samples"),
+    (["--set", "data.sample_rate=0"], "data.sample_rate"),
+    (["--set", "optim.momentum=1.5"], "optim.momentum"),
+    (["--set", "optim.weight_decay=-0.1"], "optim.weight_decay"),
+    (["--set", "optim.optimizer=rmsprop"], "optim.optimizer"),
+    (["--set", "optim.schedule=linear"], "optim.schedule"),
+    (["--set", "optim.step_size=0"], "optim.step_size"),
+    (["--set", "augment.noise_prob=1.5"], "augment.noise_prob"),
+    (["--set", "augment.noise_snr_db=30,5"], "augment.noise_snr_db"),
+    (["--set", "augment.noise_snr_db=NaN,5"], "augment.noise_snr_db"),
+    (["--set", "augment.label_smoothing=1"], "augment.label_smoothing"),
+    (["--set", "augment.time_masks=-1"], "augment.time_masks"),
+    (["--set", "run.checkpoint_every=0"], "run.checkpoint_every"),
+    (["--set", "run.workers=-2"], "run.workers"),
+    (["--set", "data.task=13"], "data.task"),
+])
+def test_an_option_out_of_range_is_refused_before_the_data_is_read(capsys, tmp_path, option, field):
+    # The dataset does not exist: the option must be refused before anyone looks for it.
+    err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"), *option])
+    assert field in err and "no-such-data" not in err, err
+    assert option[0] in err, err  # the option the user typed, not only the field it sets
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_presets_are_valid():
+    for name in ("default", "seed-m5"):
+        preset(name).validate(name)
+
+
+def test_an_input_too_short_for_the_model_is_refused_at_start(capsys, tmp_path):
+    err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"),
+                           "--preset", "seed-m5", "--set", "data.num_samples=16"])
+    assert "m5" in err and "16 samples" in err and "data.num_samples" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_refused_at_start(capsys, tmp_path):
+    err = refused(capsys, ["train", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--device", "cuda"])
+    assert "CUDA" in err
+
+
+def test_a_config_file_of_something_else_is_refused(capsys, tmp_path):
+    other = tmp_path / "package.json"
+    other.write_text(json.dumps({"name": "left-pad", "version": "1.3.0"}))
+    err = refused(capsys, ["train", "--config", str(other), "--out", str(tmp_path / "run")])
+    assert str(other) in err and "'name'" in err and "missing" in err
+
+
+def test_a_config_file_missing_a_section_is_refused(tmp_path):
+    partial = tmp_path / "partial.json"
+    document = preset("seed-m5").to_dict()
+    del document["augment"], document["run"]
+    partial.write_text(json.dumps(document))
+    with pytest.raises(UsageError, match=rf"{partial}: missing config sections: augment, run"):
+        build_config(_parse(["data", "--config", str(partial), "--out", str(tmp_path / "run")]))
+
+
+def test_a_run_config_json_is_accepted_with_its_labels(tmp_path):
+    path = tmp_path / "config.json"
+    preset("seed-m5").save(path, ["no", "yes"], None)
+    assert TrainConfig.load(path).to_dict() == preset("seed-m5").to_dict()
+
+
+def test_a_yaml_config_gives_the_same_config_as_json(tmp_path):
+    document = preset("default").to_dict()
+    document["data"]["source"] = str(tmp_path)
+    text = yaml.safe_dump(document).replace("weight_decay: 0.001", "weight_decay: 1e-3")
+    assert "1e-3" in text  # PyYAML alone reads 1e-3 as a string
+    for name in ("config.yaml", "config.yml"):
+        (tmp_path / name).write_text(text)
+        config = build_config(_parse(["--config", str(tmp_path / name), "--out", str(tmp_path / "run")]))
+        assert config.to_dict() == document
+
+
+def test_a_broken_yaml_config_names_the_line(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data:\n  source: x\noptim: [lr: 0.1\n")
+    with pytest.raises(UsageError, match=rf"{broken}: not valid YAML .*line \d"):
+        build_config(_parse(["--config", str(broken), "--out", str(tmp_path / "run")]))
+
+
+def test_print_config_shows_the_resolved_config_and_trains_nothing(capsys, tmp_path):
+    assert main(["train", str(tmp_path / "data"), "--preset", "seed-m5", "--lr", "0.5",
+                 "--set", "augment.noise_prob=0.25", "--print-config"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["optim"]["lr"] == 0.5 and shown["augment"]["noise_prob"] == 0.25
+    assert shown["model"]["name"] == "m5" and shown["data"]["source"] == str((tmp_path / "data").resolve())
+    assert list(tmp_path.iterdir()) == []
+    # What it prints is a valid --config.
+    (tmp_path / "shown.json").write_text(json.dumps(shown))
+    again = build_config(_parse(["--config", str(tmp_path / "shown.json"), "--out", str(tmp_path / "run")]))
+    assert again.to_dict() == shown
+
+
+def test_out_is_still_required_to_train(capsys, tmp_path):
+    err = refused(capsys, ["train", str(tmp_path / "data")])
+    assert "--out" in err
