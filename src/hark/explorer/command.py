@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from hark.explorer.app import create_app
 
     config = ExploreConfig(run=args.run, host=args.host, port=args.port, data=args.data)
-    app = create_app(config.run, config.data)
+    app = create_app(config.run, config.data, config.host)
+    problem = app.state.explorer.run.data_problem
+    if problem:
+        print(f"warning: {problem}; the clips will show without audio or spectrograms", file=sys.stderr)
     if config.host not in LOCAL_HOSTS:
         print(f"warning: listening on {config.host}: anyone who can reach this machine can read the "
               "run's clips and edit its issues (there is no login)", file=sys.stderr)
