@@ -106,7 +106,15 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
         "onset": _number(values.get(schema.ONSET)), "offset": _number(values.get(schema.OFFSET)),
         "mode": next((m for m in modes(explorer) if m["number"] == mode), None),
         "neighbours": neighbours, "issues": issues, "data_problem": explorer.run.data_problem,
+        "cutoff_tail_s": _cutoff_tail_s(),
     }
+
+
+def _cutoff_tail_s() -> float:
+    """How much of the clip's end the cut-off detector listens to, drawn on the spectrogram."""
+    from hark.analysis.detectors import DetectorConfig  # scipy and friends: only the detail view needs it
+
+    return float(DetectorConfig().tail_s)
 
 
 def _number(value) -> float | None:
