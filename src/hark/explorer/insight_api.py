@@ -69,6 +69,9 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
         "splits": splits, "modes": found_modes,
         "pairs": [{"label": a, "pred": b, "count": n} for (a, b), n in top],
         "label_issues": int(clips[schema.LABEL_ISSUE].sum()),
+        # The filters behind the counts, so the page holds no copy of column or sort names.
+        "label_issue_filter": {schema.LABEL_ISSUE: "true", "sort": schema.LABEL_QUALITY, "order": "asc"},
+        "pair_sort": schema.CONFIDENCE,
         "detectors": [{"name": d.name, "title": d.title, "meaning": d.flag_meaning,
                        "count": int(clips[d.flag_column].sum())} for d in schema.DETECTORS if d.name in index.flags],
         "metrics": explorer.run.metrics, "data_problem": explorer.run.data_problem,

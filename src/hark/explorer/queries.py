@@ -63,6 +63,8 @@ def failure_mode_of_rows(clips: pd.DataFrame, findings: list[dict], row_of_path:
             rows = row_of_path.reindex(list(findings[number - 1].get("clips", []))).dropna().astype(int)
             mode[rows.to_numpy()] = number
         return mode
+    if schema.CLUSTER not in clips:
+        return np.full(len(clips), schema.NO_CLUSTER, dtype=np.int32)
     cluster = clips[schema.CLUSTER].to_numpy()
     numbers = {f["cluster"]: k for k, f in enumerate(findings, 1) if isinstance(f.get("cluster"), int)}
     if numbers:

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from hark import schema
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 from hark.runfiles import read_json, read_table
 
 REQUIRED_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.PRED)
@@ -129,9 +129,9 @@ def _labels(run_dir: Path, config: dict, clips_file: Path) -> list[str]:
 def _check_run_folder(run_dir: Path) -> None:
     """A folder that is no run at all gets told so, not a complaint about one of its files."""
     if not run_dir.is_dir():
-        raise HarkError(f"{run_dir}: no such folder; pass a run folder (the --out of `hark train`)")
+        raise UsageError(f"{run_dir}: no such folder; pass a run folder (the --out of `hark train`)")
     if not (run_dir / schema.CONFIG_FILE).exists() and not (run_dir / schema.ANALYSIS_DIR).is_dir():
-        raise HarkError(f"{run_dir}: not a run folder (no {schema.CONFIG_FILE} or {schema.ANALYSIS_DIR}/); "
+        raise UsageError(f"{run_dir}: not a run folder (no {schema.CONFIG_FILE} or {schema.ANALYSIS_DIR}/); "
                         "pass the --out folder of `hark train`, analysed with `hark analyze`")
 
 

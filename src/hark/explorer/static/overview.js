@@ -37,7 +37,7 @@ export async function showOverview(state, root) {
       el("td", {}, `${(s.accuracy * 100).toFixed(1)}%`),
       el("td", {}, link(s.errors.toLocaleString(), { split: s.split, agree: "disagree" })))));
   const pairs = o.pairs.length ? el("ol", { class: "pairs" }, o.pairs.map((p) => el("li", {},
-    link(`'${labelName(p.label)}' heard as '${labelName(p.pred)}'`, { label: p.label, pred: p.pred, sort: "confidence" }),
+    link(`'${labelName(p.label)}' heard as '${labelName(p.pred)}'`, { label: p.label, pred: p.pred, sort: o.pair_sort }),
     ` · ${p.count} clips`))) : el("p", { class: "empty" }, "No errors.");
   const detectors = el("table", { class: "detectors" },
     el("tr", {}, el("th", {}, "audio problem"), el("th", {}, "what it means"), el("th", {}, "clips")),
@@ -55,6 +55,6 @@ export async function showOverview(state, root) {
     el("div", { class: "two" },
       el("section", {}, el("h2", {}, "Most confused pairs"), pairs),
       el("section", {}, el("h2", {}, "Label and audio problems"),
-        el("p", {}, link(`${o.label_issues.toLocaleString()} clips look mislabelled`, { label_issue: "true", sort: "label_quality", order: "asc" })),
+        el("p", {}, link(`${o.label_issues.toLocaleString()} clips look mislabelled`, o.label_issue_filter)),
         detectors)));
 }
