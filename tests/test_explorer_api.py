@@ -183,7 +183,8 @@ def test_metrics_confusion_and_findings(client, clips):
     assert counts.sum() == len(train)
     yes, no = classes.index("yes"), classes.index("no")
     assert counts[yes, no] == ((train.label == "yes") & (train.oof_pred == "no")).sum()
-    final = np.array(client.get("/api/metrics", params={"split": "train", "prediction": "final"}).json()["confusion"]["counts"])
+    final = client.get("/api/metrics", params={"split": "train", "prediction": "final"}).json()["confusion"]
+    final = np.array(final["counts"])
     assert final[yes, no] == ((train.label == "yes") & (train.pred == "no")).sum()
     assert m["distribution"]["train"]["yes"] == (train.label == "yes").sum()
     assert m["metrics"]["test"]["accuracy"] == 0.66
@@ -443,7 +444,8 @@ def test_overview_counts_link_to_their_clips(client, clips):
     assert o["errors"] == clips.error.sum() and o["prediction"] == "oof"
     for split in o["splits"]:
         inside = clips[clips.split == split["split"]]
-        assert split["errors"] == client.get("/api/clips", params={"split": split["split"], "agree": "disagree"}).json()["total"]
+        listed = client.get("/api/clips", params={"split": split["split"], "agree": "disagree"}).json()["total"]
+        assert split["errors"] == listed
         assert split["accuracy"] == round((inside.label == inside.oof_pred).mean(), 4)
     for pair in o["pairs"]:
         got = client.get("/api/clips", params={"label": pair["label"], "pred": pair["pred"]}).json()["total"]
