@@ -102,12 +102,15 @@ export function el(tag, attrs = {}, ...children) {
 // A message at the bottom right; `action` ({label, run}) adds a button, e.g. Undo.
 export function toast(message, { error = false, action = null } = {}) {
   const box = el("div", { class: "toast" + (error ? " error" : ""), role: error ? "alert" : "status" }, message);
+  // The "u" key runs the latest undo while its message shows (keys.js).
+  const forget = () => { box.remove(); if (app.undo === run) app.undo = null; };
+  const run = () => { forget(); action.run(); };
   if (action) {
-    box.append(" ", el("button", { type: "button", class: "toast-action", onclick: () => { box.remove(); action.run(); } },
-      action.label));
+    app.undo = run;
+    box.append(" ", el("button", { type: "button", class: "toast-action", onclick: run }, action.label + " (u)"));
   }
   document.getElementById("toasts").append(box);
-  setTimeout(() => box.remove(), error || action ? 10000 : 3000);
+  setTimeout(forget, error || action ? 10000 : 3000);
   return box;
 }
 

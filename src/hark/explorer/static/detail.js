@@ -102,7 +102,7 @@ export async function showDetail(state, root) {
       el("span", { class: "key tail" }, "tail the cut-off detector listens to"), el("span", {}, "click the picture to seek")),
     wave.error ? el("p", { class: "data-warning" }, wave.error) : waveCanvas, audio,
     el("h3", {}, "Nearest clips in the model's embedding"), neighbourList(detail.neighbours));
-  root.replaceChildren(el("article", { class: "detail", "data-path": card.path },
+  root.replaceChildren(el("article", { class: "detail", id: "detail", tabindex: -1, "aria-label": "clip details (Space plays, Esc goes back)", "data-path": card.path },
     el("header", { class: "detail-head" },
       el("button", { type: "button", id: "detail-back", onclick: () => history.back() }, "← Back"),
       el("h2", {}, el("span", { class: "label" }, labelName(card.label)), " → ",
@@ -113,7 +113,7 @@ export async function showDetail(state, root) {
       el("aside", { class: "detail-facts" }, predictionFacts(detail), labelFacts(detail, correction, onCorrection),
         detectorFacts(detail), issueFacts(detail)))));
   if (!wave.error) requestAnimationFrame(() => drawWaveform(waveCanvas, wave));
-  document.getElementById("detail-back").focus();
+  document.getElementById("detail").focus(); // keys act on the clip, not on the Back button
 }
 
 const go = (changes) => (e) => { e.preventDefault(); navigate(changes, { reset: true }); };

@@ -8,7 +8,7 @@ export const SHORTCUTS = [
   ["j / → / ↓", "next clip"], ["k / ← / ↑", "previous clip"], ["Space", "play the clip"],
   ["Enter", "open the clip's details"], ["x", "select or unselect the clip"],
   ["c", "correct the label (opens a dialog; nothing is saved until you confirm)"], ["s", "similar clips"],
-  ["/", "search paths"], ["Esc", "close a dialog; from the details, back to the list"], ["?", "this list"],
+  ["u", "undo the last change (while its message shows)"], ["/", "search paths"], ["Esc", "close a dialog; from the details, back to the list"], ["?", "this list"],
   ["map: arrows / + / − / 0", "pan, zoom in, zoom out, reset"],
 ];
 const NEXT = new Set(["j", "ArrowRight", "ArrowDown"]);
@@ -62,6 +62,7 @@ export function installKeys() {
     const key = event.key;
     if ((key === " " || key === "Enter") && event.target.matches("button, a")) return; // the control's own action
     if (key === "?") { event.preventDefault(); showHelp(); return; }
+    if (key === "u" && app.undo) { event.preventDefault(); app.undo(); return; }
     if (key === "/") {
       const search = document.querySelector("#filters input[name=search]");
       if (search && !search.closest("[hidden]")) { event.preventDefault(); search.focus(); }
