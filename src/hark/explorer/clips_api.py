@@ -37,6 +37,7 @@ def summary(explorer: Shared) -> dict:
         "splits": sorted(clips[schema.SPLIT].unique().tolist()),
         "flags": [{"name": d.name, "title": d.title, "meaning": d.flag_meaning}
                   for d in schema.DETECTORS if d.name in run.flags],
+        "modes": explorer.failure_modes(),
         "speakers": sorted(s for s in clips[schema.SPEAKER].unique().tolist() if s)[:MAX_SPEAKERS],
         "has_map": bool(clips[schema.MAP_X].notna().any()),
         "has_similar": explorer.predictions.available,

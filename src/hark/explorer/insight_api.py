@@ -3,7 +3,6 @@ detail (every score named, top predictions, neighbours, issues), and similar cli
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import numpy as np
@@ -19,20 +18,6 @@ ClipPath = Annotated[str, Query(max_length=1000)]
 TOP_PAIRS = 8
 EXAMPLES = 4  # example clips per failure mode on the overview
 TOP_K = 5
-# findings.json titles read "Failure mode 3 — 'go' heard as 'no'"; the explorer shows the number itself.
-NUMBERED = re.compile(r"^\s*failure mode \d+\s*[—:-]\s*", re.IGNORECASE)
-
-
-def modes(explorer) -> list[dict]:
-    """findings.json as the page shows it: numbered from 1, the title's number and the
-    description's repeat of the title taken out."""
-    out = []
-    for number, finding in enumerate(explorer.run.findings, 1):
-        title = NUMBERED.sub("", str(finding.get("title", ""))) or f"Failure mode {number}"
-        description = NUMBERED.sub("", str(finding.get("description", "")))
-        out.append({"number": number, "title": title, "description": description,
-                    "size": int((explorer.index.mode == number).sum())})
-    return out
 
 
 @router.get("/metrics")
@@ -40,8 +25,9 @@ def metrics(explorer: Shared, prediction: Prediction = None,
             split: Annotated[str | None, Query(max_length=50)] = None) -> dict:
     clips, view = explorer.run.clips, explorer.index.view(prediction)
     keep = (clips[schema.SPLIT] == split).to_numpy() if split else np.ones(len(clips), dtype=bool)
+    counts = confusion(clips[schema.LABEL].to_numpy()[keep], view.pred[keep])
     return {"metrics": explorer.run.metrics, "distribution": distribution(clips), "prediction": view.name,
-            "confusion": confusion(clips[schema.LABEL].to_numpy()[keep], view.pred[keep]), "modes": modes(explorer)}
+            "confusion": counts, "modes": explorer.failure_modes()}
 
 
 @router.get("/overview")
@@ -60,7 +46,7 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
     for label, pred in zip(labels[wrong], view.pred[wrong], strict=True):
         pairs[(label, pred)] = pairs.get((label, pred), 0) + 1
     top = sorted(pairs.items(), key=lambda item: -item[1])[:TOP_PAIRS]
-    found_modes = modes(explorer)
+    found_modes = explorer.failure_modes()
     for mode in found_modes:
         rows = index.ordered(index.mode == mode["number"], schema.LOSS, "desc", view.name)[:EXAMPLES]
         mode["examples"] = explorer.cards(rows, view.name)
@@ -107,7 +93,7 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
     return {
         "clip": explorer.cards([row], prediction)[0], "detectors": detectors, "top": top,
         "onset": _number(values.get(schema.ONSET)), "offset": _number(values.get(schema.OFFSET)),
-        "mode": next((m for m in modes(explorer) if m["number"] == mode), None),
+        "mode": next((m for m in explorer.failure_modes() if m["number"] == mode), None),
         "neighbours": neighbours, "issues": issues, "data_problem": explorer.run.data_problem,
         "cutoff_tail_s": _cutoff_tail_s(),
     }

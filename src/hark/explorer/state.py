@@ -3,6 +3,7 @@ handed to the routers as a FastAPI dependency so that no router imports the app.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import numpy as np
@@ -17,6 +18,8 @@ from hark.explorer.store import Store
 
 # Correction choices besides the run's classes, spelled as `hark fix --relabel` reads them.
 SPECIAL_CORRECTIONS = (schema.CUTOFF_LABEL, schema.UNUSABLE_LABEL)
+# findings.json titles read "Failure mode 3 — 'go' heard as 'no'"; the explorer shows the number itself.
+NUMBERED = re.compile(r"^\s*failure mode \d+\s*[—:-]\s*", re.IGNORECASE)
 
 
 class Explorer:
@@ -40,6 +43,17 @@ class Explorer:
         for card in cards:
             card["correction"] = corrections.get(card["path"])
         return cards
+
+    def failure_modes(self) -> list[dict]:
+        """findings.json as the page shows it: numbered from 1, the title's number and the
+        description's repeat of the title taken out."""
+        out = []
+        for number, finding in enumerate(self.run.findings, 1):
+            title = NUMBERED.sub("", str(finding.get("title", ""))) or f"Failure mode {number}"
+            description = NUMBERED.sub("", str(finding.get("description", "")))
+            out.append({"number": number, "title": title, "description": description,
+                        "size": int((self.index.mode == number).sum())})
+        return out
 
     def known_path(self, path: str) -> str:
         """`path` if it is a clip of this run and stays inside the dataset, else 404."""

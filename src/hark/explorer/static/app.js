@@ -60,16 +60,17 @@ async function render() {
 }
 
 async function start() {
+  const summary = getJSON("/api/summary");
   await loadSchema();
   // Opening the map directly: its columns download alongside the app's own start-up requests.
   if (readState().view === "map") loadMap().catch(() => {});
-  const [summary, metrics] = await Promise.all([getJSON("/api/summary"), getJSON("/api/metrics"), refreshIssues()]);
-  app.summary = summary;
-  app.modes = metrics.modes;
-  document.getElementById("run-name").textContent = `${summary.run} · ${summary.clips.toLocaleString()} clips`;
+  [app.summary] = await Promise.all([summary, refreshIssues()]);
+  app.modes = app.summary.modes;
+  const { run, clips, data_problem: problem } = app.summary;
+  document.getElementById("run-name").textContent = `${run} · ${clips.toLocaleString()} clips`;
   const warning = document.getElementById("data-warning");
-  warning.hidden = !summary.data_problem;
-  warning.textContent = summary.data_problem ? `No audio: ${summary.data_problem}` : "";
+  warning.hidden = !problem;
+  warning.textContent = problem ? `No audio: ${problem}` : "";
   predictionSwitch();
   buildFilterBar();
   updatePickedBar();

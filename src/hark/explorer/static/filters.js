@@ -42,8 +42,14 @@ export function buildFilterBar() {
   const s = app.summary;
   const pairs = (values) => values.map((v) => [v, labelName(v)]);
   const sortNames = { loss: "loss (how wrong)", confidence: "confidence", label_quality: "label quality", path: "path" };
+  const actions = el("div", { class: "filter-actions" },
+    el("button", { type: "button", id: "clear-filters", onclick: () => navigate({}, { reset: true }) }, "Clear filters"),
+    el("button", { type: "button", id: "issue-from-filter", onclick: () => {
+      const filter = filterOf(readState());
+      openNewIssueDialog({ filter }, `All clips of the current filter (${document.getElementById("view").dataset.total ?? "?"} clips).`);
+    } }, "New issue from filter"));
   document.getElementById("filters").replaceChildren(
-    el("div", { class: "chips", id: "chips", "aria-label": "active filters" }),
+    el("div", { class: "filter-top" }, el("div", { class: "chips", id: "chips", "aria-label": "active filters" }), actions),
     el("div", { class: "groups" },
       group("Labels", choice("label", "label", pairs(s.classes), "the label in the dataset"),
         choice("split", "split", s.splits.map((v) => [v, v])),
@@ -67,13 +73,7 @@ export function buildFilterBar() {
         el("label", {}, "order", el("select", { name: "order", onchange: (e) => navigate({ order: e.target.value }) },
           el("option", { value: "desc" }, "high first"), el("option", { value: "asc" }, "low first"))),
         el("label", {}, "path contains", el("input", { name: "search", type: "search", size: 10,
-          onchange: (e) => navigate({ search: e.target.value }) })))),
-    el("div", { class: "filter-actions" },
-      el("button", { type: "button", id: "clear-filters", onclick: () => navigate({}, { reset: true }) }, "Clear filters"),
-      el("button", { type: "button", id: "issue-from-filter", onclick: () => {
-        const filter = filterOf(readState());
-        openNewIssueDialog({ filter }, `All clips of the current filter (${document.getElementById("view").dataset.total ?? "?"} clips).`);
-      } }, "New issue from filter")));
+          onchange: (e) => navigate({ search: e.target.value }) })))));
 }
 
 function chipText(key, value) {

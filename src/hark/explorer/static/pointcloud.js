@@ -149,17 +149,26 @@ export class PointCloud {
         pixels.fill(word, row * w + Math.max(0, left), row * w + Math.min(w, left + side));
       }
     };
+    // Selected points are drawn last: a dark frame around the point's own colour.
+    const picked = new Map();
+    for (const i of this.highlight) picked.set(i, 0);
     if (this.density) this.drawDensity(pixels, w, h, sx, sy);
     else {
       for (const { ids, colour, size } of this.groups) {
         const word = rgbaWord(colour);
         const side = Math.max(1, Math.round(size * dpr));
-        for (const i of ids) square(i, side, word);
+        for (const i of ids) {
+          square(i, side, word);
+          if (picked.has(i)) picked.set(i, word);
+        }
       }
     }
-    const word = rgbaWord(HIGHLIGHT);
-    const side = Math.max(2, Math.round(4 * dpr));
-    for (const i of this.highlight) square(i, side, word);
+    const frame = rgbaWord(HIGHLIGHT);
+    const side = Math.max(3, Math.round(6 * dpr));
+    for (const [i, word] of picked) {
+      square(i, side, frame);
+      if (word) square(i, side - 2 * Math.max(1, Math.round(dpr)), word);
+    }
     context.putImageData(image, 0, 0);
     this.drawOverlay();
   }
