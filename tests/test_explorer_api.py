@@ -15,6 +15,8 @@ import sys
 import httpx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from explorer_fixtures import BROKEN, FLAGS, WINDOW, make_fake_run
 from fastapi.testclient import TestClient
@@ -564,3 +566,52 @@ def test_a_folder_that_is_no_run_names_the_problem(tmp_path, capsys):
     assert "not a run folder" in err and "hark train" in err and "no dataset source" not in err
     assert main(["explore", str(tmp_path / "missing")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+# ---- compare two runs ------------------------------------------------------------------------
+
+def make_run_b(run_a, tmp_path):
+    """Run B: run A's clips, where B gets every third clip right and the fifth wrong."""
+    import shutil
+
+    run_b = tmp_path / "run-b"
+    shutil.copytree(run_a, run_b, ignore=shutil.ignore_patterns("explorer*"))
+    table = pq.read_table(run_b / "analysis" / "clips.parquet")
+    clips = table.to_pandas()
+    rows = np.arange(len(clips))
+    b = clips.oof_pred.where(rows % 3 != 0, clips.label)
+    b = b.where(rows % 5 != 1, [x + "-wrong" for x in clips.label])
+    clips["oof_pred"] = b
+    pq.write_table(pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
+                   run_b / "analysis" / "clips.parquet")
+    return run_b, clips
+
+
+def test_compare_two_runs_finds_what_b_fixed_and_broke(run, clips, tmp_path):
+    run_b, b = make_run_b(run, tmp_path)
+    a_right, b_right = clips.label == clips.oof_pred, b.label == b.oof_pred
+    with TestClient(create_app(run, compare_dir=run_b), base_url=LOCAL) as c:
+        summary = c.get("/api/summary").json()["compare"]
+        assert summary == {"run": "run-b", "shared": len(clips), "prediction": "oof"}
+        fixed = c.get("/api/clips", params={"compare": "fixed", "limit": 500}).json()
+        assert {x["path"] for x in fixed["clips"]} == set(clips.path[~a_right & b_right])
+        assert all(x["compare"]["pred"] == x["label"] != x["pred"] for x in fixed["clips"])
+        broken = c.get("/api/clips", params={"compare": "broken", "limit": 500}).json()
+        assert {x["path"] for x in broken["clips"]} == set(clips.path[a_right & ~b_right])
+        overview = c.get("/api/overview").json()["compare"]
+        assert (overview["fixed"], overview["broken"]) == (fixed["total"], broken["total"])
+        assert c.get("/api/facets").json()["counts"]["compare"]["fixed"] == fixed["total"]
+    with TestClient(create_app(run), base_url=LOCAL) as c:  # without B: the filter matches nothing
+        assert c.get("/api/clips", params={"compare": "fixed"}).json()["total"] == 0
+
+
+def test_compare_with_a_run_of_other_clips_is_a_clear_error(run, tmp_path):
+    from hark.errors import HarkError
+
+    other, clips = make_run_b(run, tmp_path)
+    clips["path"] = "elsewhere/" + clips["path"]
+    clips.to_parquet(other / "analysis" / "clips.parquet", index=False)
+    with pytest.raises(HarkError, match="shares no clip"):
+        create_app(run, compare_dir=other)
+    with pytest.raises(HarkError, match="not a run folder"):
+        create_app(run, compare_dir=tmp_path)

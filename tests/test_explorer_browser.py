@@ -329,3 +329,42 @@ def test_hostile_inputs_get_readable_answers(page, served):
     assert forged.status_code == 403
     huge = httpx.get(url + "api/issues/99999999999999999999")
     assert huge.status_code == 422 and len(huge.content) < 1000
+
+
+@pytest.fixture(scope="module")
+def served_pair(analysed, tmp_path_factory):
+    """`hark explore A B`: B is A's analysis with every third clip now right."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run_b = tmp_path_factory.mktemp("compare") / "run-b"
+    shutil.copytree(analysed, run_b, ignore=shutil.ignore_patterns("explorer*", "checkpoints", "tensorboard"))
+    table = pq.read_table(run_b / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
+    clips = table.to_pandas()
+    column = schema.OOF_PRED if schema.OOF_PRED in clips else "oos_pred"
+    clips[column] = clips[column].where(clips.index % 3 != 0, clips.label)
+    pq.write_table(pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
+                   run_b / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
+    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(analysed), str(run_b), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    match = re.search(r"http://\S+/", server.stdout.readline())
+    assert match, "the explorer printed no URL"
+    yield clips.rename(columns={column: "b_pred"}), match.group(0)
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def test_compare_two_runs_in_the_app(page, served, served_pair):
+    run, _ = served
+    b, url = served_pair
+    a = clips_of(run)
+    fixed = a[(a.label != a[schema.OOF_PRED]) & (b.b_pred == b.label)]
+    page.goto(url)
+    page.wait_for_selector(".compare-section")
+    page.click(f".compare-section a:has-text('{len(fixed)} fixed by B')")
+    page.wait_for_selector("#grid .card")
+    assert "compare=fixed" in page.url and total(page) == len(fixed)
+    card = page.locator("#grid .card").first
+    assert card.locator(".compare-pred.right").count() == 1 and card.locator(".pred").text_content() != \
+        card.locator(".label").text_content()
+    shoot(page, "compare")

@@ -45,6 +45,8 @@ def summary(explorer: Shared) -> dict:
         "views": run.views,
         "default_view": explorer.index.default_view,
         "data_problem": run.data_problem,
+        "compare": None if explorer.compare is None else {
+            "run": explorer.compare.name, "shared": explorer.compare.shared, "prediction": explorer.compare.prediction},
     }
 
 

@@ -61,6 +61,9 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
         "detectors": [{"name": d.name, "title": d.title, "meaning": d.flag_meaning,
                        "count": int(clips[d.flag_column].sum())} for d in schema.DETECTORS if d.name in index.flags],
         "metrics": explorer.run.metrics, "data_problem": explorer.run.data_problem,
+        "compare": None if explorer.compare is None else {
+            "run": explorer.compare.name, "shared": explorer.compare.shared,
+            **{kind: int(index.compare_mask(kind, view).sum()) for kind in ("fixed", "broken")}},
     }
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from hark import schema
-from hark.explorer.rundata import FINAL_VIEW, VIEW_COLUMNS
+from hark.explorer.rundata import FINAL_VIEW, VIEW_COLUMNS, Comparison
 
 # Ids and issue numbers the store can hold (SQLite integers are 64-bit).
 MAX_ID = 2**63 - 1
@@ -45,6 +45,8 @@ class ClipFilter(BaseModel):
     loss_max: Finite | None = None
     search: str | None = Field(None, max_length=200)  # substring of the path
     issue: int | None = Field(None, ge=1, le=MAX_ID)
+    # With a second run B: clips B gets right and this run wrong, the reverse, or any change.
+    compare: Literal["fixed", "broken", "changed"] | None = None
 
 
 class ClipQuery(ClipFilter):
@@ -88,8 +90,10 @@ class PredictionView:
 class ClipIndex:
     """The clips table plus what makes queries over it cheap."""
 
-    def __init__(self, clips: pd.DataFrame, findings: list[dict], default_view: str = FINAL_VIEW):
+    def __init__(self, clips: pd.DataFrame, findings: list[dict], default_view: str = FINAL_VIEW,
+                 compare: Comparison | None = None):
         self.clips = clips
+        self.compare = compare
         self.flags = [d.name for d in schema.DETECTORS if d.flag_column in clips.columns]
         self.findings = findings
         self._row_of_path = pd.Series(np.arange(len(clips)), index=clips[schema.PATH].to_numpy())
@@ -146,11 +150,26 @@ class ClipIndex:
                 keep &= values <= high
         if f.search:
             keep &= c[schema.PATH].str.contains(f.search, regex=False).to_numpy()
+        if f.compare is not None:
+            keep &= self.compare_mask(f.compare, view)
         if f.issue is not None:
             inside = np.zeros(len(c), dtype=bool)
             inside[self.rows_of(list(issue_paths or []))] = True
             keep &= inside
         return keep
+
+    def compare_mask(self, kind: str, view: PredictionView) -> np.ndarray:
+        """Clips B fixed (this run wrong, B right), broke (the reverse) or predicts differently;
+        nothing without a second run. Both are judged against this run's labels."""
+        if self.compare is None:
+            return np.zeros(len(self.clips), dtype=bool)
+        shared = self.compare.pred != ""
+        b_right = self.compare.pred == self.clips[schema.LABEL].to_numpy()
+        if kind == "fixed":
+            return shared & ~view.agree & b_right
+        if kind == "broken":
+            return shared & view.agree & ~b_right
+        return shared & (self.compare.pred != view.pred)
 
     def ordered(self, mask: np.ndarray, sort: str, order: str, prediction: str | None = None) -> np.ndarray:
         """Rows of `mask` in sort order; missing values (NaN) always last."""
@@ -174,6 +193,9 @@ class ClipIndex:
             card["predictions"] = {name: {"pred": str(v.pred[row]), "confidence": _plain(v.confidence[row])}
                                    for name, v in self.views.items()}
             card["mode"] = int(self.mode[row])
+            if self.compare is not None:
+                card["compare"] = {"pred": str(self.compare.pred[row]) or None,
+                                   "confidence": _plain(self.compare.confidence[row])}
             card["flags"] = [name for name, on in zip(self.flags, self._flag_values[row], strict=True) if on]
             out.append(card)
         return out
@@ -192,6 +214,9 @@ class ClipIndex:
         counts["agree"] = {"agree": int((view.agree & mask).sum()), "disagree": int((~view.agree & mask).sum())}
         counts["label_issue"] = {"true": int((c[schema.LABEL_ISSUE].to_numpy() & mask).sum())}
         counts["flag"] = {name: int((self._flag_values[:, k] & mask).sum()) for k, name in enumerate(self.flags)}
+        if self.compare is not None:
+            counts["compare"] = {kind: int((self.compare_mask(kind, view) & mask).sum())
+                                 for kind in ("fixed", "broken", "changed")}
         return {"total": int(mask.sum()), "counts": counts,
                 "histograms": {"conf": _histogram(view.confidence, mask, (0.0, 1.0)),
                                "loss": _histogram(c[schema.LOSS].to_numpy(dtype=float), mask, None)}}

@@ -135,6 +135,37 @@ def _check_run_folder(run_dir: Path) -> None:
                         "pass the --out folder of `hark train`, analysed with `hark analyze`")
 
 
+@dataclass
+class Comparison:
+    """Run B's defining prediction for each clip of run A (empty where B lacks the clip)."""
+
+    run_dir: Path
+    name: str
+    pred: np.ndarray  # str per row of A's clips
+    confidence: np.ndarray  # float per row, NaN where B lacks the clip
+    prediction: str  # which of B's predictions: OOF_VIEW or FINAL_VIEW
+    shared: int
+
+
+def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
+    """B is judged against A's labels on the clips both hold: a clip that `hark fix` moved to
+    another label in B keeps its original label for the comparison."""
+    other = Path(other)
+    _check_run_folder(other)
+    clips, defined_by = read_clips(other / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
+    view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+    pred_column, confidence_column = VIEW_COLUMNS[view]
+    by_path = clips.drop_duplicates(schema.PATH).set_index(schema.PATH)
+    ours = run.clips[schema.PATH]
+    pred = by_path[pred_column].reindex(ours).fillna("").astype(str).to_numpy()
+    confidence = by_path[confidence_column].reindex(ours).to_numpy(dtype=float)
+    shared = int((pred != "").sum())
+    if not shared:
+        raise HarkError(f"{other}: shares no clip with {run.run_dir}; compare two runs of the same dataset")
+    return Comparison(run_dir=other, name=other.resolve().name, pred=pred, confidence=confidence,
+                      prediction=view, shared=shared)
+
+
 def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) -> ExplorerRun:
     run_dir = Path(run_dir)
     _check_run_folder(run_dir)

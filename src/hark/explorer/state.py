@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from hark import schema
 from hark.explorer.media import MediaCache
 from hark.explorer.queries import ClipFilter, ClipIndex
-from hark.explorer.rundata import ExplorerRun
+from hark.explorer.rundata import Comparison, ExplorerRun
 from hark.explorer.similar import Predictions
 from hark.explorer.store import Store
 
@@ -23,10 +23,11 @@ NUMBERED = re.compile(r"^\s*failure mode \d+\s*[—:-]\s*", re.IGNORECASE)
 
 
 class Explorer:
-    def __init__(self, run: ExplorerRun, store: Store, compare: ExplorerRun | None = None):
+    def __init__(self, run: ExplorerRun, store: Store, compare: Comparison | None = None):
         self.run = run
         self.store = store
-        self.index = ClipIndex(run.clips, run.findings, run.default_view)
+        self.compare = compare
+        self.index = ClipIndex(run.clips, run.findings, run.default_view, compare)
         self.media = MediaCache(run.data_root, run.run_dir / "explorer-cache", run.sample_rate)
         self.predictions = Predictions(run.run_dir / schema.PREDICTIONS_FILE, run.clips[schema.PATH])
         preds = set().union(*(set(v.pred) for v in self.index.views.values()))

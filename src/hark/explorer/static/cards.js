@@ -109,6 +109,8 @@ export function renderCard(card, { issueId = null, distance = null } = {}) {
       el("span", { class: "conf", title: `${predictionName(view)} confidence` }, card.confidence === null ? "" : `${Math.round(card.confidence * 100)}% sure`)),
     other && other[1].pred !== card.pred
       ? el("div", { class: "other-pred" }, `${predictionName(other[0])}: ${labelName(other[1].pred)}`) : null,
+    card.compare ? el("div", { class: "compare-pred" + (card.compare.pred === card.label ? " right" : " wrong") },
+      `B (${app.summary.compare.run}): `, card.compare.pred ? labelName(card.compare.pred) : "not in B") : null,
     el("div", { class: "meta" },
       `loss ${fmt(card.loss, 2)} · label quality ${fmt(card.label_quality, 2)} · ${card.split}`,
       distance !== null ? ` · distance ${fmt(distance, 3)}` : ""),

@@ -1,7 +1,7 @@
 // One clip in detail: a large spectrogram with time and frequency axes, a playhead that follows
 // the audio, the waveform, the detected speech onset/offset and the cut-off tail, every detector
 // score in words, the top predictions of both models, label quality, neighbours, issues.
-import { currentPrediction, el, fmt, getJSON, labelName, mediaUrl, navigate, predictionName } from "./api.js";
+import { app, currentPrediction, el, fmt, getJSON, labelName, mediaUrl, navigate, predictionName } from "./api.js";
 import { modeName, openCorrection, spectrogramBox } from "./cards.js";
 
 const HZ_TICKS = [250, 500, 1000, 2000, 4000, 8000];
@@ -133,7 +133,8 @@ function predictionFacts(detail) {
     topTable("out-of-fold (cross-validation)", detail.top.oof, card.label),
     topTable("final model", detail.top.final, card.label),
     el("p", {}, Object.entries(card.predictions).map(([name, p]) =>
-      el("span", { class: "pred-line" }, `${predictionName(name)}: ${labelName(p.pred)} (${percent(p)})`))));
+      el("span", { class: "pred-line" }, `${predictionName(name)}: ${labelName(p.pred)} (${percent(p)})`)),
+    card.compare ? el("span", { class: "pred-line compare-pred" }, `B (${app.summary.compare.run}): ${card.compare.pred ? labelName(card.compare.pred) : "not in B"}`) : null));
 }
 
 function labelFacts(detail, correction, onCorrection) {

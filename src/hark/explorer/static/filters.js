@@ -6,6 +6,7 @@ import { openNewIssueDialog } from "./issues.js";
 
 const AGREEMENT = [["agree", "prediction = label"], ["disagree", "prediction ≠ label"]];
 const ISSUE = [["true", "likely mislabelled"], ["false", "label looks right"]];
+const COMPARE = [["fixed", "fixed by B"], ["broken", "broken by B"], ["changed", "B predicts otherwise"]];
 const NUMBERS = { conf_min: "confidence ≥", conf_max: "confidence ≤", loss_min: "loss ≥", loss_max: "loss ≤" };
 let latest = 0;
 
@@ -61,6 +62,8 @@ export function buildFilterBar() {
         choice("agree", "agreement", AGREEMENT),
         choice("mode", "failure mode", [...app.modes.map((m) => [String(m.number), modeTitle(m.number)]),
           [String(app.schema.no_cluster), modeTitle(app.schema.no_cluster)]], "the analysis' failure modes, largest first")),
+      s.compare ? group(`Compare with B: ${s.compare.run}`, choice("compare", "B against this run", COMPARE,
+        `clips both runs hold (${s.compare.shared}), judged against this run's labels`)) : null,
       group("Audio problems", s.flags.map(flagChoice)),
       group("Confidence and loss",
         el("div", { class: "range" }, el("svg", { class: "histogram", id: "hist-conf", viewBox: "0 0 100 20",
@@ -82,6 +85,7 @@ function chipText(key, value) {
   if (key === "agree") return Object.fromEntries(AGREEMENT)[value] || value;
   if (key === "label_issue") return Object.fromEntries(ISSUE)[value] || value;
   if (key === "issue") return `issue #${value}`;
+  if (key === "compare") return Object.fromEntries(COMPARE)[value] || value;
   if (key in NUMBERS) return `${NUMBERS[key]} ${value}`;
   const names = { label: "label", pred: "predicted", split: "split", speaker: "speaker", search: "path contains" };
   return `${names[key] || key}: ${key === "label" || key === "pred" ? labelName(value) : value}`;

@@ -49,6 +49,10 @@ export async function showOverview(state, root) {
         el("small", {}, ` counted by the ${predictionName(o.prediction)} predictions`)),
       o.data_problem ? el("p", { class: "data-warning" }, `No audio: ${o.data_problem}`) : null,
       accuracy),
+    o.compare ? el("section", { class: "compare-section" }, el("h2", {}, `Compared with B: ${o.compare.run}`),
+      el("p", {}, `${o.compare.shared.toLocaleString()} clips in both runs, judged against this run's labels: `,
+        link(`${o.compare.fixed.toLocaleString()} fixed by B`, { compare: "fixed" }), " · ",
+        link(`${o.compare.broken.toLocaleString()} broken by B`, { compare: "broken" }))) : null,
     el("section", { class: "modes-section" }, el("h2", {}, "Failure modes, largest first"),
       o.modes.length ? el("ol", { class: "modes" }, o.modes.map((m) => modeRow(m, o.errors)))
         : el("p", { class: "empty" }, "No failure modes in findings.json (run `hark analyze`).")),
