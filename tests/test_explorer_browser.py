@@ -178,6 +178,8 @@ def test_keyboard_walk_correction_needs_confirm_and_can_be_undone(page, served):
     run, url = served
     page.goto(url + "?view=clips")
     page.wait_for_selector("#grid .card")
+    tab_stops = "document.querySelectorAll('#grid [tabindex=\"0\"], #grid button:not([tabindex]), #grid select').length"
+    assert page.evaluate(tab_stops) == 1  # the card list is one tab stop, not 60 cards x 5 controls
     page.keyboard.press("j")
     for key in ("j", "ArrowRight", "ArrowDown", "k", "ArrowUp", "ArrowLeft"):
         page.keyboard.press(key)

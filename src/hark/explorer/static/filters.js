@@ -12,7 +12,7 @@ let latest = 0;
 
 const modeTitle = (number) => {
   const mode = app.modes.find((m) => String(m.number) === String(number));
-  return Number(number) < 0 ? "in no failure mode" : mode ? `${mode.number}. ${mode.title}` : `mode ${number}`;
+  return Number(number) < 0 ? "in no failure mode" : mode ? `${mode.number}. ${mode.title}` : String(number);
 };
 
 function choice(name, title, options, help) {
