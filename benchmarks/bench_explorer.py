@@ -85,6 +85,8 @@ def measure(run: Path, browser) -> dict[str, float]:
         page.set_default_timeout(120_000)
         page.goto(url + "?view=metrics")  # warm the server (first requests import lazily)
         page.wait_for_selector("table.confusion")
+        page.evaluate("""async () => { const { clips } = await (await fetch('/api/clips?limit=1')).json();
+            await fetch('/api/spectrogram?path=' + encodeURIComponent(clips[0].path)); }""")  # matplotlib, librosa
         start = time.perf_counter()
         page.goto(url + "?view=clips")
         page.wait_for_selector(".card")
