@@ -2,7 +2,7 @@
 // chosen attribute; clips outside the current filter are drawn small and grey behind the others.
 // Legend entries hide or solo their category; the selection is drawn on top and never holds a
 // clip the filter hides. A filter change only fetches the filter's bit mask and regroups points.
-import { app, currentPrediction, el, filterQuery, flagTitle, getJSON, labelName, mediaUrl, unpackArray,
+import { app, currentPrediction, el, filterQuery, flagTitle, getJSON, labelName, mediaUrl, navigate, unpackArray,
   unpackMask } from "./api.js";
 import { playClip, updatePickedBar } from "./cards.js";
 import { showSelection } from "./grid.js";
@@ -93,7 +93,8 @@ function setMode(mode) {
 }
 
 function buildView(root) {
-  const colour = el("select", { id: "map-colour", "aria-label": "colour by", onchange: () => redraw() },
+  const colour = el("select", { id: "map-colour", "aria-label": "colour by",
+    onchange: () => navigate({ color: colour.value }, { replace: true }) },
     colourChoices().map(([value, text]) => el("option", { value }, "colour by " + text)));
   const modes = el("div", { id: "map-modes", class: "map-modes", role: "group", "aria-label": "drag mode" },
     MODES.map((m) => el("button", { type: "button", value: m, onclick: () => setMode(m) }, m)),
@@ -197,7 +198,9 @@ export async function showMap(state, root) {
   mask = unpackMask(maskResult.mask, data.x.length);
   app.view = currentPrediction(state);
   if (!cloud) startCloud(data);
-  const mode = document.getElementById("map-colour").value;
+  const select = document.getElementById("map-colour");
+  select.value = colourChoices().some(([value]) => value === state.color) ? state.color : colourChoices()[0][0];
+  const mode = select.value;
   const drawn = groups(data, mode);
   const off = hidden.get(mode) || new Set();
   cloud.setGroups(drawn.filter((g) => !off.has(g.name)));
