@@ -464,7 +464,8 @@ def test_clip_detail_names_every_score(client, clips):
     assert [d["title"] for d in detail["detectors"]] == [d.title for d in schema.DETECTORS]
     row = clips.set_index("path").loc[path]
     assert detail["detectors"][0]["score"] == round(row.score_cutoff, 4)
-    assert detail["onset"] == row.onset_s and detail["offset"] == row.offset_s and detail["cutoff_tail_s"] > 0
+    assert detail["onset"] == row.onset_s and detail["offset"] == row.offset_s and detail["cutoff_tail"]["seconds"] > 0
+    assert detail["cutoff_tail"]["flagged"] == bool(row.flag_cutoff)
     assert detail["top"]["final"][0]["label"] == row.pred and len(detail["top"]["final"]) <= 5
     assert detail["clip"]["suggested_label"] == row.suggested_label and len(detail["neighbours"]) == 8
     assert client.get("/api/clip", params={"path": "../etc/passwd"}).status_code == 404

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hark import schema
 from hark.explorer.queries import MAX_ID, ClipFilter, ClipQuery, PredictionName, pack_array, pack_mask
+from hark.explorer.rundata import VIEW_TITLES
 from hark.explorer.state import Shared
 
 router = APIRouter(prefix="/api")
@@ -43,6 +44,7 @@ def summary(explorer: Shared) -> dict:
         "has_similar": explorer.predictions.available,
         "correction_labels": explorer.correction_labels,
         "views": run.views,
+        "view_titles": VIEW_TITLES,
         "default_view": explorer.index.default_view,
         "data_problem": run.data_problem,
         "compare": None if explorer.compare is None else {

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from hark import schema
 from hark.explorer.queries import PredictionName, confusion, distribution
+from hark.explorer.rundata import FINAL_VIEW, OOF_VIEW
 from hark.explorer.state import Shared
 
 router = APIRouter(prefix="/api")
@@ -85,20 +86,22 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
                  for d in schema.DETECTORS if d.score_column in clips.columns or d.flag_column in clips.columns]
     oof_probs = values.get(schema.OOF_PROBS) if schema.OOF_PROBS in clips.columns else None
     labels = explorer.run.labels
-    top = {"final": _top(explorer.predictions.final_probs(row) if explorer.predictions.available else None, labels),
-           "oof": _top(np.asarray(oof_probs, dtype=float) if oof_probs is not None else None, labels)}
+    final_probs = explorer.predictions.final_probs(row) if explorer.predictions.available else None
+    top = {OOF_VIEW: _top(np.asarray(oof_probs, dtype=float) if oof_probs is not None else None, labels),
+           FINAL_VIEW: _top(final_probs, labels)}
     found = explorer.predictions.neighbours(row, 8) if explorer.predictions.available else None
     neighbours = explorer.cards([r for r, _ in found or []], prediction)
     for card, (_, distance) in zip(neighbours, found or [], strict=True):
         card["distance"] = round(distance, 4)
     issues = [vars(explorer.store.issue(i)) for i in explorer.store.issues_of(path)]
     mode = int(explorer.index.mode[row])
+    cutoff = schema.DETECTOR_BY_NAME["cutoff"]
     return {
         "clip": explorer.cards([row], prediction)[0], "detectors": detectors, "top": top,
         "onset": _number(values.get(schema.ONSET)), "offset": _number(values.get(schema.OFFSET)),
         "mode": next((m for m in explorer.failure_modes() if m["number"] == mode), None),
         "neighbours": neighbours, "issues": issues, "data_problem": explorer.run.data_problem,
-        "cutoff_tail_s": _cutoff_tail_s(),
+        "cutoff_tail": {"seconds": _cutoff_tail_s(), "flagged": bool(values.get(cutoff.flag_column, False))},
     }
 
 

@@ -13,12 +13,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from hark import schema
-from hark.explorer.rundata import FINAL_VIEW, VIEW_COLUMNS, Comparison
+from hark.explorer.rundata import FINAL_VIEW, VIEW_COLUMNS, VIEW_NAMES, Comparison
 
 # Ids and issue numbers the store can hold (SQLite integers are 64-bit).
 MAX_ID = 2**63 - 1
 HISTOGRAM_BINS = 20
-PredictionName = Literal["oof", "final"]  # rundata.OOF_VIEW, FINAL_VIEW
+PredictionName = Literal[VIEW_NAMES]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 BASE_CARD_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.LOSS, schema.LABEL_QUALITY,
                      schema.LABEL_ISSUE, schema.SUGGESTED_LABEL, schema.SPEAKER)

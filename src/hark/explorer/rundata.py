@@ -29,7 +29,9 @@ PROBE_CLIPS = 20
 # The two predictions a clip can be seen by: the out-of-fold one (what the analysis counts as
 # an error when cross-validation ran) and the final model's.
 OOF_VIEW, FINAL_VIEW = "oof", "final"
+VIEW_NAMES = (OOF_VIEW, FINAL_VIEW)
 VIEW_COLUMNS = {OOF_VIEW: (schema.OOF_PRED, schema.OOF_CONFIDENCE), FINAL_VIEW: (schema.PRED, schema.CONFIDENCE)}
+VIEW_TITLES = {OOF_VIEW: "out-of-fold", FINAL_VIEW: "final model"}  # what the page calls them
 
 
 @dataclass

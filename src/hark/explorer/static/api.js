@@ -136,6 +136,6 @@ export function unpackArray(base64, ArrayType) {
 export const mediaUrl = (kind, path) => `/api/${kind}?path=${encodeURIComponent(path)}`;
 export const fmt = (value, digits = 3) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
 export const labelName = (label) => app.schema.special_labels[label] || label;
-export const predictionName = (view) => (view === "oof" ? "out-of-fold" : "final model");
+export const predictionName = (view) => app.summary.view_titles[view] || view;
 export const currentPrediction = (state) => state.prediction || app.summary.default_view;
 export const flagTitle = (name) => app.summary.flags.find((f) => f.name === name)?.title || name;

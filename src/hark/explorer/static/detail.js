@@ -33,11 +33,10 @@ function overlay(detail, wave) {
     el("title", {}, `speech starts at ${detail.onset} s (detected)`)));
   if (detail.offset !== null) parts.push(el("line", { x1: x(detail.offset), x2: x(detail.offset), y1: 0, y2: "100%", class: "offset" },
     el("title", {}, `speech ends at ${detail.offset} s (detected)`)));
-  if (detail.cutoff_tail_s) {
-    const cut = detail.detectors.find((d) => d.name === "cutoff");
-    parts.push(el("rect", { x: x(duration - detail.cutoff_tail_s), width: x(detail.cutoff_tail_s), y: 0, height: "100%",
-      class: cut?.flag ? "tail flagged" : "tail" }, el("title", {}, `the last ${detail.cutoff_tail_s * 1000} ms, where the cut-off detector listens`)));
-  }
+  const tail = detail.cutoff_tail;
+  parts.push(el("rect", { x: x(duration - tail.seconds), width: x(tail.seconds), y: 0, height: "100%",
+    class: tail.flagged ? "tail flagged" : "tail" },
+  el("title", {}, `the last ${Math.round(tail.seconds * 1000)} ms, where the cut-off detector listens` + (tail.flagged ? ": flagged cut off" : ""))));
   return el("svg", { class: "spec-axes", width: "100%", height: "100%" }, parts);
 }
 
@@ -130,8 +129,7 @@ function predictionFacts(detail) {
   const card = detail.clip;
   const percent = (p) => (p.confidence === null ? "–" : Math.round(p.confidence * 100) + "%");
   return el("section", {}, el("h3", {}, "Predictions"),
-    topTable("out-of-fold (cross-validation)", detail.top.oof, card.label),
-    topTable("final model", detail.top.final, card.label),
+    Object.entries(detail.top).map(([view, top]) => topTable(predictionName(view), top, card.label)),
     el("p", {}, Object.entries(card.predictions).map(([name, p]) =>
       el("span", { class: "pred-line" }, `${predictionName(name)}: ${labelName(p.pred)} (${percent(p)})`)),
     card.compare ? el("span", { class: "pred-line compare-pred" }, `B (${app.summary.compare.run}): ${card.compare.pred ? labelName(card.compare.pred) : "not in B"}`) : null));
