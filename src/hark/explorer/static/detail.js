@@ -112,7 +112,7 @@ export async function showDetail(state, root) {
       el("aside", { class: "detail-facts" }, predictionFacts(detail), labelFacts(detail, correction, onCorrection),
         detectorFacts(detail), issueFacts(detail)))));
   if (!wave.error) requestAnimationFrame(() => drawWaveform(waveCanvas, wave));
-  document.getElementById("detail").focus(); // keys act on the clip, not on the Back button
+  document.getElementById("detail").focus({ preventScroll: true }); // keys act on the clip, not on Back
 }
 
 const go = (changes) => (e) => { e.preventDefault(); navigate(changes, { reset: true }); };
