@@ -370,3 +370,57 @@ def test_compare_two_runs_in_the_app(page, served, served_pair):
     assert card.locator(".compare-pred.right").count() == 1 and card.locator(".pred").text_content() != \
         card.locator(".label").text_content()
     shoot(page, "compare")
+
+
+def test_map_hover_preview_click_plays_and_lasso_selects(page, served):
+    run, url = served
+    clips = clips_of(run)
+    page.goto(url + "?view=map")
+    page.wait_for_function(MAP_READY)
+    # Aim at the point farthest from any other, so hover and click cannot pick a neighbour.
+    point = page.evaluate("""() => {
+        const cloud = document.getElementById('map-plot').pointcloud, n = cloud.x.length;
+        let best = [-1, -1];
+        for (let i = 0; i < n; i++) {
+            const [x, y] = cloud.toScreen(i);
+            let nearest = Infinity;
+            for (let j = 0; j < n; j++) {
+                if (j === i) continue;
+                const [u, v] = cloud.toScreen(j);
+                nearest = Math.min(nearest, Math.hypot(x - u, y - v));
+            }
+            const inside = x > 10 && y > 10 && x < cloud.width - 10 && y < cloud.height - 10;
+            if (inside && nearest > best[1]) best = [i, nearest];
+        }
+        return [...cloud.toScreen(best[0]), best[0]];
+    }""")
+    box = page.locator("#map-plot canvas.overlay").bounding_box()
+    x, y = box["x"] + point[0], box["y"] + point[1]
+    page.mouse.move(x - 4, y - 4)
+    page.mouse.move(x, y, steps=3)
+    page.wait_for_selector("#map-tip:not([hidden]) .tip-extra img")  # the clip's spectrogram
+    row = clips.iloc[point[2]]
+    assert page.text_content("#map-tip .tip-labels") == f"{row.label} → {row[schema.OOF_PRED]}"
+    assert row.path in page.text_content("#map-tip")
+    page.mouse.click(x, y)
+    page.wait_for_function("() => document.getElementById('player').src.includes('/api/audio')")
+    assert httpx.URL(page.evaluate("document.getElementById('player').src")).params["path"] == row.path
+    page.click("#map-modes button[value=lasso]")
+    left, top, right, bottom = box["x"] + 2, box["y"] + 2, box["x"] + box["width"] / 2, box["y"] + box["height"] - 2
+    page.mouse.move(left, top)
+    page.mouse.down()
+    for px, py in ((right, top), (right, bottom), (left, bottom), (left, top + 1)):
+        page.mouse.move(px, py, steps=5)
+    page.mouse.up()
+    page.wait_for_selector("#selection-grid .card")
+    selected = int(page.text_content("#selection-title").split()[0])
+    shown = [p.text_content() for p in page.locator("#selection-grid .card .path").all()]
+    middle = page.evaluate("(() => { const c = document.getElementById('map-plot').pointcloud;"
+                           " return c.toWorld(c.width / 2, 0)[0]; })()")
+    assert 0 < selected == len(shown) or len(shown) == schema.PAGE_SIZE
+    assert clips.set_index("path").loc[shown].x.max() <= middle
+    page.focus("#map-plot")  # the map is reachable and pans by keyboard
+    before = page.evaluate("document.getElementById('map-plot').pointcloud.view.x[0]")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.getElementById('map-plot').pointcloud.view.x[0]") > before
+    shoot(page, "map")
