@@ -484,6 +484,11 @@ def test_ids_out_of_range_and_non_finite_numbers_are_4xx(client):
     assert client.post("/api/issues", json={"title": "t", "ids": [2**70]}).status_code == 422
 
 
+def test_an_unknown_url_parameter_is_named(client):
+    response = client.get("/api/clips", params={"cluster": "abc"})
+    assert response.status_code == 422 and response.json()["detail"] == "'cluster' is not a parameter here"
+
+
 def test_a_4xx_never_echoes_the_request(client):
     response = client.post("/api/issues", json={"title": "t", "ids": list(range(200_001))})
     assert response.status_code == 422 and len(response.content) < 1000

@@ -83,6 +83,8 @@ def _same_origin(headers: dict[bytes, bytes], host: str) -> bool:
 def _problem(error: dict) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "body", "path"))
     value = error.get("input")
+    if error.get("type") == "extra_forbidden":
+        return f"{where[:EXCERPT]!r} is not a parameter here"
     shown = repr(value) if isinstance(value, (str, int, float, bool)) else ""
     if len(shown) > EXCERPT:
         shown = shown[:EXCERPT] + "…"
