@@ -424,3 +424,26 @@ def test_map_hover_preview_click_plays_and_lasso_selects(page, served):
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.getElementById('map-plot').pointcloud.view.x[0]") > before
     shoot(page, "map")
+
+
+def test_a_missing_data_folder_is_said_on_the_page_and_the_cards(browser, analysed, tmp_path):
+    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(analysed), "--port", "0",
+                               "--data", str(tmp_path / "moved")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        match = re.search(r"http://\S+/", server.stdout.readline())
+        assert match, "the explorer printed no URL"
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(match.group(0) + "?view=clips")
+        page.wait_for_selector("#grid .card")
+        assert "not found" in page.text_content("#data-warning") and page.is_visible("#data-warning")
+        assert page.locator("#grid .card .spec.missing").count() == page.locator("#grid .card").count()
+        page.keyboard.press("j")
+        page.keyboard.press(" ")  # trying to play says why it cannot
+        page.wait_for_selector(".toast.error >> text=Cannot play")
+        shoot(page, "no-data")
+        page.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert "not found" in server.stderr.read()  # and at start, in the terminal
