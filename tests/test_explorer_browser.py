@@ -156,6 +156,7 @@ def test_detail_view_playhead_moves_while_the_audio_plays(page, served):
     run, url = served
     page.goto(url + "?view=clips")
     page.wait_for_selector("#grid .card")
+    listed = card_paths(page)
     page.keyboard.press("j")  # the first card takes focus
     page.keyboard.press("Enter")
     page.wait_for_selector(".detail .spec-axes")
@@ -170,8 +171,12 @@ def test_detail_view_playhead_moves_while_the_audio_plays(page, served):
     left = page.evaluate("parseFloat(document.getElementById('playhead').style.left)")
     assert 0 < left <= 100
     shoot(page, "detail")
-    page.keyboard.press("Escape")
+    assert page.get_attribute(".detail", "data-path") == listed[0]
+    page.keyboard.press("j")  # the next clip of the list, without leaving the details
+    page.wait_for_function("p => document.querySelector('.detail')?.dataset.path === p", arg=listed[1])
+    page.keyboard.press("Escape")  # back to the list, not to the previous clip
     page.wait_for_selector("#grid .card")
+    assert "view=clips" in page.url
 
 
 def test_keyboard_walk_correction_needs_confirm_and_can_be_undone(page, served):

@@ -109,9 +109,13 @@ def delete_issue(issue_id: IssueId, explorer: Shared) -> Response:
 
 @router.post("/issues/{issue_id}/clips")
 def add_clips(issue_id: IssueId, body: ClipIds, explorer: Shared) -> dict:
+    """Answers which ids were new to the issue, so the page can undo exactly those."""
     existing(explorer, issue_id)
-    added = explorer.store.add_clips(issue_id, paths_of(explorer, body.ids))
-    return {"added": added, "issue": vars(existing(explorer, issue_id))}
+    already = set(explorer.store.issue_paths(issue_id))
+    paths = paths_of(explorer, body.ids)
+    new_ids = list(dict.fromkeys(i for i, p in zip(body.ids, paths, strict=True) if p not in already))
+    added = explorer.store.add_clips(issue_id, paths)
+    return {"added": added, "added_ids": new_ids, "issue": vars(existing(explorer, issue_id))}
 
 
 @router.post("/issues/{issue_id}/clips/remove")

@@ -130,6 +130,7 @@ export function renderCard(card, { issueId = null, distance = null } = {}) {
 }
 
 export function renderCards(container, cards, options = {}) {
+  if (container.id === "grid" || container.id === "selection-grid") app.walk = cards.map((c) => c.path); // j/k in the details
   container.replaceChildren(...cards.map((card) => renderCard(card, { ...options, distance: card.distance ?? null })));
   if (!cards.length) container.append(el("p", { class: "empty" }, "No clips match."));
   const first = container.querySelector(".card");

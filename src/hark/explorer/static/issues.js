@@ -92,6 +92,10 @@ export function openNewIssueDialog(source, description) {
 
 export async function addPickedTo(issueId) {
   const result = await send("POST", `/api/issues/${issueId}/clips`, { ids: [...app.picked] });
-  toast(`Added ${result.added} clips to issue #${issueId}`);
+  toast(`Added ${result.added} clips to issue #${issueId}`, { action: { label: "Undo", run: async () => {
+    if (result.added_ids.length) await send("POST", `/api/issues/${issueId}/clips/remove`, { ids: result.added_ids });
+    toast(`Issue #${issueId}: ${result.added_ids.length} clips taken out again`);
+    await refreshIssues();
+  } } });
   await refreshIssues();
 }

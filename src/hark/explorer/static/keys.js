@@ -1,11 +1,11 @@
 // Keyboard: one tab stop per card list, keys to move and act (listed in the "?" dialog). No key
 // writes data on its own: "c" opens the correction dialog, where only "Save correction" writes.
-import { app, el } from "./api.js";
+import { app, el, navigate } from "./api.js";
 import { openDetail, playClip, updatePickedBar } from "./cards.js";
 import { toggleDetailAudio } from "./detail.js";
 
 export const SHORTCUTS = [
-  ["j / → / ↓", "next clip"], ["k / ← / ↑", "previous clip"], ["Space", "play the clip"],
+  ["j / → / ↓", "next clip (also in the details)"], ["k / ← / ↑", "previous clip"], ["Space", "play the clip"],
   ["Enter", "open the clip's details"], ["x", "select or unselect the clip"],
   ["c", "correct the label (opens a dialog; nothing is saved until you confirm)"], ["s", "similar clips"],
   ["u", "undo the last change (while its message shows)"], ["/", "search paths"], ["Esc", "close a dialog; from the details, back to the list"], ["?", "this list"],
@@ -71,7 +71,13 @@ export function installKeys() {
     const card = event.target.closest?.(".card");
     if (card && card.card && onCard(card, key, event)) return;
     if (document.getElementById("view").dataset.view === "clip") {
-      if (key === " " && toggleDetailAudio()) event.preventDefault();
+      const walk = app.walk || [];
+      const here = walk.indexOf(new URLSearchParams(location.search).get("path"));
+      const step = NEXT.has(key) ? 1 : PREVIOUS.has(key) ? -1 : 0;
+      if (step && here >= 0 && walk[here + step]) {
+        event.preventDefault();
+        navigate({ path: walk[here + step] }, { replace: true }); // Back still returns to the list
+      } else if (key === " " && toggleDetailAudio()) event.preventDefault();
       else if (key === "c") document.getElementById("detail-correct")?.click();
       else if (key === "Escape") history.back();
       return;
