@@ -63,7 +63,7 @@ def _data_section(config: dict) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def dataset_root(run_dir: Path, config: dict) -> tuple[Path, str | None]:
+def locate_audio(run_dir: Path, config: dict) -> tuple[Path, str | None]:
     """(folder clip paths are relative to, problem or None). A folder source is its own root; an
     archive or a manifest is resolved by the data loader (which knows where it extracts or
     points to). A missing dataset is a problem to report, not a reason to refuse the run."""
@@ -95,7 +95,7 @@ def probe_data_root(root: Path, paths: pd.Series) -> str | None:
     return None
 
 
-def read_clips(path: Path) -> tuple[pd.DataFrame, str | None]:
+def normalised_clips(path: Path) -> tuple[pd.DataFrame, str | None]:
     """(clips, the column that defines `error` per the file's metadata or None)."""
     table = read_table(path, "per-clip analysis", "hark analyze RUN", REQUIRED_COLUMNS)
     metadata = table.schema.metadata or {}
@@ -154,7 +154,7 @@ def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
     another label in B keeps its original label for the comparison."""
     other = Path(other)
     _check_run_folder(other)
-    clips, defined_by = read_clips(other / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
+    clips, defined_by = normalised_clips(other / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
     view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
     pred_column, confidence_column = VIEW_COLUMNS[view]
     by_path = clips.drop_duplicates(schema.PATH).set_index(schema.PATH)
@@ -176,11 +176,11 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
     findings = read_json(analysis / schema.FINDINGS_FILE, "findings", "hark analyze", default=[])
     if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
         raise HarkError(f"{analysis / schema.FINDINGS_FILE}: expected a list of failure modes")
-    clips, defined_by = read_clips(analysis / schema.CLIPS_FILE)
+    clips, defined_by = normalised_clips(analysis / schema.CLIPS_FILE)
     if data_root:
         root, problem = Path(data_root).resolve(), None
     else:
-        root, problem = dataset_root(run_dir, config)
+        root, problem = locate_audio(run_dir, config)
     problem = problem or probe_data_root(root, clips[schema.PATH])
     has_oof = schema.OOF_PRED in clips.columns
     default_view = FINAL_VIEW if defined_by == schema.PRED or not has_oof else OOF_VIEW
