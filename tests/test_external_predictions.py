@@ -73,7 +73,7 @@ def test_outside_model_analysed_and_explorable(outside, capsys):
 
     from hark.explorer.app import create_app
 
-    client = TestClient(create_app(out))
+    client = TestClient(create_app(out), base_url="http://127.0.0.1:8765")  # the Host the explorer accepts
     assert client.get("/api/summary").json()["clips"] == 375
     first = client.get("/api/clips", params={"limit": 1}).json()
     assert first  # served from the analysis, with audio found through config.json's dataset

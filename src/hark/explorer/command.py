@@ -16,6 +16,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 @dataclass
 class ExploreConfig:
     run: Path
+    compare: Path | None = None  # a second run: its predictions beside the first's, fixed/broken filters
     host: str = "127.0.0.1"
     port: int = 8765
     data: Path | None = None
@@ -24,6 +25,9 @@ class ExploreConfig:
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = ExploreConfig(run=Path("."))
     parser.add_argument("run", type=Path, help="run folder (analysed with `hark analyze`)")
+    parser.add_argument("compare", type=Path, nargs="?", default=None,
+                        help="a second run of the same clips (RUN_B): both predictions on each card, "
+                             "and filters to the clips B fixed or broke")
     parser.add_argument("--host", default=defaults.host,
                         help="interface to listen on (default %(default)s: this machine only)")
     parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port (default %(default)s)")
@@ -51,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     from hark.explorer.app import create_app
 
-    config = ExploreConfig(run=args.run, host=args.host, port=args.port, data=args.data)
-    app = create_app(config.run, config.data)
+    config = ExploreConfig(run=args.run, compare=args.compare, host=args.host, port=args.port, data=args.data)
+    app = create_app(config.run, config.data, config.host, config.compare)
+    problem = app.state.explorer.run.data_problem
+    if problem:
+        print(f"warning: {problem}; the clips will show without audio or spectrograms", file=sys.stderr)
     if config.host not in LOCAL_HOSTS:
         print(f"warning: listening on {config.host}: anyone who can reach this machine can read the "
               "run's clips and edit its issues (there is no login)", file=sys.stderr)

@@ -1,23 +1,39 @@
 """What the explorer reads from a run folder: the analysed clips, metrics, failure modes, and
 where the dataset's audio lives. Read once at start-up; missing optional parts degrade the UI
-(no metrics tab content, no similar clips) instead of failing."""
+(no metrics, no similar clips, no audio) instead of failing, and each gap is said in words."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from hark import schema
 from hark.data.datasets import dataset_root
-from hark.errors import HarkError
-from hark.runfiles import read_clips, read_json
+from hark.data.spectrogram import MelSettings
+from hark.errors import HarkError, UsageError
+from hark.runfiles import read_json, read_table
 
-REQUIRED_COLUMNS = ("path", "split", "label", "pred")
+REQUIRED_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.PRED)
 # Optional columns and the value a run without them shows.
-DEFAULTS = {"confidence": np.nan, "loss": np.nan, "label_quality": np.nan, "label_issue": False,
-            "cluster": -1, "x": np.nan, "y": np.nan, "speaker_id": ""}
+DEFAULTS = {schema.CONFIDENCE: np.nan, schema.LOSS: np.nan, schema.LABEL_QUALITY: np.nan,
+            schema.LABEL_ISSUE: False, schema.CLUSTER: schema.NO_CLUSTER, schema.MAP_X: np.nan,
+            schema.MAP_Y: np.nan, schema.SPEAKER: "", schema.SUGGESTED_LABEL: ""}
+# Names written by `hark analyze` before the out-of-fold columns were renamed.
+LEGACY_COLUMNS = {"oos_pred": schema.OOF_PRED, "oos_confidence": schema.OOF_CONFIDENCE, "oos_probs": schema.OOF_PROBS}
+# How many listed clips are looked for on disk at start-up to tell a wrong data folder.
+PROBE_CLIPS = 20
+
+# The two predictions a clip can be seen by: the out-of-fold one (what the analysis counts as
+# an error when cross-validation ran) and the final model's.
+OOF_VIEW, FINAL_VIEW = "oof", "final"
+VIEW_NAMES = (OOF_VIEW, FINAL_VIEW)
+VIEW_COLUMNS = {OOF_VIEW: (schema.OOF_PRED, schema.OOF_CONFIDENCE), FINAL_VIEW: (schema.PRED, schema.CONFIDENCE)}
+VIEW_TITLES = {OOF_VIEW: "out-of-fold", FINAL_VIEW: "final model"}  # what the page calls them
 
 
 @dataclass
@@ -28,10 +44,20 @@ class ExplorerRun:
     metrics: dict = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)
     sample_rate: int = 16000
+    labels: list[str] = field(default_factory=list)  # class order of the probabilities
+    data_problem: str | None = None  # why the audio cannot be played, in words; None if it can
+    default_view: str = FINAL_VIEW  # the prediction that defines `error`
+    front_end: MelSettings | None = None  # the model's log-mel settings: what every picture shows
 
     @property
     def flags(self) -> list[str]:
-        return [c.removeprefix("flag_") for c in self.clips.columns if c.startswith("flag_")]
+        return [d.name for d in schema.DETECTORS if d.flag_column in self.clips.columns]
+
+    @property
+    def views(self) -> list[str]:
+        """The prediction views this run offers, the defining one first."""
+        offered = [v for v, (pred, _) in VIEW_COLUMNS.items() if pred in self.clips.columns]
+        return sorted(offered, key=lambda v: v != self.default_view)
 
 
 def _data_section(config: dict) -> dict:
@@ -40,40 +66,122 @@ def _data_section(config: dict) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _dataset_root(run_dir: Path, config: dict) -> Path:
+def locate_audio(run_dir: Path, config: dict) -> tuple[Path, str | None]:
+    """(folder clip paths are relative to, problem or None), as the data loader resolves the
+    run's source (a folder, an archive, a manifest). A missing dataset is a problem to report,
+    not a reason to refuse the run."""
     source = _data_section(config).get("source")
     if not source:
-        raise HarkError(f"{run_dir / 'config.json'}: no dataset source in the config; pass --data FOLDER")
+        return run_dir, f"{run_dir / schema.CONFIG_FILE} names no dataset; pass --data FOLDER to hear the clips"
     try:
-        return dataset_root(source, base=run_dir)
+        return dataset_root(source, base=run_dir), None
     except HarkError as err:
-        raise HarkError(f"{run_dir / 'config.json'}: {err}; pass --data FOLDER") from None
+        return Path(source), f"{err} (named in {run_dir / schema.CONFIG_FILE}); pass --data FOLDER"
 
 
-def _typed(clips: pd.DataFrame) -> pd.DataFrame:
-    for column in ("path", "split", "label", "pred"):
+def probe_data_root(root: Path, paths: pd.Series) -> str | None:
+    """A problem if `root` is missing or holds none of the first listed clips (a wrong --data)."""
+    if not root.is_dir():
+        return f"data folder {root} not found; pass --data FOLDER"
+    sample = [p.split("#", 1)[0] for p in paths.iloc[:PROBE_CLIPS]]
+    if sample and not any((root / p).is_file() for p in sample):
+        return f"data folder {root} holds none of the run's clips (no {sample[0]}); pass the right --data FOLDER"
+    return None
+
+
+def normalised_clips(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """(clips, the column that defines `error` per the file's metadata or None)."""
+    table = read_table(path, "per-clip analysis", "hark analyze RUN", REQUIRED_COLUMNS)
+    metadata = table.schema.metadata or {}
+    clips = table.to_pandas().rename(columns=LEGACY_COLUMNS)
+    defined_by = metadata.get(schema.ERROR_DEFINED_BY_METADATA_KEY)
+    defined_by = LEGACY_COLUMNS.get(defined_by.decode(), defined_by.decode()) if defined_by else None
+    for column, value in DEFAULTS.items():
+        if column not in clips.columns:
+            clips[column] = value
+    for column in (schema.PATH, schema.SPLIT, schema.LABEL, schema.PRED):
         clips[column] = clips[column].astype(str)
-    clips["speaker_id"] = clips["speaker_id"].fillna("").astype(str)
-    clips["cluster"] = clips["cluster"].fillna(-1).astype(int)
-    for column in [c for c in clips.columns if c.startswith("flag_")] + ["label_issue"]:
+    if schema.OOF_PRED in clips.columns:
+        clips[schema.OOF_PRED] = clips[schema.OOF_PRED].astype(str)
+        if schema.OOF_CONFIDENCE not in clips.columns:
+            clips[schema.OOF_CONFIDENCE] = np.nan
+    for column in (schema.SPEAKER, schema.SUGGESTED_LABEL):
+        clips[column] = clips[column].fillna("").astype(str)
+    clips[schema.CLUSTER] = clips[schema.CLUSTER].fillna(schema.NO_CLUSTER).astype(int)
+    flags = [d.flag_column for d in schema.DETECTORS if d.flag_column in clips.columns]
+    for column in flags + [schema.LABEL_ISSUE]:
         clips[column] = clips[column].fillna(False).astype(bool)
-    return clips.reset_index(drop=True)
+    return clips.reset_index(drop=True), defined_by
+
+
+def _labels(run_dir: Path, config: dict, clips_file: Path) -> list[str]:
+    raw = pq.read_schema(clips_file).metadata or {}
+    if schema.LABELS_METADATA_KEY in raw:
+        return list(json.loads(raw[schema.LABELS_METADATA_KEY]))
+    labels = config.get("labels")
+    return [str(x) for x in labels] if isinstance(labels, list) else []
+
+
+def _check_run_folder(run_dir: Path) -> None:
+    """A folder that is no run at all gets told so, not a complaint about one of its files."""
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: no such folder; pass a run folder (the --out of `hark train`)")
+    if not (run_dir / schema.CONFIG_FILE).exists() and not (run_dir / schema.ANALYSIS_DIR).is_dir():
+        raise UsageError(f"{run_dir}: not a run folder (no {schema.CONFIG_FILE} or {schema.ANALYSIS_DIR}/); "
+                        "pass the --out folder of `hark train`, analysed with `hark analyze`")
+
+
+@dataclass
+class Comparison:
+    """Run B's defining prediction for each clip of run A (empty where B lacks the clip)."""
+
+    run_dir: Path
+    name: str
+    pred: np.ndarray  # str per row of A's clips
+    confidence: np.ndarray  # float per row, NaN where B lacks the clip
+    prediction: str  # which of B's predictions: OOF_VIEW or FINAL_VIEW
+    shared: int
+
+
+def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
+    """B is judged against A's labels on the clips both hold: a clip that `hark fix` moved to
+    another label in B keeps its original label for the comparison."""
+    other = Path(other)
+    _check_run_folder(other)
+    clips, defined_by = normalised_clips(other / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
+    view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+    pred_column, confidence_column = VIEW_COLUMNS[view]
+    by_path = clips.drop_duplicates(schema.PATH).set_index(schema.PATH)
+    ours = run.clips[schema.PATH]
+    pred = by_path[pred_column].reindex(ours).fillna("").astype(str).to_numpy()
+    confidence = by_path[confidence_column].reindex(ours).to_numpy(dtype=float)
+    shared = int((pred != "").sum())
+    if not shared:
+        raise HarkError(f"{other}: shares no clip with {run.run_dir}; compare two runs of the same dataset")
+    return Comparison(run_dir=other, name=other.resolve().name, pred=pred, confidence=confidence,
+                      prediction=view, shared=shared)
 
 
 def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) -> ExplorerRun:
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise HarkError(f"{run_dir}: not a run folder")
-    config = read_json(run_dir / "config.json", "training config", "hark train", default={})
-    root = Path(data_root).resolve() if data_root else _dataset_root(run_dir, config)
-    findings = read_json(run_dir / "analysis" / "findings.json", "findings", "hark analyze", default=[])
-    if not isinstance(findings, list):
-        raise HarkError(f"{run_dir / 'analysis' / 'findings.json'}: expected a list of failure modes")
+    _check_run_folder(run_dir)
+    config = read_json(run_dir / schema.CONFIG_FILE, "training config", "hark train", default={})
+    analysis = run_dir / schema.ANALYSIS_DIR
+    findings = read_json(analysis / schema.FINDINGS_FILE, "findings", "hark analyze", default=[])
+    if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+        raise HarkError(f"{analysis / schema.FINDINGS_FILE}: expected a list of failure modes")
+    clips, defined_by = normalised_clips(analysis / schema.CLIPS_FILE)
+    if data_root:
+        root, problem = Path(data_root).resolve(), None
+    else:
+        root, problem = locate_audio(run_dir, config)
+    problem = problem or probe_data_root(root, clips[schema.PATH])
+    has_oof = schema.OOF_PRED in clips.columns
+    default_view = FINAL_VIEW if defined_by == schema.PRED or not has_oof else OOF_VIEW
     return ExplorerRun(
-        run_dir=run_dir,
-        data_root=root,
-        clips=_typed(read_clips(run_dir / "analysis" / "clips.parquet", REQUIRED_COLUMNS, DEFAULTS)),
-        metrics=read_json(run_dir / "metrics.json", "metrics", "hark evaluate", default={}),
-        findings=findings,
-        sample_rate=int(_data_section(config).get("sample_rate") or 16000),
+        run_dir=run_dir, data_root=root, clips=clips,
+        metrics=read_json(run_dir / schema.METRICS_FILE, "metrics", "hark evaluate", default={}),
+        findings=findings, sample_rate=int(_data_section(config).get("sample_rate") or 16000),
+        labels=_labels(run_dir, config, analysis / schema.CLIPS_FILE), data_problem=problem,
+        default_view=default_view, front_end=MelSettings.of_run(config),
     )

@@ -1,85 +1,140 @@
-// Clip cards: spectrogram, player, label vs prediction, scores, flags, and per-clip actions.
-import { el, fmt, mediaUrl, navigate, send, toast } from "./api.js";
+// Clip cards: spectrogram, label vs prediction (both models), scores in words, flags, actions.
+// A card is one tab stop; its buttons are reached with the keys listed under "?" (keys.js).
+import { app, el, fmt, flagTitle, labelName, mediaUrl, navigate, predictionName, send, toast } from "./api.js";
 
-export const app = { summary: null, picked: new Set(), issues: [] }; // shared page-wide state
-
-const SPECIAL = { _cutoff_: "cut-off", unusable: "unusable" };
-export const labelName = (label) => SPECIAL[label] || label;
-
-function correctionSelect(card) {
-  const select = el("select", {
-    class: "correct", "aria-label": "correct the label",
-    onchange: async () => {
-      try {
-        if (select.value === "__clear__") await send("DELETE", `/api/corrections?path=${encodeURIComponent(card.path)}`);
-        else await send("PUT", "/api/corrections", { path: card.path, label: select.value });
-        card.correction = select.value === "__clear__" ? null : select.value;
-        select.closest(".card").classList.toggle("corrected", !!card.correction);
-        toast(card.correction ? `${card.path}: marked ${labelName(card.correction)}` : `${card.path}: correction removed`);
-      } catch (err) { toast(err.message, true); }
-    },
-  },
-  el("option", { value: "", disabled: true, selected: !card.correction }, "Correct label…"),
-  app.summary.correction_labels.map((label) =>
-    el("option", { value: label, selected: card.correction === label }, "→ " + labelName(label))),
-  card.correction ? el("option", { value: "__clear__" }, "✕ clear correction") : null);
-  return select;
+export function playClip(path) {
+  const player = document.getElementById("player");
+  if (app.summary.data_problem) toast(`Cannot play: ${app.summary.data_problem}`, { error: true });
+  player.src = mediaUrl("audio", path);
+  player.play().catch(() => {}); // autoplay may be refused; the controls still show it
 }
 
-// A plain button that turns into the audio player when pressed: 60 native players cost a filter
-// change most of its time in building and laying out their controls.
-function playButton(path) {
-  const button = el("button", { type: "button", class: "play", "aria-label": "play " + path, onclick: () => {
-    const player = el("audio", { controls: true, autoplay: true, src: mediaUrl("audio", path) });
-    button.replaceWith(player);
-    player.play().catch(() => {}); // autoplay may be refused; the controls still show it
-  } }, "▶ play");
-  return button;
+// The spectrogram box shows what is happening: loading, the picture, or why there is none.
+export function spectrogramBox(path, className = "spec") {
+  const box = el("div", { class: className + " loading" }, el("span", { class: "spec-note" },
+    app.summary.data_problem ? "no audio: data folder missing" : "loading spectrogram…"));
+  if (app.summary.data_problem) { box.classList.replace("loading", "missing"); box.title = app.summary.data_problem; return box; }
+  const img = el("img", { loading: "lazy", src: mediaUrl("spectrogram", path), alt: "log-mel spectrogram of " + path,
+    onload: () => box.classList.remove("loading"),
+    onerror: () => { box.classList.replace("loading", "missing"); img.remove();
+      box.querySelector(".spec-note").textContent = "no spectrogram: the audio is missing or unreadable"; } });
+  box.append(img);
+  return box;
 }
+
+export function modeName(number) {
+  return number > 0 ? `failure mode ${number}` : "";
+}
+
+// Writes a correction and offers to undo it on the spot.
+export async function saveCorrection(card, label, onChange = () => {}) {
+  const previous = card.correction;
+  const apply = async (value) => {
+    if (value) await send("PUT", "/api/corrections", { path: card.path, label: value });
+    else await send("DELETE", `/api/corrections?path=${encodeURIComponent(card.path)}`);
+    card.correction = value || null;
+    onChange(card);
+  };
+  try {
+    await apply(label);
+    toast(label ? `${card.path}: marked ${labelName(label)}` : `${card.path}: correction removed`, {
+      action: { label: "Undo", run: () => apply(previous).then(() => toast(`${card.path}: undone`))
+        .catch((err) => toast(err.message, { error: true })) },
+    });
+  } catch (err) { toast(err.message, { error: true }); }
+}
+
+// The correction dialog: choosing a label writes nothing; only "Save correction" does.
+export function openCorrection(card, onChange) {
+  const dialog = document.getElementById("correct-dialog");
+  const select = dialog.querySelector("select");
+  select.replaceChildren(...app.summary.correction_labels.map((label) =>
+    el("option", { value: label, selected: (card.correction || card.suggested_label || card.label) === label },
+      labelName(label) + (label === card.label ? " (current label)" : "") +
+      (label === card.suggested_label && card.label_issue ? " (suggested)" : ""))));
+  dialog.querySelector(".source").textContent = `${card.path}: labelled ${labelName(card.label)}`;
+  dialog.querySelector("#clear-correction").hidden = !card.correction;
+  dialog.querySelector("#clear-correction").onclick = () => { dialog.close(); saveCorrection(card, null, onChange); };
+  dialog.querySelector("form").onsubmit = (e) => {
+    e.preventDefault();
+    dialog.close();
+    saveCorrection(card, select.value, onChange);
+  };
+  dialog.showModal();
+  select.focus();
+}
+
+function refreshCorrection(node, card) {
+  node.classList.toggle("corrected", !!card.correction);
+  node.querySelector(".correction").textContent = card.correction ? "corrected: " + labelName(card.correction) : "";
+}
+
+const button = (cls, text, onclick, label) => el("button", { type: "button", class: cls, tabindex: -1, onclick,
+  "aria-label": label }, text);
+
+export function openDetail(card) { navigate({ view: "clip", path: card.path }); }
 
 export function renderCard(card, { issueId = null, distance = null } = {}) {
+  const view = app.view;
   const wrong = card.label !== card.pred;
+  const other = Object.entries(card.predictions).find(([name]) => name !== view);
   const pick = el("input", {
-    type: "checkbox", class: "pick", checked: app.picked.has(card.id), "aria-label": "select clip",
+    type: "checkbox", class: "pick", tabindex: -1, checked: app.picked.has(card.id), "aria-label": "select clip",
     onchange: () => { pick.checked ? app.picked.add(card.id) : app.picked.delete(card.id); updatePickedBar(); },
   });
+  const node = el("article", { class: "card" + (wrong ? " wrong" : ""), "data-id": card.id, tabindex: -1,
+    "aria-label": `${card.path}: label ${card.label}, predicted ${card.pred}` });
   const actions = [
+    button("play", "▶ Play", () => playClip(card.path), "play " + card.path),
+    button("details", "Details", () => openDetail(card)),
+    button("similar", "Similar", () => navigate({ view: "similar", path: card.path }, { reset: true })),
+    button("correct", "Correct…", () => openCorrection(card, (c) => refreshCorrection(node, c))),
     el("label", { class: "pick-label" }, pick, "select"),
-    el("button", { type: "button", class: "similar", onclick: () => navigate({ view: "similar", path: card.path }, { reset: true }) }, "Similar"),
-    correctionSelect(card),
   ];
   if (issueId !== null) {
-    actions.push(el("button", {
-      type: "button", class: "remove-from-issue",
-      onclick: async () => {
-        await send("POST", `/api/issues/${issueId}/clips/remove`, { ids: [card.id] });
+    actions.push(button("remove-from-issue", "Remove from issue", async () => {
+      await send("POST", `/api/issues/${issueId}/clips/remove`, { ids: [card.id] });
+      toast(`${card.path}: removed from issue #${issueId}`, { action: { label: "Undo", run: async () => {
+        await send("POST", `/api/issues/${issueId}/clips`, { ids: [card.id] });
         navigate({}, { replace: true });
-      },
-    }, "Remove from issue"));
+      } } });
+      navigate({}, { replace: true });
+    }));
   }
-  return el("article", { class: "card" + (wrong ? " wrong" : "") + (card.correction ? " corrected" : ""), "data-id": card.id },
-    el("img", { class: "spec", loading: "lazy", src: mediaUrl("spectrogram", card.path), alt: "spectrogram of " + card.path,
-      onerror: (e) => e.target.replaceWith(el("div", { class: "spec missing" }, "no spectrogram: the audio is unreadable")) }),
+  node.append(...[
+    spectrogramBox(card.path),
     el("div", { class: "verdict" },
-      el("span", { class: "label", title: "label" }, card.label), " → ",
-      el("span", { class: "pred", title: "prediction" }, card.pred),
-      el("span", { class: "conf", title: "confidence" }, fmt(card.confidence, 2))),
-    playButton(card.path),
+      el("span", { class: "label", title: "label in the dataset" }, labelName(card.label)), " → ",
+      el("span", { class: "pred", title: `predicted (${predictionName(view)})` }, labelName(card.pred)),
+      el("span", { class: "conf", title: `${predictionName(view)} confidence` }, card.confidence === null ? "" : `${Math.round(card.confidence * 100)}% sure`)),
+    other && other[1].pred !== card.pred
+      ? el("div", { class: "other-pred" }, `${predictionName(other[0])}: ${labelName(other[1].pred)}`) : null,
+    card.compare ? el("div", { class: "compare-pred" + (card.compare.pred === card.label ? " right" : " wrong") },
+      `B (${app.summary.compare.run}): `, card.compare.pred ? labelName(card.compare.pred) : "not in B") : null,
     el("div", { class: "meta" },
-      `loss ${fmt(card.loss, 2)} · quality ${fmt(card.label_quality, 2)} · ${card.split}`,
-      card.speaker_id ? ` · spk ${card.speaker_id}` : "", card.cluster >= 0 ? ` · cluster ${card.cluster}` : "",
-      distance !== null ? ` · dist ${fmt(distance, 3)}` : ""),
+      `loss ${fmt(card.loss, 2)} · label quality ${fmt(card.label_quality, 2)} · ${card.split}`,
+      distance !== null ? ` · distance ${fmt(distance, 3)}` : ""),
     el("div", { class: "flags" },
-      card.label_issue ? el("span", { class: "flag label-issue" }, "label issue") : null,
-      card.flags.map((f) => el("span", { class: "flag" }, f))),
+      card.mode > 0 ? el("a", { href: `?view=clips&mode=${card.mode}`, class: "flag mode-chip", tabindex: -1, title: "open this failure mode",
+        onclick: (e) => { e.preventDefault(); navigate({ view: "clips", mode: String(card.mode) }, { reset: true }); } },
+      `failure mode ${card.mode}`) : null,
+      card.label_issue ? el("span", { class: "flag label-issue", title: "hark thinks the label is wrong" },
+        "label issue" + (card.suggested_label && card.suggested_label !== card.label ? `: maybe ${labelName(card.suggested_label)}` : "")) : null,
+      card.flags.map((f) => el("span", { class: "flag" }, flagTitle(f)))),
     el("div", { class: "path", title: card.path }, card.path),
-    card.correction ? el("div", { class: "correction" }, "corrected: " + labelName(card.correction)) : null,
-    el("div", { class: "actions" }, actions));
+    el("div", { class: "correction" }),
+    el("div", { class: "actions" }, actions)].filter(Boolean));
+  node.card = card;
+  refreshCorrection(node, card);
+  return node;
 }
 
 export function renderCards(container, cards, options = {}) {
+  if (container.id === "grid" || container.id === "selection-grid") app.walk = cards.map((c) => c.path); // j/k in the details
   container.replaceChildren(...cards.map((card) => renderCard(card, { ...options, distance: card.distance ?? null })));
   if (!cards.length) container.append(el("p", { class: "empty" }, "No clips match."));
+  const first = container.querySelector(".card");
+  if (first) first.tabIndex = 0;
 }
 
 export function pager(total, page, pageSize, onPage) {
@@ -90,10 +145,13 @@ export function pager(total, page, pageSize, onPage) {
     el("button", { type: "button", disabled: page >= pages, onclick: () => onPage(page + 1) }, "Next ›"));
 }
 
-export function updatePickedBar() {
+// The selection bar always takes its place in the layout (no jump when a selection appears).
+export function updatePickedBar(note = "") {
   const bar = document.getElementById("picked-bar");
-  bar.hidden = app.picked.size === 0;
-  document.getElementById("picked-count").textContent = `${app.picked.size} selected`;
+  bar.classList.toggle("empty", app.picked.size === 0);
+  document.getElementById("picked-count").textContent = app.picked.size
+    ? `${app.picked.size} selected${note ? " · " + note : ""}` : (note || "No clips selected (tick cards, or box/lasso on the map)");
+  for (const id of ["issue-from-picked", "add-to-issue", "clear-picked"]) document.getElementById(id).disabled = !app.picked.size;
   const target = document.getElementById("add-to-issue");
   target.replaceChildren(el("option", { value: "" }, "Add to issue…"),
     app.issues.map((issue) => el("option", { value: issue.id }, `#${issue.id} ${issue.title}`)));

@@ -1,39 +1,39 @@
-// The clips view (a page of cards for the current filter) and the similar-clips view.
-import { el, filterQuery, getJSON, mediaUrl, navigate } from "./api.js";
-import { app, pager, renderCard, renderCards } from "./cards.js";
+// The clips view (a page of cards for the current filter), the similar-clips view and the map's
+// selection as cards.
+import { app, el, filterQuery, getJSON, navigate } from "./api.js";
+import { pager, renderCard, renderCards } from "./cards.js";
 
-export const PAGE_SIZE = 60;
 let latest = 0; // a slow answer for an old filter must not overwrite a newer one
 
 export async function showClips(state, root) {
   const ticket = ++latest;
-  const page = Math.max(1, parseInt(state.page || "1", 10));
-  const query = `${filterQuery(state)}&sort=${state.sort || "loss"}&order=${state.order || "desc"}` +
-    `&offset=${(page - 1) * PAGE_SIZE}&limit=${PAGE_SIZE}`;
+  const pageSize = app.schema.page_size;
+  const page = Math.max(1, parseInt(state.page || "1", 10) || 1);
+  const query = `${filterQuery(state)}&sort=${state.sort || app.schema.default_sort}&order=${state.order || "desc"}` +
+    `&offset=${(page - 1) * pageSize}&limit=${pageSize}`;
   const [result, issue] = await Promise.all([
     getJSON(`/api/clips?${query}`),
-    state.issue ? getJSON(`/api/issues/${state.issue}`).catch(() => null) : null,
+    state.issue ? getJSON(`/api/issues/${encodeURIComponent(state.issue)}`).catch(() => null) : null,
   ]);
-  if (state.finding !== undefined && !app.findings) app.findings = (await getJSON("/api/metrics")).findings;
   if (ticket !== latest) return;
   const banner = issue ? el("section", { class: "issue-banner" },
     el("h2", {}, `Issue #${issue.id}: `, el("span", { class: "issue-title" }, issue.title),
       el("span", { class: "status " + issue.status }, issue.status)),
     el("p", { class: "notes" }, issue.notes)) : null;
-  const finding = state.finding !== undefined ? app.findings[state.finding] : null;
-  const findingBanner = finding ? el("section", { class: "issue-banner" },
-    el("h2", {}, finding.title), el("p", { class: "notes" }, finding.description)) : null;
-  const grid = el("div", { class: "grid", id: "grid" });
+  const mode = state.mode ? app.modes?.find((m) => String(m.number) === state.mode) : null;
+  const modeBanner = mode ? el("section", { class: "issue-banner mode-banner" },
+    el("h2", {}, `Failure mode ${mode.number}: ${mode.title}`), el("p", { class: "notes" }, mode.description)) : null;
+  const grid = el("div", { class: "grid", id: "grid", role: "list", "aria-label": "clips (j/k to move, ? for keys)" });
   renderCards(grid, result.clips, { issueId: issue ? issue.id : null });
   const onPage = (p) => navigate({ page: String(p) });
-  root.replaceChildren(banner || findingBanner || "", pager(result.total, page, PAGE_SIZE, onPage), grid,
-    pager(result.total, page, PAGE_SIZE, onPage));
+  root.replaceChildren(banner || modeBanner || "", pager(result.total, page, pageSize, onPage), grid,
+    pager(result.total, page, pageSize, onPage));
   root.dataset.total = result.total;
 }
 
 export async function showSimilar(state, root) {
-  const result = await getJSON(`/api/similar?path=${encodeURIComponent(state.path)}&k=24`);
-  const grid = el("div", { class: "grid" });
+  const result = await getJSON(`/api/similar?path=${encodeURIComponent(state.path)}&k=24&${filterQuery(state)}`);
+  const grid = el("div", { class: "grid", id: "grid" });
   renderCards(grid, result.neighbours);
   root.replaceChildren(
     el("h2", {}, "Clips nearest to ", el("code", {}, result.clip.path), " in embedding space"),
@@ -42,16 +42,11 @@ export async function showSimilar(state, root) {
 
 // The map's selection shown as cards, a page at a time (ids can be 100k long).
 export async function showSelection(ids, root, page = 1) {
-  const slice = ids.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+  const pageSize = app.schema.page_size;
+  const slice = ids.slice((page - 1) * pageSize, page * pageSize);
   const query = slice.map((id) => `ids=${id}`).join("&");
-  const result = slice.length ? await getJSON(`/api/clips/by-id?${query}`) : { clips: [] };
+  const result = slice.length ? await getJSON(`/api/clips/by-id?${query}&prediction=${app.view}`) : { clips: [] };
   const grid = el("div", { class: "grid", id: "selection-grid" });
   renderCards(grid, result.clips);
-  root.replaceChildren(pager(ids.length, page, PAGE_SIZE, (p) => showSelection(ids, root, p)), grid);
-}
-
-export function playClip(path) {
-  const player = document.getElementById("player");
-  player.src = mediaUrl("audio", path);
-  player.play().catch(() => {}); // autoplay may be refused; the controls still show it
+  root.replaceChildren(slice.length ? pager(ids.length, page, pageSize, (p) => showSelection(ids, root, p)) : "", grid);
 }

@@ -1,6 +1,6 @@
 // Issues (titled groups of clips with notes and a status) and label corrections.
-import { el, getJSON, navigate, send, toast } from "./api.js";
-import { app, labelName, updatePickedBar } from "./cards.js";
+import { app, el, getJSON, labelName, navigate, send, toast } from "./api.js";
+import { updatePickedBar } from "./cards.js";
 
 export async function refreshIssues() {
   app.issues = (await getJSON("/api/issues")).issues;
@@ -13,7 +13,7 @@ function issueRow(issue) {
   const notes = el("textarea", { class: "edit-notes", "aria-label": "notes", rows: 3, maxlength: 20000 });
   notes.value = issue.notes;
   const status = el("select", { class: "edit-status", "aria-label": "status" },
-    ["open", "resolved"].map((s) => el("option", { value: s, selected: s === issue.status }, s)));
+    app.schema.issue_statuses.map((s) => el("option", { value: s, selected: s === issue.status }, s)));
   const editor = el("form", { class: "editor", hidden: true,
     onsubmit: async (e) => {
       e.preventDefault();
@@ -21,7 +21,7 @@ function issueRow(issue) {
         await send("PATCH", `/api/issues/${issue.id}`, { title: title.value, notes: notes.value, status: status.value });
         toast("Issue saved");
         navigate({}, { replace: true });
-      } catch (err) { toast(err.message, true); }
+      } catch (err) { toast(err.message, { error: true }); }
     } },
   title, notes, status, el("button", { type: "submit" }, "Save"));
   return el("article", { class: "issue", "data-id": issue.id },
@@ -54,6 +54,10 @@ export async function showCorrections(_state, root) {
     el("td", {}, el("code", {}, c.path)), el("td", {}, labelName(c.label)),
     el("td", {}, el("button", { type: "button", onclick: async () => {
       await send("DELETE", `/api/corrections?path=${encodeURIComponent(c.path)}`);
+      toast(`${c.path}: correction removed`, { action: { label: "Undo", run: async () => {
+        await send("PUT", "/api/corrections", c);
+        navigate({}, { replace: true });
+      } } });
       navigate({}, { replace: true });
     } }, "Remove"))));
   root.replaceChildren(el("h2", {}, "Label corrections"),
@@ -75,15 +79,23 @@ export function openNewIssueDialog(source, description) {
       const issue = await send("POST", "/api/issues", { title: form.get("title"), notes: form.get("notes"), ...source });
       dialog.close();
       e.target.reset();
-      toast(`Issue #${issue.id} created with ${issue.size} clips`);
+      toast(`Issue #${issue.id} created with ${issue.size} clips`, { action: { label: "Undo", run: async () => {
+        await send("DELETE", `/api/issues/${issue.id}`);
+        toast(`Issue #${issue.id} deleted`);
+        await refreshIssues();
+      } } });
       await refreshIssues();
-    } catch (err) { toast(err.message, true); }
+    } catch (err) { toast(err.message, { error: true }); }
   };
   dialog.showModal();
 }
 
 export async function addPickedTo(issueId) {
   const result = await send("POST", `/api/issues/${issueId}/clips`, { ids: [...app.picked] });
-  toast(`Added ${result.added} clips to issue #${issueId}`);
+  toast(`Added ${result.added} clips to issue #${issueId}`, { action: { label: "Undo", run: async () => {
+    if (result.added_ids.length) await send("POST", `/api/issues/${issueId}/clips/remove`, { ids: result.added_ids });
+    toast(`Issue #${issueId}: ${result.added_ids.length} clips taken out again`);
+    await refreshIssues();
+  } } });
   await refreshIssues();
 }

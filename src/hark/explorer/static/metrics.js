@@ -1,6 +1,6 @@
 // Metrics: per-class table, class distribution, a confusion matrix whose cells open their clips,
 // and the ranked failure modes from the analysis.
-import { el, fmt, getJSON, navigate } from "./api.js";
+import { currentPrediction, el, fmt, getJSON, navigate, predictionName } from "./api.js";
 
 const openClips = (filter) => navigate({ view: "clips", ...filter }, { reset: true });
 
@@ -23,11 +23,10 @@ function confusionTable({ classes, counts }, split) {
       counts[r].map((n, c) => {
         const share = n / rowMax[r];
         const colour = r === c ? `rgba(44,160,44,${share})` : `rgba(214,39,40,${share})`;
-        return el("td", {
-          class: n ? "cell" : "cell zero", style: `background:${colour}`, title: `${label} → ${classes[c]}: ${n}`,
-          "data-label": label, "data-pred": classes[c],
-          onclick: n ? () => openClips({ label, pred: classes[c], split, sort: "confidence", order: "desc" }) : null,
-        }, n || "");
+        // A button per non-empty cell, so the matrix is reachable by keyboard.
+        return el("td", { class: n ? "cell" : "cell zero", style: `background:${colour}`, "data-label": label, "data-pred": classes[c] },
+          n ? el("button", { type: "button", class: "cell-button", title: `${label} → ${classes[c]}: ${n} clips`,
+            onclick: () => openClips({ label, pred: classes[c], split, sort: "confidence", order: "desc" }) }, n) : "");
       })))));
 }
 
@@ -50,7 +49,8 @@ function distributionChart(distribution) {
 
 export async function showMetrics(state, root) {
   const split = state.split || "";
-  const result = await getJSON(`/api/metrics${split ? "?split=" + encodeURIComponent(split) : ""}`);
+  const view = currentPrediction(state);
+  const result = await getJSON(`/api/metrics?prediction=${view}${split ? "&split=" + encodeURIComponent(split) : ""}`);
   const splits = Object.keys(result.metrics);
   const picker = el("select", { id: "metrics-split", "aria-label": "split",
     onchange: () => navigate({ split: picker.value }, { replace: true }) },
@@ -61,15 +61,15 @@ export async function showMetrics(state, root) {
     splits.map((s) => el("tr", {}, el("td", {}, s), el("td", {}, fmt(result.metrics[s].accuracy)),
       el("td", {}, fmt(result.metrics[s].macro_f1)))));
   const tableSplit = split && result.metrics[split] ? split : splits[splits.length - 1];
-  const findings = el("ol", { class: "findings" }, result.findings.map((f) => el("li", {},
-    el("strong", {}, f.title), ` (${f.size} clips) `,
-    el("button", { type: "button", onclick: () => openClips({ finding: String(f.index) }) }, "Open clips"),
-    el("p", {}, f.description))));
+  const findings = el("ol", { class: "findings" }, result.modes.map((m) => el("li", { value: m.number },
+    el("strong", {}, m.title), ` (${m.size} clips) `,
+    el("button", { type: "button", class: "open-mode", onclick: () => openClips({ mode: String(m.number) }) }, "Open clips"),
+    el("p", {}, m.description))));
   root.replaceChildren(
     el("div", { class: "metrics-tools" }, picker),
     el("section", {}, el("h2", {}, "Failure modes, largest first"),
-      result.findings.length ? findings : el("p", { class: "empty" }, "No findings.json in this run.")),
-    el("section", {}, el("h2", {}, "Confusion matrix ", el("small", {}, split || "all splits", " · click a cell for its clips")),
+      result.modes.length ? findings : el("p", { class: "empty" }, "No findings.json in this run.")),
+    el("section", {}, el("h2", {}, "Confusion matrix ", el("small", {}, split || "all splits", ` · ${predictionName(view)} predictions · click a cell for its clips`)),
       el("div", { class: "scroll" }, confusionTable(result.confusion, split))),
     el("section", { class: "two" },
       el("div", {}, el("h2", {}, "Overall"), splits.length ? summary : el("p", { class: "empty" }, "No metrics.json."),

@@ -1,10 +1,15 @@
-// A 2-D point cloud on a plain canvas: pan (drag), zoom (wheel), hover and click the nearest point,
-// box (shift-drag or Box mode) and lasso selection. Points are written straight into an ImageData
+// A 2-D point cloud on a plain canvas: pan (drag, arrow keys), zoom (wheel, +/-), hover and click the
+// nearest point, box (shift-drag or Box mode) and lasso selection, selected points drawn on top,
+// and a density mode (points counted per pixel) for where they overlap heavily. Points are written straight into an ImageData
 // buffer, one colour group after another: with software rendering (no GPU) this paints 100k points
 // in a few milliseconds, where a WebGL library spends seconds in its emulated shaders.
 
 const HIT_RADIUS = 6; // CSS pixels around the cursor that count as "on" a point
 const CLICK_SLOP = 3; // a press that moves less than this is a click, not a drag
+const HIGHLIGHT = "#111111";
+const PAN_STEP = 0.1; // share of the view an arrow key moves it
+// Density colours, light to dark (few to many points per pixel, on a log scale).
+const RAMP = ["#deebf7", "#9ecae1", "#4292c6", "#2171b5", "#08519c", "#08306b"];
 
 // "#rrggbb" as the little-endian RGBA word an ImageData's Uint32Array view expects.
 function rgbaWord(hex) {
@@ -74,7 +79,7 @@ class GridIndex {
 export class PointCloud {
   // handlers: onHover(i | -1, clientX, clientY), onClick(i), onSelect(ids in row order).
   constructor(container, x, y, handlers) {
-    Object.assign(this, { container, x, y, handlers, mode: "pan", selection: null, hovered: -1 });
+    Object.assign(this, { container, x, y, handlers, mode: "pan", selection: null, hovered: -1, highlight: [], density: false });
     this.full = { x: range(x), y: range(y) };
     this.view = { x: [...this.full.x], y: [...this.full.y] };
     this.index = new GridIndex(x, y, this.full.x, this.full.y);
@@ -93,6 +98,17 @@ export class PointCloud {
   // groups: [{ ids, colour: "#rrggbb", size: CSS px }], drawn first to last (later ones on top).
   setGroups(groups) {
     this.groups = groups;
+    this.draw();
+  }
+
+  // Ids drawn last, in a dark colour: the current selection.
+  setHighlight(ids) {
+    this.highlight = ids;
+    this.draw();
+  }
+
+  setDensity(on) {
+    this.density = on;
     this.draw();
   }
 
@@ -125,20 +141,57 @@ export class PointCloud {
     const { x, y } = this.view;
     const sx = w / (x[1] - x[0]);
     const sy = h / (y[1] - y[0]);
-    for (const { ids, colour, size } of this.groups) {
-      const word = rgbaWord(colour);
-      const side = Math.max(1, Math.round(size * dpr));
-      for (const i of ids) {
-        const left = Math.round((this.x[i] - x[0]) * sx - side / 2);
-        const top = Math.round((y[1] - this.y[i]) * sy - side / 2);
-        if (left + side <= 0 || top + side <= 0 || left >= w || top >= h) continue;
-        for (let row = Math.max(0, top); row < Math.min(h, top + side); row++) {
-          pixels.fill(word, row * w + Math.max(0, left), row * w + Math.min(w, left + side));
+    const square = (i, side, word) => {
+      const left = Math.round((this.x[i] - x[0]) * sx - side / 2);
+      const top = Math.round((y[1] - this.y[i]) * sy - side / 2);
+      if (left + side <= 0 || top + side <= 0 || left >= w || top >= h) return;
+      for (let row = Math.max(0, top); row < Math.min(h, top + side); row++) {
+        pixels.fill(word, row * w + Math.max(0, left), row * w + Math.min(w, left + side));
+      }
+    };
+    // Selected points are drawn last: a dark frame around the point's own colour.
+    const picked = new Map();
+    for (const i of this.highlight) picked.set(i, 0);
+    if (this.density) this.drawDensity(pixels, w, h, sx, sy);
+    else {
+      for (const { ids, colour, size } of this.groups) {
+        const word = rgbaWord(colour);
+        const side = Math.max(1, Math.round(size * dpr));
+        for (const i of ids) {
+          square(i, side, word);
+          if (picked.has(i)) picked.set(i, word);
         }
       }
     }
+    const frame = rgbaWord(HIGHLIGHT);
+    const side = Math.max(3, Math.round(6 * dpr));
+    for (const [i, word] of picked) {
+      square(i, side, frame);
+      if (word) square(i, side - 2 * Math.max(1, Math.round(dpr)), word);
+    }
     context.putImageData(image, 0, 0);
     this.drawOverlay();
+  }
+
+  // Points per pixel (every drawn group but the first, the clips outside the filter), log-scaled.
+  drawDensity(pixels, w, h, sx, sy) {
+    const counts = new Uint32Array(w * h);
+    let most = 1;
+    const { x, y } = this.view;
+    for (const { ids, background } of this.groups) {
+      if (background) continue;
+      for (const i of ids) {
+        const px = Math.floor((this.x[i] - x[0]) * sx);
+        const py = Math.floor((y[1] - this.y[i]) * sy);
+        if (px < 0 || py < 0 || px >= w || py >= h) continue;
+        most = Math.max(most, ++counts[py * w + px]);
+      }
+    }
+    const words = RAMP.map(rgbaWord);
+    const scale = (RAMP.length - 1) / Math.log(most + 1);
+    for (let p = 0; p < counts.length; p++) {
+      if (counts[p]) pixels[p] = words[Math.min(RAMP.length - 1, Math.floor(Math.log(counts[p] + 1) * scale))];
+    }
   }
 
   // The selection outline and the hovered point's ring, on a second canvas so neither redraws the points.
@@ -243,10 +296,35 @@ export class PointCloud {
       this.view = { x: this.view.x.map((v) => wx + (v - wx) * factor), y: this.view.y.map((v) => wy + (v - wy) * factor) };
       this.redrawSoon();
     }, { passive: false });
-    target.addEventListener("dblclick", () => {
-      this.view = { x: [...this.full.x], y: [...this.full.y] };
-      this.redrawSoon();
+    target.addEventListener("dblclick", () => this.reset());
+    this.container.addEventListener("keydown", (e) => {
+      if (this.key(e.key)) e.preventDefault();
     });
+  }
+
+  reset() {
+    this.view = { x: [...this.full.x], y: [...this.full.y] };
+    this.redrawSoon();
+  }
+
+  // Arrow keys pan, + and - zoom around the centre, 0 resets; true if the key was ours.
+  key(name) {
+    const { x, y } = this.view;
+    const [dx, dy] = [(x[1] - x[0]) * PAN_STEP, (y[1] - y[0]) * PAN_STEP];
+    const shifts = { ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy] };
+    const zooms = { "+": 0.8, "=": 0.8, "-": 1.25, _: 1.25 };
+    if (name in shifts) {
+      const [mx, my] = shifts[name];
+      this.view = { x: x.map((v) => v + mx), y: y.map((v) => v + my) };
+    } else if (name in zooms) {
+      const [cx, cy] = [(x[0] + x[1]) / 2, (y[0] + y[1]) / 2];
+      this.view = { x: x.map((v) => cx + (v - cx) * zooms[name]), y: y.map((v) => cy + (v - cy) * zooms[name]) };
+    } else if (name === "0") {
+      this.reset();
+      return true;
+    } else return false;
+    this.redrawSoon();
+    return true;
   }
 
   hover(sx, sy, e) {
