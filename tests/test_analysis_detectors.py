@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hark.analysis.detectors import DETECTORS, detect_clips
+from hark.analysis.detectors import detect_clips
+from hark.schema import DETECTORS
 from hark.data.audio import load_clip, write_wav
 from test_analysis_fakes import MINI, SR, cut_off
 
@@ -50,11 +51,11 @@ def _faulted(shared_data, clean, fault):
 
 def test_clean_clip_has_no_flag(tmp_path, clean):
     row = _detect(tmp_path, clean)
-    assert not any(row[f"flag_{name}"] for name in DETECTORS), row.to_dict()
+    assert not any(row[f"flag_{name}"] for name in (d.name for d in DETECTORS)), row.to_dict()
     assert 0.05 <= row["onset_s"] <= 0.25 and 0.45 <= row["offset_s"] <= 0.7
 
 
-@pytest.mark.parametrize("fault", list(DETECTORS))
+@pytest.mark.parametrize("fault", [d.name for d in DETECTORS])
 def test_each_fault_raises_its_flag(tmp_path, shared_data, clean, fault):
     row = _detect(tmp_path, _faulted(shared_data, clean, fault))
     assert row[f"flag_{fault}"], row.to_dict()

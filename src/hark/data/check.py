@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from hark.data.audio import load_clip, read_audio
 from hark.errors import AudioError
 from hark.data.cache import map_chunks
 from hark.data.example import SPLITS, ClipDataset, Example
+from hark.data.quality import LEVELS, rms_dbfs, saturated_fraction
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
@@ -32,9 +33,8 @@ LEAK_EXAMPLES = 5  # paths shown per leaking speaker
 class CheckConfig:
     sample_rate: int = 16000  # what every clip should be recorded at
     seconds: float = 1.0  # the clip length the network takes; longer files get cropped
-    silence_dbfs: float = -60.0  # RMS below this is a silent clip
-    full_scale: float = 0.99  # |sample| at or above this counts as saturated
-    clipped_fraction: float = 0.001  # share of saturated samples that makes a clip clipped
+    silence_dbfs: float = LEVELS.silence_dbfs  # RMS below this is a silent clip
+    clipped_fraction: float = LEVELS.clipped_fraction  # share of samples in flat runs at the peak
     preview_per_class: int = 2
     preview_max_classes: int = 40  # the sheet grows one row per class
     n_mels: int = 40
@@ -108,13 +108,13 @@ def _format_findings(info, config: CheckConfig, is_clip: bool) -> list[tuple[str
 
 def _level_findings(wave: np.ndarray, config: CheckConfig) -> list[tuple[str, str]]:
     found = []
-    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64))))
-    dbfs = 20 * np.log10(rms) if rms > 0 else -np.inf
-    if dbfs < config.silence_dbfs:
+    levels = replace(LEVELS, silence_dbfs=config.silence_dbfs, clipped_fraction=config.clipped_fraction)
+    dbfs = rms_dbfs(wave)
+    if dbfs < levels.silence_dbfs:
         found.append(("silent", f"silent: RMS {dbfs:.0f} dBFS, below {config.silence_dbfs:g} dBFS"))
-    saturated = int(np.count_nonzero(np.abs(wave) >= config.full_scale))
-    if saturated >= config.clipped_fraction * len(wave) and saturated > 1:
-        found.append(("clipped", f"clipped: {saturated} samples ({saturated / len(wave):.1%}) at full scale"))
+    saturated = saturated_fraction(wave, levels)
+    if saturated >= levels.clipped_fraction:
+        found.append(("clipped", f"clipped: {saturated:.1%} of the samples sit flat at the peak"))
     return found
 
 
