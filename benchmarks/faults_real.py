@@ -190,13 +190,17 @@ def write_dataset(root: Path, clips: list[Clip], sample_rate: int, truth_csv: Pa
 
 
 def fsdd_clips(fsdd: Path, split_of_speaker: dict[str, str], sample_rate: int = 8000) -> list[Clip]:
-    """FSDD's `{digit}_{speaker}_{take}.wav`, as clips of the digit's word."""
+    """FSDD's `{digit}_{speaker}_{take}.wav`, as clips of the digit's word. Speakers mapped to
+    "train" give every tenth take to validation (for choosing the checkpoint); the test speakers
+    are heard in no other split."""
     clips = []
     for path in sorted((fsdd / "recordings").glob("*.wav")):
         digit, speaker, take = path.stem.split("_")
+        split = split_of_speaker[speaker]
+        split = "validation" if split == "train" and int(take) % 10 == 0 else split
         # Takes restart at 0 for every digit: the digit joins the take so a relabelled clip keeps a unique name.
         clips.append(Clip(DIGITS[int(digit)], speaker, str(100 * int(digit) + int(take)), read_mono(path, sample_rate),
-                          split_of_speaker[speaker]))
+                          split))
     return clips
 
 

@@ -39,6 +39,11 @@ def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
         assert main(["analyze", str(evaluated_run), "--folds", "2", "--no-umap", "--quiet"]) == 0
     clips = pd.read_parquet(evaluated_run / "analysis" / "clips.parquet")
     train = clips["split"] == "train"
-    assert clips.loc[train, "oos_pred"].notna().all()
+    assert clips.loc[train, "oof_pred"].notna().all()
     # Out-of-sample predictions differ from the run model's somewhere on the training split.
-    assert (clips.loc[train, "oos_confidence"] != clips.loc[train, "confidence"]).any()
+    assert (clips.loc[train, "oof_confidence"] != clips.loc[train, "confidence"]).any()
+    # With cross-validation the out-of-fold prediction defines `error`, and the file says so.
+    import pyarrow.parquet as pq
+
+    assert pq.read_schema(evaluated_run / "analysis" / "clips.parquet").metadata[b"hark.error_defined_by"] == b"oof_pred"
+    assert (clips["error"] == (clips["oof_pred"] != clips["label"])).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -43,11 +44,26 @@ def test_cutoff_clips_are_flagged_and_form_the_top_failure_mode(analysed):
     flagged = set(clips.index[clips["flag_cutoff"]])
     assert set(fake["cutoff"]) <= flagged
     findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
-    assert findings and [f["size"] for f in findings] == sorted((f["size"] for f in findings), reverse=True)
+    assert findings and [f["cluster"] for f in findings] == list(range(1, len(findings) + 1))
     top = findings[0]
     assert {"title", "description", "size", "clips"} <= top.keys() and top["size"] == len(top["clips"])
     assert set(top["clips"]) <= set(fake["cutoff"]) and len(top["clips"]) >= 0.75 * len(fake["cutoff"])
-    assert "end of the clip" in top["description"] and "cut-off" in top["description"]
+    assert "end of the clip" in top["description"] and top["title"].endswith("cut off")
+    members = clips.loc[top["clips"]]
+    assert (members["cluster"] == 1).all() and members["flag_cutoff"].all()
+
+
+def test_clips_parquet_carries_both_predictions_and_says_which_defines_error(analysed):
+    fake, _ = analysed
+    path = fake["run"] / "analysis" / "clips.parquet"
+    table = pq.read_table(path)
+    assert pa.types.is_fixed_size_list(table.schema.field("oof_probs").type)
+    assert table.schema.field("oof_probs").type.value_type == pa.float32()
+    assert table.schema.metadata[b"hark.error_defined_by"] == b"pred"  # no cross-validation in FAST
+    clips = table.to_pandas()
+    assert (clips["error"] == (clips["pred"] != clips["label"])).all()
+    assert {"pred", "confidence", "oof_pred", "oof_confidence"} <= set(clips.columns)
+    assert set(clips.loc[~clips["error"], "cluster"]) == {-1}
 
 
 def test_label_issues_are_the_misfiled_clips(analysed):
@@ -61,8 +77,8 @@ def test_confusable_pairs_count_both_directions(analysed):
     _, result = analysed
     clips = result.clips
     for pair in result.pairs:
-        a_as_b = ((clips["label"] == pair["a"]) & (clips["oos_pred"] == pair["b"])).sum()
-        b_as_a = ((clips["label"] == pair["b"]) & (clips["oos_pred"] == pair["a"])).sum()
+        a_as_b = ((clips["label"] == pair["a"]) & (clips["oof_pred"] == pair["b"])).sum()
+        b_as_a = ((clips["label"] == pair["b"]) & (clips["oof_pred"] == pair["a"])).sum()
         assert (pair["a_as_b"], pair["b_as_a"], pair["total"]) == (a_as_b, b_as_a, a_as_b + b_as_a)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
+from hark.errors import UsageError
+from hark.schema import CLEANLAB_ISSUE, CLIPS_FILE, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE
 
 TOP_FINDINGS = 5
 
@@ -28,27 +30,26 @@ def run(args: argparse.Namespace) -> int:
         umap=not args.no_umap, report=not args.no_report, progress=not args.quiet,
     )
     if args.folds < 2 and not args.no_crossval:
-        from hark.errors import HarkError
-
-        raise HarkError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
+        raise UsageError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")
     result = analyze(args.run, config)
     clips = result.clips
-    print(f"{len(clips)} clips, {int(clips['error'].sum())} errors "
-          f"({'%d-fold cross-validated' % result.label_errors.crossval_folds if result.label_errors.crossval_folds else 'in-sample'} on train)")
+    folds = result.label_errors.crossval_folds
+    how = f"{folds}-fold out-of-fold predictions on train" if folds else "the final model's (in-sample on train)"
+    print(f"{len(clips)} clips, {int(clips[ERROR].sum())} errors ({how})")
     for problem in result.problems[:10]:
         print(f"unreadable: {problem}")
     if not result.findings:
         print("no failure mode: the errors form no group")
     for finding in result.findings[:TOP_FINDINGS]:
-        print(finding["description"])
+        print(f"{finding['title']}: {finding['description']}")
     if result.pairs:
         print("most confused: " + ", ".join(f"{p['a']}/{p['b']} ({p['total']})" for p in result.pairs[:5]))
-    print(f"likely label errors: {int(clips['label_issue'].sum())} (cleanlab: {int(clips['cleanlab_issue'].sum())})")
+    print(f"likely label errors: {int(clips[LABEL_ISSUE].sum())} (cleanlab: {int(clips[CLEANLAB_ISSUE].sum())})")
     leaks = sum(g["across_splits"] for g in result.duplicates)
     if leaks:
         print(f"leakage: {leaks} identical recordings in more than one split")
     out = result.out_dir
-    print(f"wrote {out / 'clips.parquet'} and {out / 'findings.json'}")
+    print(f"wrote {out / CLIPS_FILE} and {out / FINDINGS_FILE}")
     if config.report:
-        print(f"report: {out / 'report.html'}")
+        print(f"report: {out / REPORT_FILE}")
     return 0
