@@ -101,7 +101,8 @@ def analysis_figures(run: Path, truth: pd.DataFrame) -> None:
     ours = scores(train["label_issue"].to_numpy(bool), mislabel)
     print(f"cleanlab raw        P {raw[0]:.3f} R {raw[1]:.3f} F1 {raw[2]:.3f}")
     print(f"cleanlab, hark mask P {masked[0]:.3f} R {masked[1]:.3f} F1 {masked[2]:.3f}")
-    print(f"hark label errors   F1 {ours[2]:.3f}: {ours[2] - masked[2]:+.3f} over cleanlab with the same mask (goal >= +0.1)")
+    print(f"hark label errors   P {ours[0]:.3f} R {ours[1]:.3f} F1 {ours[2]:.3f}: {ours[2] - masked[2]:+.3f} over "
+          "cleanlab with the same mask (goal >= +0.1)")
 
     findings = read_findings(run / "analysis" / "findings.json")
     all_fault = truth.set_index("path")["fault"]

@@ -186,7 +186,8 @@ def write_dataset(root: Path, clips: list[Clip], sample_rate: int, truth_csv: Pa
         writer = csv.writer(handle)
         writer.writerow(["path", "split", "fault", "true_label", "how"])
         for clip in clips:
-            writer.writerow([clip.path, clip.split, clip.fault, clip.true_label or clip.label, clip.extra.get("how", "")])
+            writer.writerow([clip.path, clip.split, clip.fault, clip.true_label or clip.label,
+                             clip.extra.get("how", "")])
 
 
 def fsdd_clips(fsdd: Path, split_of_speaker: dict[str, str], sample_rate: int = 8000) -> list[Clip]:
@@ -257,6 +258,6 @@ def inject_any_speaker(clips: list[Clip], rates: FaultRates, noises, sample_rate
         clip.extra["speaker"] = clip.speaker
         clip.speaker = "all"
     result = inject(clips, rates, noises, sample_rate, sample_rate, rng, labels)
-    for clip, speaker in zip(clips, speakers):
+    for clip, speaker in zip(clips, speakers, strict=False):
         clip.speaker = speaker
     return result

@@ -45,5 +45,24 @@ def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
     # With cross-validation the out-of-fold prediction defines `error`, and the file says so.
     import pyarrow.parquet as pq
 
-    assert pq.read_schema(evaluated_run / "analysis" / "clips.parquet").metadata[b"hark.error_defined_by"] == b"oof_pred"
+    metadata = pq.read_schema(evaluated_run / "analysis" / "clips.parquet").metadata
+    assert metadata[b"hark.error_defined_by"] == b"oof_pred"
     assert (clips["error"] == (clips["oof_pred"] != clips["label"])).all()
+
+
+def test_train_seeds_writes_one_run_per_seed_that_compare_reads_as_a_side(tmp_path, capsys):
+    data = make_fake_speech_commands(tmp_path / "sc", speakers=10, utterances=2, seed=3)
+    with torch_threads(1):
+        assert main(["train", str(data), "--out", str(tmp_path / "runs"), "--preset", "seed-m5", "--epochs", "1",
+                     "--batch-size", "16", "--device", "cpu", "--seeds", "2", "--seed", "5"]) == 0
+        for k in range(2):
+            assert main(["evaluate", str(tmp_path / "runs" / f"seed-{k}")]) == 0
+    seeds = [load_run_data(tmp_path / "runs" / f"seed-{k}").config["run"]["seed"] for k in range(2)]
+    assert seeds == [5, 6]
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "runs"), str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "seed-to-seed spread" in out and "no difference beyond noise" in out
+    # One seed against several is refused with a message, not a traceback.
+    assert main(["compare", str(tmp_path / "runs" / "seed-0"), str(tmp_path / "runs")]) == 2
+    assert "same number of seeds" in capsys.readouterr().err

@@ -111,8 +111,8 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
     right_b = right_a | (rng.random(n) < 0.6)  # B fixes many clips and breaks none
     wrong = {"x": "y", "y": "z", "z": "x"}
     frame = pd.DataFrame({"path": [str(i) for i in range(n)], "split": "test", "label": labels})
-    a = frame.assign(pred=[l if r else wrong[l] for l, r in zip(labels, right_a, strict=True)])
-    b = frame.assign(pred=[l if r else wrong[l] for l, r in zip(labels, right_b, strict=True)])
+    a = frame.assign(pred=[w if r else wrong[w] for w, r in zip(labels, right_a, strict=True)])
+    b = frame.assign(pred=[w if r else wrong[w] for w, r in zip(labels, right_b, strict=True)])
     better = compare_sides(*_sides(a, b))
     accuracy = better.tests.set_index("measure").loc["accuracy, clean clips"]
     assert accuracy["verdict"] == "B is better" and accuracy["p_value"] < 1e-6 and accuracy["low"] > 0
@@ -123,7 +123,8 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
 
 
 def test_bad_comparisons_get_a_clear_message():
-    a = pd.DataFrame({"path": ["1", "2", "3"], "split": ["test"] * 3, "label": ["x", "y", "x"], "pred": ["x", "y", "y"]})
+    a = pd.DataFrame({"path": ["1", "2", "3"], "split": ["test"] * 3, "label": ["x", "y", "x"],
+                      "pred": ["x", "y", "y"]})
     disjoint = a.assign(path=["7", "8", "9"])
     with pytest.raises(UsageError, match="share no clip"):
         compare_sides(*_sides(a, disjoint))

@@ -81,7 +81,8 @@ def test_errors_without_a_cause_are_no_single_cause_only():
 
 
 def test_the_share_a_description_states_is_the_share_of_its_clips_matching_the_title():
-    clips = _clips([(24, "yes", "up", "cutoff"), (15, "go", "no", None), (9, "no", "go", None), (8, "up", "off", "multiword")])
+    clips = _clips([(24, "yes", "up", "cutoff"), (15, "go", "no", None), (9, "no", "go", None),
+                    (8, "up", "off", "multiword")])
     modes, _ = _modes(clips)
     checked = 0
     for mode in modes:

@@ -16,7 +16,8 @@ TOP_FINDINGS = 5
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="run folder with predictions.parquet (from `hark evaluate`)")
     parser.add_argument("--folds", type=int, default=LabelErrorConfig.folds,
-                        help=f"cross-validation folds for out-of-sample training predictions (default {LabelErrorConfig.folds})")
+                        help="cross-validation folds for out-of-fold training predictions "
+                             f"(default {LabelErrorConfig.folds})")
     parser.add_argument("--no-crossval", action="store_true",
                         help="use the model's own (in-sample) predictions on the training split: fast, less accurate")
     parser.add_argument("--no-umap", action="store_true", help="2-D map by PCA instead of UMAP")

@@ -230,7 +230,8 @@ def _rates_table(comparison: Comparison) -> pd.DataFrame:
     rows = []
     for side, rates in (("A", comparison.a), ("B", comparison.b)):
         row = {"side": side, "runs": len(rates.clean_accuracy)}
-        for name in ("clean_accuracy", "false_rejection", "macro_f1", "cutoff_right", "cutoff_wrong", "cutoff_rejected"):
+        for name in ("clean_accuracy", "false_rejection", "macro_f1", "cutoff_right", "cutoff_wrong",
+                     "cutoff_rejected"):
             values = getattr(rates, name)
             row[name] = float(np.mean(values)) if values else float("nan")
         rows.append(row)
@@ -257,14 +258,16 @@ def comparison_html(comparison: Comparison, name_a: str, name_b: str) -> str:
     clips = comparison.clips
     changed = clips[clips["pred_a0"] != clips["pred_b0"]].sort_values(PATH)
     sections = [
-        ("Verdict", "".join(f"<p>{escape(line)}</p>" for line in [*comparison.verdict.splitlines(), *comparison.notes])),
+        ("Verdict", "".join(f"<p>{escape(line)}</p>"
+                            for line in [*comparison.verdict.splitlines(), *comparison.notes])),
         ("Rates", table_html(_rates_table(comparison))),
         ("Paired tests", table_html(comparison.tests, "{:.4f}")),
         (f"Per-class F1 ({comparison.split}, clean clips)", table_html(comparison.per_class)),
-        ("Failure modes of A in B", table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>"),
+        ("Failure modes of A in B",
+         table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>"),
         ("Clips whose prediction changed", table_html(changed.head(500))),
     ]
     title = f"hark compare: {name_a} vs {name_b}"
     body = "".join(f"<h2>{escape(t)}</h2>{html}" for t, html in sections)
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>'
-            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")

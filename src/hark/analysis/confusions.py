@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hark.schema import PRED
+
 
 def confusion_counts(labels_true: pd.Series, labels_pred: pd.Series, labels: list[str]) -> np.ndarray:
     index = {label: i for i, label in enumerate(labels)}
@@ -13,7 +15,8 @@ def confusion_counts(labels_true: pd.Series, labels_pred: pd.Series, labels: lis
     return matrix
 
 
-def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = "pred", top: int = 20, examples: int = 4) -> list[dict]:
+def confusable_pairs(clips: pd.DataFrame, labels: list[str], pred_column: str = PRED, top: int = 20,
+                     examples: int = 4) -> list[dict]:
     """Pairs ranked by errors in both directions: {a, b, a_as_b, b_as_a, total, examples}.
     Examples are the most confident mistakes, the clearest to listen to."""
     matrix = confusion_counts(clips["label"], clips[pred_column], labels)

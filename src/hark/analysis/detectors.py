@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
-from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction
+from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction, true_runs
 from hark.errors import AudioError
 from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, detector_columns
 
@@ -104,12 +104,6 @@ def _db(x: np.ndarray, floor: float) -> np.ndarray:
     return 20.0 * np.log10(np.maximum(x, 10 ** (floor / 20)))
 
 
-def _segments(active: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) frame runs where `active` is true."""
-    edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
 def _merge(segments: list[tuple[int, int]], gap: int, min_frames: int) -> list[list[int]]:
     """Segments joined across dips of at most `gap` frames, then those shorter than `min_frames`
     dropped (all but the first, when none is long enough)."""
@@ -135,7 +129,7 @@ def _word_pauses(level: np.ndarray, segments: list[tuple[int, int]], peak: float
     parts = _merge(segments, word_gap - 1, _frames(config.min_segment_s, config))
     strong = [s for s in parts if level[s[0]:s[1]].max() >= peak - config.strong_segment_db]
     longest, parted = 0, False
-    for a, b in zip(strong, strong[1:]):
+    for a, b in zip(strong, strong[1:], strict=False):
         pause = b[0] - a[1]
         longest = max(longest, pause)
         parted |= pause >= long_pause or min(a[1] - a[0], b[1] - b[0]) >= min_word
@@ -172,7 +166,7 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     voiced = voiced_frames(centred, level, peak, config) if len(wave) else 0
     has_speech = not is_silent(centred, config.levels) and voiced >= config.min_voiced_frames
 
-    segments = _segments(level >= threshold) if has_speech else []
+    segments = true_runs(level >= threshold) if has_speech else []
     merged = _merge(segments, _frames(config.merge_gap_s, config), _frames(config.min_segment_s, config))
     pause_s, parted = _word_pauses(level, segments, peak, config) if segments else (0.0, False)
 

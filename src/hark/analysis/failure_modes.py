@@ -44,6 +44,11 @@ class FailureModeConfig:
     # Bins: the top or bottom quarter of a continuous attribute.
     tail_quantile: float = 0.25
     embedding_groups: int = 8
+    # A detector flag or a confusion names what to fix; a word, a speaker or a bin (late onset,
+    # short clips) says only where it happens, a region of the embedding less still. Such a slice
+    # must explain this many times the excess errors of a flag or pair to be chosen before it.
+    where_handicap: float = 1.5
+    embedding_handicap: float = 2.0
     max_modes: int = 12
     examples: int = 3
     seed: int = 0
@@ -67,6 +72,7 @@ class Slice:
     explains: np.ndarray  # bool [N]: the errors it accounts for (a subset of members' errors)
     expected_rate: float  # the error rate its members would have if it meant nothing
     pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
+    handicap: float = 1.0  # its excess errors are divided by this when slices compete
 
 
 def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int) -> list[Slice]:
@@ -74,7 +80,7 @@ def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base:
     the other, against an even spread of their errors over every other class."""
     labels = clips[LABEL].to_numpy()
     slices = []
-    pairs = pd.Series(list(zip(labels[error], pred[error]))).value_counts()
+    pairs = pd.Series(list(zip(labels[error], pred[error], strict=True))).value_counts()
     seen = set()
     for (a, b), _ in pairs.items():
         key = tuple(sorted((a, b)))
@@ -87,8 +93,8 @@ def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base:
             a, b = b, a
         members = np.isin(labels, key)
         slices.append(Slice(f"pair:{key[0]}|{key[1]}", f"'{a}' and '{b}' confused",
-                            f"'{a}' heard as '{b}' or the reverse", members, a_as_b | b_as_a, base / max(classes - 1, 1),
-                            (a, b)))
+                            f"'{a}' heard as '{b}' or the reverse", members, a_as_b | b_as_a,
+                            base / max(classes - 1, 1), (a, b)))
     return slices
 
 
@@ -97,11 +103,12 @@ def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, r
     base = float(error.mean())
     pred = clips[pred_column].to_numpy()
 
-    def attribute(key: str, name: str, phrase: str, members: np.ndarray) -> Slice:
+    def attribute(key: str, name: str, phrase: str, members: np.ndarray,
+                  handicap: float = config.where_handicap) -> Slice:
         members = np.asarray(members, bool)
-        return Slice(key, name, phrase, members, members & error, base)
+        return Slice(key, name, phrase, members, members & error, base, handicap=handicap)
 
-    slices = [attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool))
+    slices = [attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
               for d in DETECTORS if d.flag_column in clips]
     slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique())
     for word in sorted(clips[LABEL].unique()):
@@ -126,7 +133,8 @@ def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, r
         groups = KMeans(config.embedding_groups, n_init=3, random_state=config.seed).fit_predict(reduced)
         for group in range(config.embedding_groups):
             slices.append(attribute(f"embedding={group + 1}", f"embedding region {group + 1}",
-                                    f"in region {group + 1} of the model's embedding (map colour)", groups == group))
+                                    f"in region {group + 1} of the model's embedding", groups == group,
+                                    config.embedding_handicap))
     return slices
 
 
@@ -147,11 +155,12 @@ def pick_slices(slices: list[Slice], error: np.ndarray,
                 continue
             expected = candidate.expected_rate * support
             rate = count / support
-            if rate < config.min_lift * candidate.expected_rate or count - expected <= best_excess:
+            excess = (count - expected) / candidate.handicap
+            if rate < config.min_lift * candidate.expected_rate or excess <= best_excess:
                 continue
             p_value = binomtest(count, support, min(candidate.expected_rate, 1.0), alternative="greater").pvalue
             if p_value < config.alpha:
-                best, best_excess = (candidate, new, rate, support), count - expected
+                best, best_excess = (candidate, new, rate, support), excess
         if best is None:
             return picked
         candidate, new, rate, _ = best
@@ -205,7 +214,8 @@ def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray | None, error: n
         cluster[rest] = rank
         share = len(rest) / error.sum()
         description = (f"{share:.0%} of errors ({len(rest)}): no slice explains them beyond chance; "
-                       f"{clips[LABEL].iloc[rest].nunique()} words, most often {_confusions(clips, rest, pred_column)}.")
+                       f"{clips[LABEL].iloc[rest].nunique()} words, most often "
+                       f"{_confusions(clips, rest, pred_column)}.")
         modes.append(FailureMode(rank, rest, f"Failure mode {rank} {DASH} {NO_SINGLE_CAUSE}", description,
                                  {"slice": "", "matches_title": float("nan"), "share": share}))
     return modes, cluster

@@ -107,5 +107,6 @@ def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tupl
     if summary.to_cutoff and CUTOFF_CLASS not in labels:
         labels.append(CUTOFF_CLASS)
     summary.kept = len(examples)
-    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems), f"{dataset.name} (fixed)")
+    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems),
+                        f"{dataset.name} (fixed)")
     return fixed, summary

@@ -9,12 +9,13 @@ from pathlib import Path
 from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset
 from hark.analysis.inputs import load_run_data
 from hark.errors import UsageError
-from hark.schema import ANALYSIS_DIR
+from hark.schema import ANALYSIS_DIR, CUTOFF_LABEL
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="run folder analysed by `hark analyze`")
-    parser.add_argument("--cutoff-class", action="store_true", help="move clips flagged cut-off to a new class _cutoff_")
+    parser.add_argument("--cutoff-class", action="store_true",
+                        help=f"move clips flagged cut-off to a new class {CUTOFF_LABEL}")
     parser.add_argument("--drop", action="append", default=[], metavar="FLAG",
                         help=f"drop clips with this flag (repeatable): {', '.join(DROPPABLE)}")
     parser.add_argument("--relabel", type=Path, metavar="CSV",
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     plan = FixPlan(args.cutoff_class, args.drop, args.relabel, args.relabel_suggested, args.cutoff_min_score)
     fixed, summary = fix_dataset(dataset, args.run / ANALYSIS_DIR, plan)
     out = write_manifest(fixed, args.out or args.run / "fixed_dataset.json")
-    print(f"{summary.kept} clips kept: {summary.to_cutoff} moved to _cutoff_, {summary.relabelled} relabelled, {summary.dropped} dropped")
+    print(f"{summary.kept} clips kept: {summary.to_cutoff} moved to {CUTOFF_LABEL}, {summary.relabelled} relabelled, "
+          f"{summary.dropped} dropped")
     print(f"wrote {out}; retrain with: hark train {out} --out NEW_RUN")
     return 0

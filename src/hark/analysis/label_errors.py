@@ -87,8 +87,10 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()
-    for fit_rows, held_rows in tqdm(list(splitter.split(train, targets)), desc="cross-validation", unit="fold", disable=not progress):
-        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]], [by_path[p] for p in paths[train[held_rows]]])
+    folds = list(splitter.split(train, targets))
+    for fit_rows, held_rows in tqdm(folds, desc="cross-validation", unit="fold", disable=not progress):
+        fit_examples = [by_path[p] for p in paths[train[fit_rows]]]
+        model = fit(config, dataset, fit_examples, [by_path[p] for p in paths[train[held_rows]]])
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
         probs[held] = softmax(outputs.logits, axis=1)

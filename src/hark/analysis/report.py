@@ -28,7 +28,8 @@ MODES_SHOWN = 8
 LABEL_CANDIDATES_SHOWN = 20
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}
-th{background:#f3f3f3}.clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
+th{background:#f3f3f3}
+.clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
 .mode{border-left:4px solid #c33;padding-left:1em;margin:1.5em 0}h2{border-bottom:1px solid #ddd;margin-top:2em}"""
 
 
@@ -58,11 +59,13 @@ def clip_html(root: Path, path: str, caption: str, sample_rate: int) -> str:
     image = np.flipud(10 * np.log10(power[: power.shape[0] // 2] + 1e-10))  # 0-4 kHz, low frequencies at the bottom
     png = io.BytesIO()
     plt.imsave(png, image, cmap="magma", vmin=image.max() - 80, vmax=image.max(), format="png")
-    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}">'
+    encoded = base64.b64encode(png.getvalue()).decode()
+    picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{encoded}">'
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(wave, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
     audio = base64.b64encode(buffer.getvalue()).decode()
-    return (f'<div class="clip">{picture}<br><audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
+    return (f'<div class="clip">{picture}<br>'
+            f'<audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
             f"<br>{escape(path)}<br>{escape(caption)}</div>")
 
 
@@ -70,7 +73,8 @@ def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):
-        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>" for v in values)
+        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>"
+                        for v in values)
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -78,7 +82,8 @@ def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
 def _metrics_section(metrics: dict) -> str:
     if not metrics:
         return "<p>No metrics.json in the run.</p>"
-    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan), "macro-F1": m.get("macro_f1", np.nan)}
+    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan),
+                           "macro-F1": m.get("macro_f1", np.nan)}
                           for s, m in metrics.items() if isinstance(m, dict)])
     return table_html(frame, "{:.4f}")
 
@@ -113,7 +118,7 @@ def _curves_plot(history: pd.DataFrame | None) -> str:
     if not groups:
         return "<p>history.csv has no loss or accuracy columns.</p>"
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3), squeeze=False)
-    for ax, columns in zip(axes[0], groups):
+    for ax, columns in zip(axes[0], groups, strict=True):
         for column in columns:
             ax.plot(x, pd.to_numeric(history[column], errors="coerce"), label=column)
         ax.set_xlabel("epoch")
@@ -141,19 +146,24 @@ def _modes_section(analysis, root: Path) -> str:
     for mode in analysis.modes[:MODES_SHOWN]:
         rows = clips.iloc[mode.rows].sort_values(confidence, ascending=False).head(EXAMPLES_PER_MODE)
         examples = "".join(clip_html(root, path, f"{label} \u2192 {said} ({sure:.2f})", analysis.run.sample_rate)
-                           for path, label, said, sure in zip(rows["path"], rows["label"], rows[pred], rows[confidence]))
-        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>{examples}</div>')
+                           for path, label, said, sure in zip(rows["path"], rows["label"], rows[pred], rows[confidence],
+                                                              strict=True))
+        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>'
+                     f"{examples}</div>")
     return "".join(parts)
 
 
 def _label_section(analysis, root: Path) -> str:
     clips = analysis.clips
     ours, theirs = clips["label_issue"], clips["cleanlab_issue"]
+    folds = analysis.label_errors.crossval_folds
+    how = f"{folds}-fold cross-validated" if folds else "in-sample"
     summary = (f"<p>{int(ours.sum())} likely label errors (label quality from "
-               f"{'%d-fold cross-validated' % analysis.label_errors.crossval_folds if analysis.label_errors.crossval_folds else 'in-sample'} "
-               f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; both agree on {int((ours & theirs).sum())}.</p>")
+               f"{how} probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
+               f"both agree on {int((ours & theirs).sum())}.</p>")
     candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
-    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' (quality {r.label_quality:.2f})", analysis.run.sample_rate)
+    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' "
+                                 f"(quality {r.label_quality:.2f})", analysis.run.sample_rate)
                        for r in candidates.itertuples())
     return summary + examples
 
@@ -173,7 +183,8 @@ def _duplicates_section(analysis) -> str:
     leaks = [g for g in analysis.duplicates if g["across_splits"]]
     text = (f"<p>{len(analysis.duplicates)} groups of identical recordings, {len(leaks)} across splits (leakage); "
             f"{len(analysis.near_duplicates)} near-identical pairs across splits in embedding space.</p>")
-    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]), "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
+    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]),
+                           "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
     near = pd.DataFrame(analysis.near_duplicates[:20])
     outliers = analysis.clips.nlargest(10, "outlier_score")[["path", "split", "label", "outlier_score"]]
     return (text + (table_html(shown) if len(shown) else "") + (table_html(near) if len(near) else "")
@@ -182,7 +193,8 @@ def _duplicates_section(analysis) -> str:
 
 def render_report(analysis, root: Path) -> str:
     run, clips = analysis.run, analysis.clips
-    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()} for p in analysis.pairs])
+    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()}
+                          for p in analysis.pairs])
     sections = [
         ("Metrics", _metrics_section(run.metrics)),
         ("Failure modes", _modes_section(analysis, root)),
@@ -199,11 +211,14 @@ def render_report(analysis, root: Path) -> str:
         ("Duplicates and leakage", _duplicates_section(analysis)),
     ]
     if analysis.problems:
-        sections.append(("Unreadable clips", "<ul>" + "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100]) + "</ul>"))
+        items = "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100])
+        sections.append(("Unreadable clips", f"<ul>{items}</ul>"))
     body = "".join(f"<h2>{escape(title)}</h2>{html}" for title, html in sections)
     title = f"hark analysis: {run.run_dir.name}"
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>'
-            f"<body><h1>{escape(title)}</h1><p>{len(clips)} clips, {int(clips['error'].sum())} errors.</p>{body}</body></html>")
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
+            f"<p>{len(clips)} clips, {int(clips[ERROR].sum())} errors ({_prediction_words(analysis)}).</p>"
+            f"{body}</body></html>")
 
 
 def write_report(analysis, root: Path, path: Path) -> Path:

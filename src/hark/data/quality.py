@@ -40,9 +40,10 @@ def is_silent(wave: np.ndarray, config: LevelConfig = LEVELS) -> bool:
     return rms_dbfs(wave) < config.silence_dbfs
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index runs where `mask` is true."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def saturated_fraction(wave: np.ndarray, config: LevelConfig = LEVELS) -> float:
@@ -54,7 +55,7 @@ def saturated_fraction(wave: np.ndarray, config: LevelConfig = LEVELS) -> float:
     at_peak = magnitude >= (1 - config.peak_tolerance) * peak
     flat = np.concatenate([[False], np.abs(np.diff(wave)) <= 1.0 / 32768])
     candidate = at_peak & (flat | np.roll(flat, -1))
-    count = sum(end - start for start, end in _runs(candidate) if end - start >= config.flat_run)
+    count = sum(end - start for start, end in true_runs(candidate) if end - start >= config.flat_run)
     return count / len(wave)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from hark.errors import HarkError
+from hark.errors import HarkError, UsageError
 from hark.train.config import TrainConfig
 from hark.train.presets import PRESETS, preset
 
@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--task", choices=["all", "12"], help="all words, or the 10 words + silence + unknown task")
     parser.add_argument("--resume", action="store_true", help="continue RUN from checkpoints/last.pt")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="train N runs with seeds SEED..SEED+N-1 into RUN/seed-K/ (for `hark compare` spreads)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override any config field, e.g. --set augment.noise_prob=0.5 (repeatable)")
 
@@ -57,5 +59,13 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     if config.model.name not in list_models():
         raise HarkError(f"unknown model {config.model.name!r}; valid models: {', '.join(list_models())}")
-    train_run(config, args.out, resume=args.resume)
+    if args.seeds is None:
+        train_run(config, args.out, resume=args.resume)
+        return 0
+    if args.seeds < 1:
+        raise UsageError(f"--seeds {args.seeds}: give at least 1")
+    first = config.run.seed
+    for k in range(args.seeds):
+        config.run.seed = first + k
+        train_run(config, args.out / f"seed-{k}", resume=args.resume)
     return 0
