@@ -98,3 +98,24 @@ def test_cli_prints_findings_and_report_location(tmp_path, shared_data, capsys):
     assert "Failure mode 1" in out and str(fake["run"] / "analysis" / "report.html") in out
     coords = pq.read_table(fake["run"] / "analysis" / "clips.parquet", columns=["x", "y"]).to_pandas()
     assert coords.notna().all().all() and coords["x"].std() > 0
+
+
+def test_every_mode_holds_the_clips_its_sentence_describes(analysed):
+    """Opening a mode's clips (as the explorer does, from findings.json and clips.parquet) shows
+    clips matching its title in the share its description states."""
+    import re
+
+    from hark.analysis.failure_modes import slice_members
+
+    fake, _ = analysed
+    clips = pd.read_parquet(fake["run"] / "analysis" / "clips.parquet").set_index("path")
+    defining = pq.read_schema(fake["run"] / "analysis" / "clips.parquet").metadata[b"hark.error_defined_by"].decode()
+    findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
+    for finding in findings:
+        opened = clips.loc[finding["clips"]].reset_index()
+        assert (opened["cluster"] == finding["cluster"]).all() and opened["error"].all()
+        if not finding["slice"] or finding["slice"].startswith("embedding="):
+            continue
+        stated = re.search(r"\(all (\d+) clips\)", finding["description"])
+        matching = slice_members(opened, finding["slice"], defining)
+        assert stated and int(stated.group(1)) == matching.sum() == len(opened), finding["description"]
