@@ -6,7 +6,8 @@ real-speech run into one group; slices stay statable however the embedding looks
 
 Slices are picked greedily by the errors they explain beyond what the overall error rate
 predicts (excess errors), each slice claiming its errors, so that overlapping slices are merged
-and every error is explained once. What no slice explains is the last mode, "no single cause"."""
+and every error is explained once; they are then ranked by the errors they explain. What no
+slice explains is the last mode, "no single cause"."""
 
 from __future__ import annotations
 
@@ -193,13 +194,16 @@ def describe(rank: int, found: Slice, rows: np.ndarray, rate: float, expected: f
 
 def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray | None, error: np.ndarray, pred_column: str,
                        config: FailureModeConfig = FailureModeConfig()) -> tuple[list[FailureMode], np.ndarray]:
-    """Failure modes (explained ones by excess errors, then the unexplained rest) and the mode
+    """Failure modes (explained ones by the errors they explain, then the unexplained rest) and the mode
     number of every clip (`schema.NO_CLUSTER` for correct clips)."""
     error = np.asarray(error, bool)
     cluster = np.full(len(clips), NO_CLUSTER)
     if not error.any():
         return [], cluster
     picked = pick_slices(candidate_slices(clips, error, pred_column, reduced, config), error, config)
+    # Chosen by excess errors (so that overlaps go to the strongest cause), shown by size: the
+    # mode that explains the most errors is what to fix first.
+    picked.sort(key=lambda item: (-int(item[1].sum()), -item[4]))
     modes = []
     for rank, (found, claimed, rate, expected, lift) in enumerate(picked, start=1):
         rows = np.flatnonzero(claimed)
