@@ -8,7 +8,9 @@ from pathlib import Path
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.errors import UsageError
-from hark.schema import CLEANLAB_ISSUE, CLIPS_FILE, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE
+from hark.schema import CLEANLAB_ISSUE, CLIPS_FILE, DETECTOR_BY_NAME, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE
+
+CUTOFF_FLAG = DETECTOR_BY_NAME["cutoff"].flag_column
 
 TOP_FINDINGS = 5
 
@@ -23,6 +25,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-umap", action="store_true", help="2-D map by PCA instead of UMAP")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def suggested_fixes(findings: list[dict], label_issues: int, run_dir: Path) -> list[str]:
+    """Only fixes measured to pay on real speech (benchmarks/bench_analysis_real.py), each with
+    the check that tells whether it paid on this data."""
+    fixes = []
+    if any(f.get("slice") == CUTOFF_FLAG for f in findings):
+        fixes.append(f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes), retrain, then "
+                     f"`hark compare {run_dir} NEW_RUN` for its gain on cut-off clips and its cost on clean ones")
+    if label_issues:
+        fixes.append(f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors the label "
+                     "the analysis suggests (listen to a few in the report first)")
+    return fixes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if result.pairs:
         print("most confused: " + ", ".join(f"{p['a']}/{p['b']} ({p['total']})" for p in result.pairs[:5]))
     print(f"likely label errors: {int(clips[LABEL_ISSUE].sum())} (cleanlab: {int(clips[CLEANLAB_ISSUE].sum())})")
+    for fix in suggested_fixes(result.findings, int(clips[LABEL_ISSUE].sum()), args.run):
+        print(f"suggested fix: {fix}")
     leaks = sum(g["across_splits"] for g in result.duplicates)
     if leaks:
         print(f"leakage: {leaks} identical recordings in more than one split")
