@@ -45,6 +45,7 @@ class FailureModeConfig:
     # Bins: the top or bottom quarter of a continuous attribute.
     tail_quantile: float = 0.25
     embedding_groups: int = 8
+    embedding_fit_max: int = 10000
     # A detector flag or a confusion names what to fix; a word, a speaker or a bin (late onset,
     # short clips) says only where it happens, a region of the embedding less still. Such a slice
     # must explain this many times the excess errors of a flag or pair to be chosen before it.
@@ -69,55 +70,65 @@ class Slice:
     key: str  # machine-readable: "flag_cutoff", "pair:go|no", "speaker_id=x", ...
     name: str  # the title's words
     phrase: str  # what every clip of it is, in plain words
-    members: np.ndarray  # bool [N]: the clips the slice holds
-    explains: np.ndarray  # bool [N]: the errors it accounts for (a subset of members' errors)
+    # Row indices, not masks: the greedy cover re-counts every slice each round, and 100k clips
+    # with thousands of speakers must stay cheap.
+    member_rows: np.ndarray  # the clips the slice holds
+    explain_rows: np.ndarray  # the errors it accounts for (among its members' errors)
     expected_rate: float  # the error rate its members would have if it meant nothing
     pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
     handicap: float = 1.0  # its excess errors are divided by this when slices compete
 
 
-def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int) -> list[Slice]:
+def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int,
+                 min_errors: int) -> list[Slice]:
     """Two words confused (either direction): among the clips of either word, confusions into
     the other, against an even spread of their errors over every other class."""
     labels = clips[LABEL].to_numpy()
+    rows_of = clips.groupby(LABEL).indices
     slices = []
     pairs = pd.Series(list(zip(labels[error], pred[error], strict=True))).value_counts()
     seen = set()
-    for (a, b), _ in pairs.items():
+    for (a, b), count in pairs.items():
         key = tuple(sorted((a, b)))
-        if key in seen:
+        if key in seen or count < min_errors / 2:
             continue
         seen.add(key)
         a_as_b = (labels == a) & (pred == b)
         b_as_a = (labels == b) & (pred == a)
         if b_as_a.sum() > a_as_b.sum():
             a, b = b, a
-        members = np.isin(labels, key)
+        members = np.concatenate([rows_of[key[0]], rows_of[key[1]]])
         slices.append(Slice(f"pair:{key[0]}|{key[1]}", f"'{a}' and '{b}' confused",
-                            f"'{a}' heard as '{b}' or the reverse", members, a_as_b | b_as_a,
+                            f"'{a}' heard as '{b}' or the reverse", members, np.flatnonzero(a_as_b | b_as_a),
                             base / max(classes - 1, 1), (a, b)))
     return slices
+
+
+def min_mode_errors(error: np.ndarray, config: FailureModeConfig) -> int:
+    return max(config.min_errors, int(np.ceil(config.min_error_share * error.sum())))
 
 
 def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, reduced: np.ndarray | None,
                      config: FailureModeConfig) -> list[Slice]:
     base = float(error.mean())
+    min_errors = min_mode_errors(error, config)
     pred = clips[pred_column].to_numpy()
 
     def attribute(key: str, name: str, phrase: str, members: np.ndarray,
                   handicap: float = config.where_handicap) -> Slice:
-        members = np.asarray(members, bool)
-        return Slice(key, name, phrase, members, members & error, base, handicap=handicap)
+        """`members`: a bool mask or row indices."""
+        rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
+        return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap)
 
     slices = [attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
               for d in DETECTORS if d.flag_column in clips]
-    slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique())
-    for word in sorted(clips[LABEL].unique()):
-        slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", clips[LABEL] == word))
+    slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique(), min_errors)
+    for word, rows in sorted(clips.groupby(LABEL).indices.items()):
+        slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", rows))
     speakers = clips[SPEAKER].fillna("") if SPEAKER in clips else pd.Series("", index=clips.index)
-    for speaker in sorted(set(speakers) - {""}):
-        slices.append(attribute(f"{SPEAKER}={speaker}", f"speaker {speaker}", f"spoken by {speaker}",
-                                speakers == speaker))
+    for speaker, rows in sorted(speakers.groupby(speakers.to_numpy()).indices.items()):
+        if speaker and error[rows].sum() >= min_errors:
+            slices.append(attribute(f"{SPEAKER}={speaker}", f"speaker {speaker}", f"spoken by {speaker}", rows))
     for column, tail, phrase, unit in BINNED:
         if column not in clips:
             continue
@@ -131,7 +142,10 @@ def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, r
         where, sign = ("under", "<=") if tail == "low" else ("over", ">=")
         slices.append(attribute(f"{column}{sign}{bar:.6g}", phrase, f"{phrase} ({where} {bar:.2f} {unit})", members))
     if reduced is not None and len(reduced) >= 2 * config.embedding_groups:
-        groups = KMeans(config.embedding_groups, n_init=3, random_state=config.seed).fit_predict(reduced)
+        # Fitted on a sample: the regions are coarse, and 100k clips must not cost minutes.
+        sample = np.random.default_rng(config.seed).permutation(len(reduced))[:config.embedding_fit_max]
+        regions = KMeans(config.embedding_groups, n_init=3, random_state=config.seed).fit(reduced[sample])
+        groups = regions.predict(reduced)
         for group in range(config.embedding_groups):
             slices.append(attribute(f"embedding={group + 1}", f"embedding region {group + 1}",
                                     f"in region {group + 1} of the model's embedding", groups == group,
@@ -144,15 +158,17 @@ def pick_slices(slices: list[Slice], error: np.ndarray,
     """Greedy cover: (slice, the errors it claims, its error rate, the expected rate, lift), most
     excess errors first; each error goes to the first slice that explains it."""
     claimed = np.zeros(len(error), bool)
-    min_errors = max(config.min_errors, int(np.ceil(config.min_error_share * error.sum())))
+    min_errors = min_mode_errors(error, config)
+    slices = [s for s in slices if len(s.explain_rows) >= min_errors]
     picked = []
     while len(picked) < config.max_modes:
         best, best_excess = None, 0.0
         for candidate in slices:
-            new = candidate.explains & ~claimed
-            support = int((candidate.members & ~claimed).sum())
-            count = int(new.sum())
-            if count < min_errors or not support:
+            count = int((~claimed[candidate.explain_rows]).sum())
+            if count < min_errors:
+                continue
+            support = int((~claimed[candidate.member_rows]).sum())
+            if not support:
                 continue
             expected = candidate.expected_rate * support
             rate = count / support
@@ -161,10 +177,12 @@ def pick_slices(slices: list[Slice], error: np.ndarray,
                 continue
             p_value = binomtest(count, support, min(candidate.expected_rate, 1.0), alternative="greater").pvalue
             if p_value < config.alpha:
-                best, best_excess = (candidate, new, rate, support), excess
+                best, best_excess = (candidate, rate), excess
         if best is None:
             return picked
-        candidate, new, rate, _ = best
+        candidate, rate = best
+        new = np.zeros(len(error), bool)
+        new[candidate.explain_rows[~claimed[candidate.explain_rows]]] = True
         claimed |= new
         picked.append((candidate, new, rate, candidate.expected_rate, rate / max(candidate.expected_rate, 1e-12)))
         slices = [s for s in slices if s is not candidate]
