@@ -8,7 +8,9 @@ from pathlib import Path
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.errors import UsageError
-from hark.schema import CLEANLAB_ISSUE, CLIPS_FILE, DETECTOR_BY_NAME, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE
+from hark.schema import (
+    CLEANLAB_ISSUE, CLIPS_FILE, DETECTOR_BY_NAME, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE, SPLIT,
+)
 
 CUTOFF_FLAG = DETECTOR_BY_NAME["cutoff"].flag_column
 
@@ -35,8 +37,8 @@ def suggested_fixes(findings: list[dict], label_issues: int, run_dir: Path) -> l
         fixes.append(f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes), retrain, then "
                      f"`hark compare {run_dir} NEW_RUN` for its gain on cut-off clips and its cost on clean ones")
     if label_issues:
-        fixes.append(f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors the label "
-                     "the analysis suggests (listen to a few in the report first)")
+        fixes.append(f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors of the "
+                     "training split the label the analysis suggests (listen to a few in the report first)")
     return fixes
 
 
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if result.pairs:
         print("most confused: " + ", ".join(f"{p['a']}/{p['b']} ({p['total']})" for p in result.pairs[:5]))
     print(f"likely label errors: {int(clips[LABEL_ISSUE].sum())} (cleanlab: {int(clips[CLEANLAB_ISSUE].sum())})")
-    for fix in suggested_fixes(result.findings, int(clips[LABEL_ISSUE].sum()), args.run):
+    train_issues = int((clips[LABEL_ISSUE] & (clips[SPLIT] == "train")).sum())
+    for fix in suggested_fixes(result.findings, train_issues, args.run):
         print(f"suggested fix: {fix}")
     leaks = sum(g["across_splits"] for g in result.duplicates)
     if leaks:
