@@ -77,14 +77,17 @@ def detector_table(name: str, clips: pd.DataFrame, truth: pd.DataFrame, faults=D
 
 
 def speech_commands_detectors(out: Path) -> None:
+    """Both mini sets; v0.01 has no background noise of its own and borrows v0.02's."""
     from hark.analysis.detectors import DetectorConfig, detect_clips
 
-    data = build_speech_commands(SHARED / "speech_commands_mini_v0.02", out / "sc-faulted")
-    truth = pd.read_csv(out / "sc-faulted" / "truth.csv")
-    frame, _ = detect_clips(data, truth["path"].tolist(), DetectorConfig(sample_rate=16000), progress=False)
-    frame.insert(0, "path", truth["path"])
-    detector_table("Speech Commands mini (detectors only)", frame, truth,
-                   {k: v for k, v in DETECTED_BY.items() if k != "mislabel"})
+    noise = SHARED / "speech_commands_mini_v0.02" / "_background_noise_"
+    for version, folder in (("v0.02", "sc-faulted"), ("v0.01", "sc1-faulted")):
+        data = build_speech_commands(SHARED / f"speech_commands_mini_{version}", out / folder, noise_dir=noise)
+        truth = pd.read_csv(out / folder / "truth.csv")
+        frame, _ = detect_clips(data, truth["path"].tolist(), DetectorConfig(sample_rate=16000), progress=False)
+        frame.insert(0, "path", truth["path"])
+        detector_table(f"Speech Commands mini {version} (detectors only)", frame, truth,
+                       {k: v for k, v in DETECTED_BY.items() if k != "mislabel"})
 
 
 def analysis_figures(run: Path, truth: pd.DataFrame) -> None:

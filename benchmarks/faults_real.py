@@ -229,9 +229,10 @@ def build_fsdd(fsdd: Path, noise_dir: Path, out: Path, split_of_speaker: dict[st
     return out / "data"
 
 
-def build_speech_commands(mini: Path, out: Path, seed: int = 0, rates: FaultRates | None = None) -> Path:
+def build_speech_commands(mini: Path, out: Path, seed: int = 0, rates: FaultRates | None = None,
+                          noise_dir: Path | None = None) -> Path:
     """The real Speech Commands mini set with the audio faults (no mislabels: no model is trained
-    on it), for the detectors alone."""
+    on it), for the detectors alone. `noise_dir`: default the set's own `_background_noise_`."""
     if (out / "truth.csv").exists():
         return out / "data"
     rates = rates or FaultRates(cutoff=0.15, mislabel=0.0, multiword=0.08, no_speech=0.06, clipping=0.06)
@@ -244,7 +245,7 @@ def build_speech_commands(mini: Path, out: Path, seed: int = 0, rates: FaultRate
         clips.append(Clip(path.parent.name, speaker, take, read_mono(path, sample_rate), "train"))
     labels = sorted({c.label for c in clips})
     rng = np.random.default_rng(seed)
-    noises = read_noises(mini / "_background_noise_", sample_rate)
+    noises = read_noises(noise_dir or mini / "_background_noise_", sample_rate)
     # Two words of one speaker are rare in the mini set: any other clip stands in as the second.
     clips = inject_any_speaker(clips, rates, noises, sample_rate, rng, labels)
     write_dataset(out / "data", clips, sample_rate, out / "truth.csv")
