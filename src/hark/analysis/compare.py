@@ -174,7 +174,9 @@ def _modes_in_b(findings_path: Path, clips: pd.DataFrame) -> pd.DataFrame:
     columns = ["title", "size", "in_b", "fixed_in_b", "share_fixed"]
     if not findings_path.exists():
         return pd.DataFrame(columns=columns)
-    right_b = pd.Series((clips["pred_b0"] == clips["truth"]).to_numpy(), index=clips[PATH])
+    # A cut-off clip that B rejects is handled, as much as one B hears right.
+    handled = (clips["pred_b0"] == clips["truth"]) | (clips["is_cutoff"] & (clips["pred_b0"] == CUTOFF_LABEL))
+    right_b = pd.Series(handled.to_numpy(), index=clips[PATH])
     rows = []
     for finding in read_findings(findings_path):
         present = right_b[right_b.index.isin(finding["clips"])]
