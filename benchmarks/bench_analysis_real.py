@@ -14,7 +14,7 @@ recommends, `--cutoff-class --cutoff-min-score S`), C (the same recipe on data w
 Printed: precision/recall/F1 per fault, cleanlab raw and with hark's detector mask, the rank and
 purity of the cut-off failure mode, `--relabel-suggested`'s effect, and the A/B/B2/C table.
 
-    python benchmarks/bench_analysis_real.py [--epochs 30] [--folds 3] [--seeds 1] [--out .bench]
+    python benchmarks/bench_analysis_real.py [--epochs 30] [--folds 3] [--seeds 3] [--out .bench]
 
 Runs are cached under --out (default .bench/ in the worktree, ignored by git)."""
 
@@ -167,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / ".bench")
     parser.add_argument("--skip-fix", action="store_true", help="only the analysis of A")
     args = parser.parse_args()
