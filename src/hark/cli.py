@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("hark.evaluate.export_command", "export a trained run to ONNX"),
     "analyze": ("hark.analysis.command", "find, explain and rank why a run fails"),
     "fix": ("hark.analysis.fix_command", "write a fixed dataset manifest from an analysis"),
-    "compare": ("hark.analysis.compare_command", "compare two runs per class and per clip"),
+    "compare": ("hark.analysis.compare_command", "is run B better than run A, beyond noise, on the clips both share"),
     "explore": ("hark.explorer.command", "browse a run's clips, map and issues in a local web app"),
 }
 
