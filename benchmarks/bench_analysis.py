@@ -24,7 +24,7 @@ import pandas as pd
 
 from hark.analysis.analyze import AnalysisConfig, analyze
 from hark.analysis.label_errors import LabelErrorConfig
-from hark.schema import OOF_CONFIDENCE, OOF_PRED
+from hark.schema import CONTENT_FAULTS, OOF_CONFIDENCE, OOF_PRED
 
 # fault in faults.csv -> the clips.parquet column that should find it
 DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": "flag_multiword",
@@ -81,8 +81,12 @@ def report(result, truth: pd.DataFrame, examples: int) -> None:
             print(f"{fault:<12}{column:<16}{p:>10.3f}{r:>8.3f}{f:>8.3f}")
     p, r, f = scores(clips["cleanlab_issue"].to_numpy(bool), (fault_of == "mislabel").to_numpy())
     print(f"{'mislabel':<12}{'cleanlab_issue':<16}{p:>10.3f}{r:>8.3f}{f:>8.3f}")
+    # The same detector mask hark applies, so that the difference is the method's, not side information.
+    explained = clips[[f"flag_{name}" for name in CONTENT_FAULTS]].to_numpy().any(axis=1)
+    p, r, f = scores(clips["cleanlab_issue"].to_numpy(bool) & ~explained, (fault_of == "mislabel").to_numpy())
+    print(f"{'mislabel':<12}{'cleanlab+mask':<16}{p:>10.3f}{r:>8.3f}{f:>8.3f}")
     ours = scores(clips["label_issue"].to_numpy(bool), (fault_of == "mislabel").to_numpy())[2]
-    print(f"label-error F1 difference {ours - f:+.3f} (goal >= +0.1)")
+    print(f"label-error F1 difference over cleanlab with the same mask {ours - f:+.3f} (goal >= +0.1)")
 
     print("\nflagged clips by true fault (columns: what the clip really has)")
     columns = [*DETECTED_BY.values(), "cleanlab_issue", "error"]

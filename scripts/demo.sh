@@ -33,8 +33,11 @@ echo "== 7/8 retrain on the fixed data"
 $HARK train "$OUT/fixed.json" --out "$OUT/run-b" $TRAIN_ARGS --resume
 $HARK evaluate "$OUT/run-b"
 echo "== 8/8 compare"
-$HARK compare "$OUT/run-a" "$OUT/run-b" --html "$OUT/compare.html"
+$HARK compare "$OUT/run-a" "$OUT/run-b" --html "$OUT/compare.html" | tee "$OUT/compare.txt"
 echo
 echo "Report:     $OUT/run-a/analysis/report.html"
 echo "Comparison: $OUT/compare.html"
 echo "Explore:    .venv/bin/hark explore $OUT/run-a"
+echo
+# The last word is the comparison's verdict: whether the fix helped beyond run-to-run noise.
+sed -n '/^Verdict:/,/^$/p' "$OUT/compare.txt"

@@ -9,7 +9,7 @@ from conftest import make_fake_speech_commands, torch_threads
 from hark.analysis.inputs import load_run_data
 from hark.analysis.label_errors import crossval_probs
 from hark.cli import main
-from hark.schema import OOF_CONFIDENCE, OOF_PRED
+from hark.schema import ERROR_DEFINED_BY_METADATA_KEY, OOF_CONFIDENCE, OOF_PRED
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +43,27 @@ def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
     assert clips.loc[train, OOF_PRED].notna().all()
     # Out-of-sample predictions differ from the run model's somewhere on the training split.
     assert (clips.loc[train, OOF_CONFIDENCE] != clips.loc[train, "confidence"]).any()
+    # With cross-validation the out-of-fold prediction defines `error`, and the file says so.
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(evaluated_run / "analysis" / "clips.parquet").metadata
+    assert metadata[ERROR_DEFINED_BY_METADATA_KEY] == OOF_PRED.encode()
+    assert (clips["error"] == (clips[OOF_PRED] != clips["label"])).all()
+
+
+def test_train_seeds_writes_one_run_per_seed_that_compare_reads_as_a_side(tmp_path, capsys):
+    data = make_fake_speech_commands(tmp_path / "sc", speakers=10, utterances=2, seed=3)
+    with torch_threads(1):
+        assert main(["train", str(data), "--out", str(tmp_path / "runs"), "--preset", "seed-m5", "--epochs", "1",
+                     "--batch-size", "16", "--device", "cpu", "--seeds", "2", "--seed", "5"]) == 0
+        for k in range(2):
+            assert main(["evaluate", str(tmp_path / "runs" / f"seed-{k}")]) == 0
+    seeds = [load_run_data(tmp_path / "runs" / f"seed-{k}").config["run"]["seed"] for k in range(2)]
+    assert seeds == [5, 6]
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "runs"), str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "seed-to-seed spread" in out and "no difference beyond noise" in out
+    # One seed against several is refused with a message, not a traceback.
+    assert main(["compare", str(tmp_path / "runs" / "seed-0"), str(tmp_path / "runs")]) == 2
+    assert "same number of seeds" in capsys.readouterr().err

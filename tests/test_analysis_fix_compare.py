@@ -1,9 +1,12 @@
-"""`hark fix` writes a manifest that load_dataset reads back; `hark compare` counts clips
-fixed and broken between two runs."""
+"""`hark fix` writes a manifest that load_dataset reads back; `hark compare` judges two sides on
+shared clips in one label space, with paired statistics and a verdict."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 import pandas as pd
 import pyarrow as pa
@@ -11,10 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from hark.analysis.analyze import AnalysisConfig, analyze
-from hark.analysis.compare import clip_status
+from hark.analysis.compare import compare_sides, mcnemar
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.cli import main
 from hark.data.datasets import load_dataset
+from hark.errors import UsageError
 from test_analysis_fakes import make_run
 
 FAST = AnalysisConfig(label_errors=LabelErrorConfig(crossval=False), umap=False, report=False, progress=False)
@@ -63,30 +67,106 @@ def test_fix_drop_removes_flagged_clips(analysed_run):
     assert not kept & set(analysed_run["cutoff"])
 
 
-def test_clip_status_counts_fixed_and_broken():
-    a = pd.DataFrame({"path": ["1", "2", "3", "4", "5"], "split": ["test"] * 5,
-                      "label": ["x", "x", "y", "y", "y"], "pred": ["x", "y", "y", "x", "x"]})
-    b = a.assign(pred=["y", "x", "y", "y", "x"])
-    b.loc[4, "label"] = "_cutoff_"  # moved to a new class and still wrong: both wrong
-    status = clip_status(a, b).set_index("path")["status"]
-    assert status.to_dict() == {"1": "broken", "2": "fixed", "3": "both right", "4": "fixed", "5": "both wrong"}
+def _run(tmp_path, name, table, preds=None, labels=None, config=None):
+    """A run folder whose predictions are `table` with `pred` (and `label`) replaced."""
+    run = tmp_path / name
+    run.mkdir()
+    for column, values in (("pred", preds), ("label", labels)):
+        if values is not None:
+            table = table.set_column(table.schema.get_field_index(column), column, pa.array(list(values)))
+    pq.write_table(table, run / "predictions.parquet")
+    (run / "config.json").write_text(config)
+    return run
 
 
-def test_compare_cli_reports_modes_of_a_in_b(analysed_run, tmp_path, capsys):
+def _sides(frame_a, frame_b):
+    from hark.analysis.inputs import RunData
+
+    def data(frame, name):
+        labels = sorted(set(frame["label"]) | set(frame["pred"]))
+        return RunData(Path(name), {}, labels, frame, None, None, {}, None)
+
+    return [data(frame_a, "a")], [data(frame_b, "b")]
+
+
+def test_cutoff_moves_keep_their_label_and_rejections_count_apart():
+    a = pd.DataFrame({"path": [str(n) for n in range(8)], "split": ["test"] * 8,
+                      "label": ["x", "x", "y", "y", "x", "y", "x", "y"],
+                      "pred": ["x", "y", "y", "x", "y", "x", "x", "y"]})
+    b = a.assign(pred=["x", "x", "_cutoff_", "x", "_cutoff_", "_cutoff_", "x", "y"])
+    b.loc[[4, 5], "label"] = "_cutoff_"  # `hark fix` moved two clips: judged by their original word
+    comparison = compare_sides(*_sides(a, b))
+    clips = comparison.clips.set_index("path")
+    assert clips.loc[["4", "5"], "truth"].tolist() == ["x", "y"] and clips["is_cutoff"].sum() == 2
+    assert comparison.a.clean_accuracy == [4 / 6] and comparison.b.clean_accuracy == [4 / 6]
+    assert comparison.b.false_rejection == [1 / 6]  # clip 2: a clean word rejected
+    assert comparison.a.cutoff_wrong == [1.0] and comparison.b.cutoff_rejected == [1.0]
+
+
+def test_mcnemar_and_verdicts_follow_the_paired_evidence():
+    rng = np.random.default_rng(0)
+    n = 400
+    labels = rng.choice(["x", "y", "z"], n)
+    right_a = rng.random(n) < 0.6
+    right_b = right_a | (rng.random(n) < 0.6)  # B fixes many clips and breaks none
+    wrong = {"x": "y", "y": "z", "z": "x"}
+    frame = pd.DataFrame({"path": [str(i) for i in range(n)], "split": "test", "label": labels})
+    a = frame.assign(pred=[w if r else wrong[w] for w, r in zip(labels, right_a, strict=True)])
+    b = frame.assign(pred=[w if r else wrong[w] for w, r in zip(labels, right_b, strict=True)])
+    better = compare_sides(*_sides(a, b))
+    accuracy = better.tests.set_index("measure").loc["accuracy, clean clips"]
+    assert accuracy["verdict"] == "B is better" and accuracy["p_value"] < 1e-6 and accuracy["low"] > 0
+    assert mcnemar(right_a, right_a) == 1.0
+    same = compare_sides(*_sides(a, a.copy()))
+    assert set(same.tests["verdict"]) == {"no difference beyond noise"}
+    assert "B is better" in better.verdict and "no difference beyond noise" in same.verdict
+
+
+def test_bad_comparisons_get_a_clear_message():
+    a = pd.DataFrame({"path": ["1", "2", "3"], "split": ["test"] * 3, "label": ["x", "y", "x"],
+                      "pred": ["x", "y", "y"]})
+    disjoint = a.assign(path=["7", "8", "9"])
+    with pytest.raises(UsageError, match="share no clip"):
+        compare_sides(*_sides(a, disjoint))
+    renamed = a.assign(label=["oui", "non", "oui"], pred=["oui", "non", "oui"])
+    with pytest.raises(UsageError, match="cannot be mapped"):
+        compare_sides(*_sides(a, renamed))
+    with pytest.raises(UsageError, match="same number of seeds"):
+        compare_sides(_sides(a, a)[0] * 2, _sides(a, a)[1])
+
+
+def test_compare_cli_gives_a_verdict_and_seed_spread(analysed_run, tmp_path, capsys):
     fake = analysed_run
-    run_b = tmp_path / "run_b"
-    run_b.mkdir()
-    table = fake["table"]
-    fixed_preds = pa.array(table["label"].to_pylist())  # B gets every clip right
-    pq.write_table(table.set_column(table.schema.get_field_index("pred"), "pred", fixed_preds), run_b / "predictions.parquet")
-    (run_b / "config.json").write_text((fake["run"] / "config.json").read_text())
+    table, config = fake["table"], (fake["run"] / "config.json").read_text()
+    right = table["label"].to_pylist()
+    runs_b = [_run(tmp_path, f"b{k}", table, preds=right, config=config) for k in range(2)]
     html = tmp_path / "cmp.html"
-    assert main(["compare", str(fake["run"]), str(run_b), "--html", str(html)]) == 0
+    assert main(["compare", f"{fake['run']},{fake['run']}", ",".join(map(str, runs_b)), "--html", str(html)]) == 0
     out = capsys.readouterr().out
-    wrong_in_a = sum(l != p for l, p in zip(table["label"].to_pylist(), table["pred"].to_pylist()))
     findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
     assert "failure modes of A in B" in out and findings[0]["title"] in out
+    assert "Verdict:" in out and "seed-to-seed spread" in out
     page = html.read_text()
-    assert "Clips fixed and broken" in page and "https://" not in page
-    statuses = clip_status(fake["table"].to_pandas(), pq.read_table(run_b / "predictions.parquet").to_pandas())["status"]
-    assert (statuses == "fixed").sum() == wrong_in_a and (statuses == "broken").sum() == 0
+    assert "Paired tests" in page and "https://" not in page
+
+
+def test_compare_cli_refuses_runs_of_different_datasets(analysed_run, tmp_path, capsys):
+    fake = analysed_run
+    other = json.loads((fake["run"] / "config.json").read_text())
+    other["data"]["source"] = str(tmp_path)
+    run_b = _run(tmp_path, "other", fake["table"], config=json.dumps(other))
+    assert main(["compare", str(fake["run"]), str(run_b)]) == 2
+    assert "different datasets" in capsys.readouterr().err
+
+
+def test_fix_relabel_suggested_relabels_only_flagged_training_clips(analysed_run):
+    fake = analysed_run
+    out = fake["run"].parent / "relabelled.json"
+    assert main(["fix", str(fake["run"]), "--relabel-suggested", "--out", str(out)]) == 0
+    labels = {e.path: e.label for e in load_dataset(out).examples}
+    clips = pd.read_parquet(fake["run"] / "analysis" / "clips.parquet").set_index("path")
+    flagged = clips[clips["label_issue"] & (clips["split"] == "train")]
+    assert len(flagged)
+    assert all(labels[p] == s for p, s in flagged["suggested_label"].items())
+    others = clips.index.difference(flagged.index)
+    assert all(labels[p] == clips.loc[p, "label"] for p in others)

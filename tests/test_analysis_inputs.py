@@ -21,7 +21,7 @@ def _write(run, n=40, classes=("a", "b"), drop=None, nan_row=None):
     if nan_row is not None:
         embedding[nan_row, 2] = np.nan
     columns = {
-        "path": [f"{l}/{i}.wav" for i, l in enumerate(labels)], "split": ["train"] * n, "label": labels,
+        "path": [f"{word}/{i}.wav" for i, word in enumerate(labels)], "split": ["train"] * n, "label": labels,
         "speaker_id": ["s"] * n, "pred": labels, "confidence": [0.9] * n, "loss": [0.1] * n,
         "probs": pa.array([[1.0 / len(classes)] * len(classes)] * n, pa.list_(pa.float32())),
         "embedding": pa.array(embedding.tolist(), pa.list_(pa.float32())),

@@ -1,96 +1,95 @@
-"""Failure modes on hand-made errors: one mode per cause (even when the embedding splits it),
-ranked by size, each described by what sets it apart."""
+"""Failure modes as slices on hand-made errors: a cause a person can state becomes one mode
+(whatever words it spans), modes are ranked by the errors they explain beyond chance, each error
+is explained once, and "no single cause" holds only what no slice explains."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
-from hark.analysis.detectors import DETECTORS
-from hark.analysis.failure_modes import FailureModeConfig, cluster_errors, find_failure_modes
-from hark.schema import OOF_CONFIDENCE, OOF_PRED
+from hark.analysis.failure_modes import NO_SINGLE_CAUSE, find_failure_modes, slice_members
+from hark.schema import DETECTORS, NO_CLUSTER
 
 WORDS = ("go", "no", "up", "off", "yes", "down")
 
 
-def _clips(groups: list[tuple[int, str, str, str | None]], correct: int = 120, seed: int = 0):
-    """groups: (count, label, prediction, flag or None), each at its own place in embedding
-    space; plus `correct` correctly classified clips. Returns (clips, reduced embeddings)."""
-    rng = np.random.default_rng(seed)
-    rows, vectors = [], []
-    centres = np.eye(16)
-    for index, (count, label, pred, flag) in enumerate(groups):
-        for _ in range(count):
-            rows.append({"label": label, OOF_PRED: pred, "flag": flag, "error": True})
-            vectors.append(centres[index] + 0.03 * rng.normal(size=16))
-    for n in range(correct):
-        word = WORDS[n % len(WORDS)]
-        rows.append({"label": word, OOF_PRED: word, "flag": None, "error": False})
-        vectors.append(centres[8 + n % len(WORDS)] + 0.03 * rng.normal(size=16))
+def _clips(groups: list[tuple[int, str, str, str | None]], correct: int = 240, seed: int = 0) -> pd.DataFrame:
+    """groups: (count, label, prediction, flag or None) of errors; plus `correct` clips spread
+    over the words and 40 speakers, with every flag rare among them."""
+    rows = [{"label": label, "pred": pred, "flag": flag} for count, label, pred, flag in groups for _ in range(count)]
+    rows += [{"label": WORDS[n % len(WORDS)], "pred": WORDS[n % len(WORDS)], "flag": None} for n in range(correct)]
     clips = pd.DataFrame(rows)
     flag = clips.pop("flag")
-    for name in DETECTORS:
-        clips[f"flag_{name}"] = (flag == name).to_numpy()
-    clips["speaker_id"] = [f"s{n % 40}" for n in range(len(clips))]
+    for detector in DETECTORS:
+        clips[detector.flag_column] = (flag == detector.name).to_numpy()
+    # A few correct clips carry the cut-off flag too: a flag is evidence, not a verdict.
+    clips.loc[clips.index[-6:], "flag_cutoff"] = True
+    rng = np.random.default_rng(seed)
+    clips["speaker_id"] = [f"s{n}" for n in rng.integers(0, 40, len(clips))]
     clips["split"] = "train"
-    clips["onset_s"] = np.where(clips["flag_cutoff"], 0.8, 0.3)
-    clips["offset_s"] = np.where(clips["flag_cutoff"], 1.0, 0.7)
+    clips["onset_s"], clips["offset_s"] = rng.uniform(0.1, 0.3, len(clips)), rng.uniform(0.6, 0.9, len(clips))
     clips["score_length"] = 1.0
-    clips["score_low_snr"] = 25.0
-    clips["label_issue"] = False
-    clips[OOF_CONFIDENCE] = 0.6
-    return clips, np.asarray(vectors, np.float32)
+    clips["score_low_snr"] = rng.uniform(15, 35, len(clips))
+    return clips
 
 
-def test_a_cause_split_by_the_embedding_is_one_mode_ranked_first():
-    # Cut-off clips of two words sit in two places; together they are the largest group.
-    groups = [(24, "yes", "up", "cutoff"), (22, "down", "go", "cutoff"), (30, "go", "no", None), (8, "up", "off", None)]
-    clips, reduced = _clips(groups)
-    error = clips["error"].to_numpy()
-    cutoff_rows = np.flatnonzero(clips["flag_cutoff"].to_numpy())
-    flags = clips[[f"flag_{name}" for name in DETECTORS]].to_numpy()
-    raw = cluster_errors(reduced[error], flags[error])
-    assert len(set(raw[cutoff_rows])) == 2, "the embedding must split the cut-off clips for this test to mean anything"
+def _modes(clips):
+    error = (clips["label"] != clips["pred"]).to_numpy()
+    return find_failure_modes(clips, None, error, "pred")
 
-    modes, cluster = find_failure_modes(clips, reduced, error, OOF_PRED)
+
+def test_a_flag_over_several_words_is_one_mode_ranked_first():
+    clips = _clips([(24, "yes", "up", "cutoff"), (22, "down", "go", "cutoff"), (12, "go", "no", None)])
+    modes, cluster = _modes(clips)
+    cutoff_rows = np.flatnonzero(clips["flag_cutoff"].to_numpy() & (clips["label"] != clips["pred"]).to_numpy())
     assert sorted(modes[0].rows) == sorted(cutoff_rows)
-    assert "end of the clip" in modes[0].description and modes[0].title.endswith("speech runs into the end of the clip")
-    assert set(cluster[cutoff_rows]) == {0}
-    assert [len(m.rows) for m in modes] == sorted((len(m.rows) for m in modes), reverse=True)
+    assert modes[0].title == "Failure mode 1 \u2014 cut off"
+    assert "speech runs into the end of the clip (all 46 clips)" in modes[0].description
+    assert "cut off" not in modes[0].description  # the description says more than the title, not the title again
+    assert set(cluster[cutoff_rows]) == {1}
+    assert (cluster[(clips["label"] == clips["pred"]).to_numpy()] == NO_CLUSTER).all()
 
 
-def test_a_dominant_confusion_is_named_as_a_pair_with_both_directions():
-    groups = [(26, "go", "no", None), (6, "no", "go", None), (20, "up", "off", None)]
-    clips, reduced = _clips(groups)
-    # The two directions sit apart in the embedding but are one confusable pair.
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED)
+def test_a_dominant_confusion_is_a_pair_with_both_directions():
+    clips = _clips([(26, "go", "no", None), (6, "no", "go", None), (20, "up", "off", None)])
+    modes, _ = _modes(clips)
     top = modes[0]
-    assert len(top.rows) == 32
-    assert "'go' heard as 'no' (26 of 32, and the reverse 6 times)" in top.description
-    assert "confusable pair" in top.description and top.title.endswith("'go' heard as 'no'")
+    assert len(top.rows) == 32 and top.title.endswith("'go' and 'no' confused")
+    assert "'go' as 'no' 26 times, 'no' as 'go' 6 times" in top.description
 
 
-MIXED_PAIRS = (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))
+def test_each_error_is_explained_once_and_no_single_cause_holds_only_the_rest():
+    # Cut-off clips that are also go->no confusions: one mode takes them, the other does not count them again.
+    mixed = [(3, a, b, None) for a, b in (("up", "yes"), ("off", "down"), ("yes", "off"), ("down", "up"))]
+    clips = _clips([(20, "go", "no", "cutoff"), (20, "go", "no", None)] + mixed)
+    modes, cluster = _modes(clips)
+    error = (clips["label"] != clips["pred"]).to_numpy()
+    assert sum(len(m.rows) for m in modes) == error.sum()
+    assert len(np.unique(np.concatenate([m.rows for m in modes]))) == error.sum()
+    assert modes[-1].title.endswith(NO_SINGLE_CAUSE) and len(modes[-1].rows) == 12
+    assert [m.cluster for m in modes] == list(range(1, len(modes) + 1))
+    assert set(cluster[error]) == set(range(1, len(modes) + 1))
 
 
-def test_a_group_without_a_single_cause_says_so_and_lists_its_confusions():
-    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
-    clips, reduced = _clips(mixed)
-    # One place in the embedding for all of them: they form one group.
-    reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED)
-    assert len(modes) == 1
-    assert "no single cause" in modes[0].description and "most often" in modes[0].description
-    assert "spread over" not in modes[0].description
+def test_errors_without_a_cause_are_no_single_cause_only():
+    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"),
+                                         ("down", "no"))]
+    modes, _ = _modes(_clips(mixed))
+    assert len(modes) == 1 and modes[0].title.endswith(NO_SINGLE_CAUSE) and "most often" in modes[0].description
 
 
-def test_faults_too_rare_to_explain_a_group_alone_are_still_named():
-    mixed = [(4, a, b, None) for a, b in MIXED_PAIRS]
-    clips, reduced = _clips(mixed)
-    reduced[clips["error"].to_numpy()] = reduced[0] + 0.03 * np.random.default_rng(1).normal(size=(24, 16))
-    clips.loc[:7, "flag_multiword"] = True  # a third of the group, no correct clip
-    # Flags left out of the clustering, so that the flagged clips stay in the group.
-    modes, _ = find_failure_modes(clips, reduced, clips["error"].to_numpy(), OOF_PRED,
-                                  FailureModeConfig(flag_weight=0.0))
-    assert "no single cause: two or more words (33% flagged multiword vs 0% of correct clips)" in modes[0].description
-    assert modes[0].title.endswith("mixed causes")
+def test_the_share_a_description_states_is_the_share_of_its_clips_matching_the_title():
+    clips = _clips([(24, "yes", "up", "cutoff"), (15, "go", "no", None), (9, "no", "go", None),
+                    (8, "up", "off", "multiword")])
+    modes, _ = _modes(clips)
+    checked = 0
+    for mode in modes:
+        if not mode.details.get("slice"):
+            continue
+        stated = int(re.search(r"\(all (\d+) clips\)", mode.description).group(1))
+        matching = slice_members(clips.iloc[mode.rows], mode.details["slice"], "pred")
+        assert matching.sum() == stated == len(mode.rows)
+        checked += 1
+    assert checked >= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -44,11 +45,26 @@ def test_cutoff_clips_are_flagged_and_form_the_top_failure_mode(analysed):
     flagged = set(clips.index[clips["flag_cutoff"]])
     assert set(fake["cutoff"]) <= flagged
     findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
-    assert findings and [f["size"] for f in findings] == sorted((f["size"] for f in findings), reverse=True)
+    assert findings and [f["cluster"] for f in findings] == list(range(1, len(findings) + 1))
     top = findings[0]
     assert {"title", "description", "size", "clips"} <= top.keys() and top["size"] == len(top["clips"])
     assert set(top["clips"]) <= set(fake["cutoff"]) and len(top["clips"]) >= 0.75 * len(fake["cutoff"])
-    assert "end of the clip" in top["description"] and "cut-off" in top["description"]
+    assert "end of the clip" in top["description"] and top["title"].endswith("cut off")
+    members = clips.loc[top["clips"]]
+    assert (members["cluster"] == 1).all() and members["flag_cutoff"].all()
+
+
+def test_clips_parquet_carries_both_predictions_and_says_which_defines_error(analysed):
+    fake, _ = analysed
+    path = fake["run"] / "analysis" / "clips.parquet"
+    table = pq.read_table(path)
+    assert pa.types.is_fixed_size_list(table.schema.field("oof_probs").type)
+    assert table.schema.field("oof_probs").type.value_type == pa.float32()
+    assert table.schema.metadata[b"hark.error_defined_by"] == b"pred"  # no cross-validation in FAST
+    clips = table.to_pandas()
+    assert (clips["error"] == (clips["pred"] != clips["label"])).all()
+    assert {"pred", "confidence", "oof_pred", "oof_confidence"} <= set(clips.columns)
+    assert set(clips.loc[~clips["error"], "cluster"]) == {-1}
 
 
 def test_label_issues_are_the_misfiled_clips(analysed):
@@ -83,3 +99,24 @@ def test_cli_prints_findings_and_report_location(tmp_path, shared_data, capsys):
     assert "Failure mode 1" in out and str(fake["run"] / "analysis" / "report.html") in out
     coords = pq.read_table(fake["run"] / "analysis" / "clips.parquet", columns=["x", "y"]).to_pandas()
     assert coords.notna().all().all() and coords["x"].std() > 0
+
+
+def test_every_mode_holds_the_clips_its_sentence_describes(analysed):
+    """Opening a mode's clips (as the explorer does, from findings.json and clips.parquet) shows
+    clips matching its title in the share its description states."""
+    import re
+
+    from hark.analysis.failure_modes import slice_members
+
+    fake, _ = analysed
+    clips = pd.read_parquet(fake["run"] / "analysis" / "clips.parquet").set_index("path")
+    defining = pq.read_schema(fake["run"] / "analysis" / "clips.parquet").metadata[b"hark.error_defined_by"].decode()
+    findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
+    for finding in findings:
+        opened = clips.loc[finding["clips"]].reset_index()
+        assert (opened["cluster"] == finding["cluster"]).all() and opened["error"].all()
+        if not finding["slice"] or finding["slice"].startswith("embedding="):
+            continue
+        stated = re.search(r"\(all (\d+) clips\)", finding["description"])
+        matching = slice_members(opened, finding["slice"], defining)
+        assert stated and int(stated.group(1)) == matching.sum() == len(opened), finding["description"]

@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("hark.analysis.command", "find, explain and rank why a run (or any model's predictions) fails"),
     "schema": ("hark.analysis.schema_command", "print the predictions format `hark analyze --predictions` reads"),
     "fix": ("hark.analysis.fix_command", "write a fixed dataset manifest from an analysis"),
-    "compare": ("hark.analysis.compare_command", "compare two runs per class and per clip"),
+    "compare": ("hark.analysis.compare_command", "is run B better than run A, beyond noise, on the clips both share"),
     "explore": ("hark.explorer.command", "browse a run's clips, map and issues in a local web app"),
 }
 

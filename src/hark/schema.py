@@ -117,7 +117,7 @@ DETECTORS = (
              "speech runs into the end of the clip"),
     Detector("multiword", "several words", "longest pause between two strong speech segments (s)",
              "two or more words"),
-    Detector("no_speech", "no speech", "1 - speech-to-floor range / 30 dB (0-1)", "no speech"),
+    Detector("no_speech", "no speech", "voiced (pitched) frames near the clip's peak", "no speech"),
     Detector("clipping", "clipped", "fraction of samples in flat runs at the peak", "clipped (saturated)"),
     Detector("low_snr", "noisy", "estimated speech-to-noise ratio (dB; low is bad)", "low signal-to-noise ratio"),
     Detector("dc_offset", "DC offset", "absolute mean of the waveform", "DC offset"),

@@ -1,76 +1,182 @@
-"""Two runs side by side: metric deltas overall and per class, clips fixed and broken, and how
-each failure mode of the first run fared in the second."""
+"""Two sides (one run each, or several seeds each) judged on the clips they share, against one
+label space: a clip that `hark fix` moved to `_cutoff_` keeps its original label, a `_cutoff_`
+prediction on it is a correct rejection and on a clean word a false rejection. Clean accuracy
+and the rejection rates are reported apart, with paired statistics (McNemar's exact test,
+bootstrap 95% intervals) and a verdict in words; with several seeds, their spread too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
+from sklearn.metrics import f1_score
 
 from hark.analysis.findings import read_findings
 from hark.analysis.report import STYLE, table_html
-from hark.evaluate.metrics import split_metrics
+from hark.errors import UsageError
+from hark.schema import ANALYSIS_DIR, CUTOFF_LABEL, FINDINGS_FILE, LABEL, PATH, PRED, SPLIT
+
+ALPHA = 0.05
+BOOTSTRAP = 1000
+# Above this share of shared clips with different labels (other than `_cutoff_`), the two label
+# sets are not one task: `hark fix --relabel` changes a few percent at most.
+MAX_RELABELLED_SHARE = 0.2
+EVALUATION_SPLITS = ("test", "validation", "train")
+
+
+@dataclass
+class SideRates:
+    clean_accuracy: list[float]  # one per run
+    false_rejection: list[float]  # clean clips predicted `_cutoff_`
+    cutoff_right: list[float]  # cut-off clips: the original word
+    cutoff_wrong: list[float]  # another word
+    cutoff_rejected: list[float]  # `_cutoff_`
+    macro_f1: list[float]
 
 
 @dataclass
 class Comparison:
-    overall: pd.DataFrame  # split, metric, a, b, delta
-    per_class: pd.DataFrame  # label, f1_a, f1_b, delta (on the evaluation split)
-    clips: pd.DataFrame  # path, split, label_a, pred_a, label_b, pred_b, status
-    modes: pd.DataFrame  # title, size, in_b, fixed_in_b, share_fixed
     split: str
+    clips: pd.DataFrame  # path, truth, is_cutoff, then pred_a{k} / pred_b{k}
+    a: SideRates
+    b: SideRates
+    tests: pd.DataFrame  # measure, a, b, delta, low, high, p_value, verdict
+    per_class: pd.DataFrame  # label, f1_a, f1_b, delta
+    modes: pd.DataFrame  # title, size, in_b, fixed_in_b, share_fixed
+    verdict: str
+    notes: list[str] = field(default_factory=list)
 
 
-def _metrics(predictions: pd.DataFrame, labels: list[str]) -> dict:
-    """Per split metrics from predictions, so that both runs are scored the same way."""
-    index = {label: i for i, label in enumerate(labels)}
-    return {split: split_metrics(group["label"].map(index).to_numpy(), group["pred"].map(index).to_numpy(), labels)
-            for split, group in predictions.groupby("split")}
+def _evaluation_split(runs) -> str:
+    for split in EVALUATION_SPLITS:
+        if all((run.clips[SPLIT] == split).any() for run in runs):
+            return split
+    raise UsageError("the runs share no split (train, validation or test); were they evaluated on one dataset?")
 
 
-def clip_status(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Clips in both runs (same path and split); each judged against its own run's label, so a
-    clip moved to a new class counts as right when the new run predicts that class."""
-    merged = a[["path", "split", "label", "pred"]].merge(b[["path", "split", "label", "pred"]], on=["path", "split"], suffixes=("_a", "_b"))
-    right_a = merged["label_a"] == merged["pred_a"]
-    right_b = merged["label_b"] == merged["pred_b"]
-    merged["status"] = "both wrong"
-    merged.loc[right_a & right_b, "status"] = "both right"
-    merged.loc[~right_a & right_b, "status"] = "fixed"
-    merged.loc[right_a & ~right_b, "status"] = "broken"
-    return merged
+def shared_clips(runs_a: list, runs_b: list, split: str) -> pd.DataFrame:
+    """One row per clip every run has in `split`: its truth (the label that is not `_cutoff_`,
+    A's first), whether a fix moved it to `_cutoff_`, and each run's prediction."""
+    frames = [run.clips.loc[run.clips[SPLIT] == split, [PATH, LABEL, PRED]].set_index(PATH) for run in runs_a + runs_b]
+    common = frames[0].index
+    for frame in frames[1:]:
+        common = common.intersection(frame.index)
+    if not len(common):
+        raise UsageError(f"the runs share no clip in the {split} split: compare runs trained on the same dataset "
+                         "(or a `hark fix` manifest of it)")
+    labels = pd.DataFrame({k: f.loc[common, LABEL] for k, f in enumerate(frames)})
+    is_cutoff = (labels == CUTOFF_LABEL).any(axis=1)
+    truth = labels.where(labels != CUTOFF_LABEL).bfill(axis=1).iloc[:, 0]
+    known = labels.where(labels != CUTOFF_LABEL)
+    differs = known.nunique(axis=1) > 1
+    if differs.mean() > MAX_RELABELLED_SHARE:
+        example = differs[differs].index[0]
+        raise UsageError(f"the label sets cannot be mapped: {differs.mean():.0%} of the shared clips carry different "
+                         f"labels (e.g. {example}: {', '.join(map(str, labels.loc[example]))})")
+    out = pd.DataFrame({"truth": truth.fillna(CUTOFF_LABEL), "is_cutoff": is_cutoff}, index=common)
+    for k, frame in enumerate(frames):
+        side, index = ("a", k) if k < len(runs_a) else ("b", k - len(runs_a))
+        out[f"pred_{side}{index}"] = frame.loc[common, PRED]
+    return out.rename_axis(PATH).reset_index()
 
 
-def compare_runs(run_a, run_b) -> Comparison:
-    """`run_a`, `run_b`: RunData of the two runs."""
-    metrics_a, metrics_b = _metrics(run_a.clips, run_a.labels), _metrics(run_b.clips, run_b.labels)
+def _side_rates(clips: pd.DataFrame, side: str, count: int) -> SideRates:
+    clean, cut = clips[~clips["is_cutoff"]], clips[clips["is_cutoff"]]
+    rates = SideRates([], [], [], [], [], [])
+    for k in range(count):
+        pred = clips[f"pred_{side}{k}"]
+        rates.clean_accuracy.append(float((pred[clean.index] == clean["truth"]).mean()))
+        rates.false_rejection.append(float((pred[clean.index] == CUTOFF_LABEL).mean()))
+        rates.macro_f1.append(macro_f1(clean["truth"].to_numpy(), pred[clean.index].to_numpy()))
+        if len(cut):
+            said = pred[cut.index]
+            rates.cutoff_right.append(float((said == cut["truth"]).mean()))
+            rates.cutoff_rejected.append(float((said == CUTOFF_LABEL).mean()))
+            rates.cutoff_wrong.append(1.0 - rates.cutoff_right[-1] - rates.cutoff_rejected[-1])
+    return rates
+
+
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the words the clips carry: a `_cutoff_` prediction on a clean clip costs its
+    word's recall, but `_cutoff_` is no class of its own to average in."""
+    return float(f1_score(truth, pred, labels=np.unique(truth), average="macro", zero_division=0))
+
+
+def mcnemar(a_right: np.ndarray, b_right: np.ndarray) -> float:
+    """Exact McNemar p-value (two-sided) of paired outcomes."""
+    only_a, only_b = int((a_right & ~b_right).sum()), int((~a_right & b_right).sum())
+    if only_a + only_b == 0:
+        return 1.0
+    return float(binomtest(only_b, only_a + only_b, 0.5).pvalue)
+
+
+def _bootstrap(measure, rows: int, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    values = [measure(rng.integers(0, rows, rows)) for _ in range(BOOTSTRAP)]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def _verdict(name: str, higher_is_better: bool, a: float, b: float, low: float, high: float, p: float) -> str:
+    if p >= ALPHA or (low <= 0 <= high):
+        return "no difference beyond noise"
+    better = (b > a) == higher_is_better
+    return "B is better" if better else "B is worse"
+
+
+def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name: str,
+                 higher_is_better: bool) -> dict:
+    """Paired over clips (and over seeds k: A's k-th run with B's k-th)."""
+    a = np.concatenate([outcome(clips.loc[rows, f"pred_a{k}"], clips.loc[rows]) for k in range(count)])
+    b = np.concatenate([outcome(clips.loc[rows, f"pred_b{k}"], clips.loc[rows]) for k in range(count)])
+    delta = a.astype(float) - b.astype(float)
+    low, high = _bootstrap(lambda idx: -delta[idx].mean(), len(delta)) if len(delta) else (np.nan, np.nan)
+    p = mcnemar(a, b) if len(a) else 1.0
+    rate_a, rate_b = float(a.mean()) if len(a) else np.nan, float(b.mean()) if len(b) else np.nan
+    return {"measure": name, "clips": len(rows), "a": rate_a, "b": rate_b, "delta": rate_b - rate_a, "low": low,
+            "high": high, "p_value": p, "verdict": _verdict(name, higher_is_better, rate_a, rate_b, low, high, p)}
+
+
+def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
+    truth = clips.loc[rows, "truth"].to_numpy()
+    preds = {key: clips.loc[rows, f"pred_{key}"].to_numpy() for key in [f"{s}{k}" for s in "ab" for k in range(count)]}
+
+    def delta(idx: np.ndarray) -> float:
+        f1 = {key: macro_f1(truth[idx], pred[idx]) for key, pred in preds.items()}
+        return float(np.mean([f1[f"b{k}"] - f1[f"a{k}"] for k in range(count)]))
+
+    a = float(np.mean([macro_f1(truth, preds[f"a{k}"]) for k in range(count)]))
+    b = float(np.mean([macro_f1(truth, preds[f"b{k}"]) for k in range(count)]))
+    low, high = _bootstrap(delta, len(rows))
+    significant = not (low <= 0 <= high)
+    return {"measure": "macro-F1, clean clips", "clips": len(rows), "a": a, "b": b, "delta": b - a, "low": low,
+            "high": high, "p_value": np.nan,
+            "verdict": ("B is better" if b > a else "B is worse") if significant else "no difference beyond noise"}
+
+
+def _per_class(clips: pd.DataFrame) -> pd.DataFrame:
+    clean = clips[~clips["is_cutoff"]]
     rows = []
-    for split in [s for s in ("train", "validation", "test") if s in metrics_a and s in metrics_b]:
-        for metric in ("accuracy", "macro_f1"):
-            a, b = metrics_a[split][metric], metrics_b[split][metric]
-            rows.append({"split": split, "metric": metric, "a": a, "b": b, "delta": b - a})
-    overall = pd.DataFrame(rows, columns=["split", "metric", "a", "b", "delta"])
-    split = next((s for s in ("test", "validation", "train") if s in metrics_a and s in metrics_b), None)
-    per_class = pd.DataFrame(columns=["label", "f1_a", "f1_b", "delta"])
-    if split:
-        per_a, per_b = metrics_a[split]["per_class"], metrics_b[split]["per_class"]
-        per_class = pd.DataFrame([{"label": label, "f1_a": per_a.get(label, {}).get("f1", float("nan")),
-                                   "f1_b": per_b.get(label, {}).get("f1", float("nan"))}
-                                  for label in list(dict.fromkeys([*run_a.labels, *run_b.labels]))])
-        per_class["delta"] = per_class["f1_b"] - per_class["f1_a"]
-        per_class = per_class.sort_values("delta", na_position="last").reset_index(drop=True)
-    clips = clip_status(run_a.clips, run_b.clips)
-    modes = _modes_in_b(run_a.run_dir / "analysis" / "findings.json", clips)
-    return Comparison(overall, per_class, clips, modes, split or "")
+    for label in sorted(clean["truth"].unique()):
+        scores = {}
+        for side in "ab":
+            truth, pred = clean["truth"] == label, clean[f"pred_{side}0"] == label
+            hits = float((truth & pred).sum())
+            scores[side] = 2 * hits / max(float(truth.sum() + pred.sum()), 1.0)
+        rows.append({"label": label, "f1_a": scores["a"], "f1_b": scores["b"], "delta": scores["b"] - scores["a"]})
+    return pd.DataFrame(rows, columns=["label", "f1_a", "f1_b", "delta"]).sort_values("delta").reset_index(drop=True)
 
 
 def _modes_in_b(findings_path: Path, clips: pd.DataFrame) -> pd.DataFrame:
     columns = ["title", "size", "in_b", "fixed_in_b", "share_fixed"]
     if not findings_path.exists():
         return pd.DataFrame(columns=columns)
-    right_b = clips.set_index("path")["label_b"] == clips.set_index("path")["pred_b"]
+    # A cut-off clip that B rejects is handled, as much as one B hears right.
+    handled = (clips["pred_b0"] == clips["truth"]) | (clips["is_cutoff"] & (clips["pred_b0"] == CUTOFF_LABEL))
+    right_b = pd.Series(handled.to_numpy(), index=clips[PATH])
     rows = []
     for finding in read_findings(findings_path):
         present = right_b[right_b.index.isin(finding["clips"])]
@@ -79,32 +185,97 @@ def _modes_in_b(findings_path: Path, clips: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def status_counts(comparison: Comparison) -> pd.DataFrame:
-    return comparison.clips.groupby(["split", "status"]).size().unstack(fill_value=0).reset_index()
+def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list[str]]:
+    """The verdict in words, and notes on the seed-to-seed spread."""
+    parts = []
+    for row in tests.itertuples():
+        if row.clips == 0:
+            continue
+        change = f"{row.a:.1%} -> {row.b:.1%}" if "F1" not in row.measure else f"{row.a:.3f} -> {row.b:.3f}"
+        interval = f"95% CI of the change {row.low:+.1%} to {row.high:+.1%}" if "F1" not in row.measure else (
+            f"95% CI {row.low:+.3f} to {row.high:+.3f}")
+        p = "" if not np.isfinite(row.p_value) else f", McNemar p={row.p_value:.3g}"
+        parts.append(f"{row.measure}: {row.verdict} ({change}; {interval}{p})")
+    notes = []
+    if len(a.clean_accuracy) > 1:
+        spread = max(np.std(a.clean_accuracy, ddof=1), np.std(b.clean_accuracy, ddof=1))
+        difference = np.mean(b.clean_accuracy) - np.mean(a.clean_accuracy)
+        within = abs(difference) <= 2 * spread
+        notes.append(f"seed-to-seed spread of clean accuracy: A ±{np.std(a.clean_accuracy, ddof=1):.1%}, "
+                     f"B ±{np.std(b.clean_accuracy, ddof=1):.1%}; the mean difference {difference:+.1%} is "
+                     + ("within two spreads (seed noise)" if within else "beyond two spreads"))
+    return "\n".join(parts), notes
+
+
+def compare_sides(runs_a: list, runs_b: list) -> Comparison:
+    """`runs_a`, `runs_b`: RunData of each side's runs (seeds), the same number per side."""
+    if len(runs_a) != len(runs_b):
+        raise UsageError(f"A has {len(runs_a)} run(s) but B has {len(runs_b)}: give the same number of seeds per "
+                         "side (e.g. `hark train --seeds N` for both)")
+    split = _evaluation_split(runs_a + runs_b)
+    clips = shared_clips(runs_a, runs_b, split)
+    count = len(runs_a)
+    a, b = _side_rates(clips, "a", count), _side_rates(clips, "b", count)
+    clean = clips.index[~clips["is_cutoff"]]
+    cut = clips.index[clips["is_cutoff"]]
+    tests = [
+        _paired_test(clips, clean, lambda pred, rows: (pred == rows["truth"]).to_numpy(), count,
+                     "accuracy, clean clips", True),
+        _macro_f1_test(clips, clean, count),
+        _paired_test(clips, clean, lambda pred, rows: (pred == CUTOFF_LABEL).to_numpy(), count,
+                     "false rejections, clean clips", False),
+    ]
+    if len(cut):
+        tests.append(_paired_test(clips, cut, lambda pred, rows: ((pred != rows["truth"]) & (pred != CUTOFF_LABEL))
+                                  .to_numpy(), count, "wrong word, cut-off clips", False))
+    tests = pd.DataFrame(tests)
+    verdict, notes = _summary(tests, a, b)
+    modes = _modes_in_b(runs_a[0].run_dir / ANALYSIS_DIR / FINDINGS_FILE, clips)
+    return Comparison(split, clips, a, b, tests, _per_class(clips), modes, verdict, notes)
+
+
+def _rates_table(comparison: Comparison) -> pd.DataFrame:
+    rows = []
+    for side, rates in (("A", comparison.a), ("B", comparison.b)):
+        row = {"side": side, "runs": len(rates.clean_accuracy)}
+        for name in ("clean_accuracy", "false_rejection", "macro_f1", "cutoff_right", "cutoff_wrong",
+                     "cutoff_rejected"):
+            values = getattr(rates, name)
+            row[name] = float(np.mean(values)) if values else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def format_comparison(comparison: Comparison, name_a: str, name_b: str, classes: int = 10) -> str:
-    """The terminal tables."""
-    lines = [f"A = {name_a}   B = {name_b}", "", comparison.overall.to_string(index=False, float_format="{:.4f}".format), ""]
-    lines += ["clips (each judged against its own run's label):", status_counts(comparison).to_string(index=False), ""]
+    clips = comparison.clips
+    lines = [f"A = {name_a}   B = {name_b}",
+             f"{len(clips)} shared {comparison.split} clips: {int((~clips['is_cutoff']).sum())} clean, "
+             f"{int(clips['is_cutoff'].sum())} moved to {CUTOFF_LABEL} by a fix (judged by their original label)", "",
+             _rates_table(comparison).to_string(index=False, float_format="{:.3f}".format), "",
+             comparison.tests.to_string(index=False, float_format="{:.4f}".format), ""]
     if len(comparison.per_class):
-        lines += [f"per-class F1 on {comparison.split} (largest drops first):",
+        lines += [f"per-class F1 on clean {comparison.split} clips (largest drops first):",
                   comparison.per_class.head(classes).to_string(index=False, float_format="{:.3f}".format), ""]
     if len(comparison.modes):
-        lines += ["failure modes of A in B:", comparison.modes.to_string(index=False, float_format="{:.2f}".format)]
+        lines += ["failure modes of A in B:", comparison.modes.to_string(index=False, float_format="{:.2f}".format), ""]
+    lines += ["Verdict:", comparison.verdict, *comparison.notes]
     return "\n".join(lines)
 
 
 def comparison_html(comparison: Comparison, name_a: str, name_b: str) -> str:
-    changed = comparison.clips[comparison.clips["status"].isin(["fixed", "broken"])].sort_values(["status", "path"])
+    clips = comparison.clips
+    changed = clips[clips["pred_a0"] != clips["pred_b0"]].sort_values(PATH)
     sections = [
-        ("Metrics", table_html(comparison.overall, "{:.4f}")),
-        ("Clips fixed and broken", table_html(status_counts(comparison))),
-        (f"Per-class F1 ({comparison.split})", table_html(comparison.per_class)),
-        ("Failure modes of A in B", table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>"),
-        ("Changed clips", table_html(changed.head(500))),
+        ("Verdict", "".join(f"<p>{escape(line)}</p>"
+                            for line in [*comparison.verdict.splitlines(), *comparison.notes])),
+        ("Rates", table_html(_rates_table(comparison))),
+        ("Paired tests", table_html(comparison.tests, "{:.4f}")),
+        (f"Per-class F1 ({comparison.split}, clean clips)", table_html(comparison.per_class)),
+        ("Failure modes of A in B",
+         table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>"),
+        ("Clips whose prediction changed", table_html(changed.head(500))),
     ]
     title = f"hark compare: {name_a} vs {name_b}"
     body = "".join(f"<h2>{escape(t)}</h2>{html}" for t, html in sections)
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>'
-            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")

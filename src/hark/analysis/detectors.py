@@ -1,64 +1,82 @@
 """Per-clip audio detectors that need no model: each gives a score and a boolean flag.
 
-Speech is found by frame energy (RMS over 25 ms frames) against a threshold relative to the clip's own
-noise floor and loudest frame, so that a quiet recording and a loud one are judged alike and
-a trailing breath or room noise is not mistaken for a word."""
+Speech is found by frame energy (RMS over 25 ms frames) against a threshold relative to the
+clip's own noise floor and loudest frame, so that a quiet recording and a loud one are judged
+alike; whether there is speech at all is decided by voicing (a pitch period in the frame's
+autocorrelation), because real noise (a tap, dishes, a fan) can be as loud and as uneven as a
+word but has no pitch. Silence and saturation are `hark.data.quality`'s, as `hark check` has them.
+
+Every setting lives in `DetectorConfig`, chosen on real speech (`benchmarks/bench_analysis_real.py`:
+FSDD, 8 kHz, trimmed so that speech touches both ends, and the Speech Commands mini set, 16 kHz)
+with faults injected by code independent of `hark.synth`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from hark.data.audio import load_clip
+from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction, true_runs
 from hark.errors import AudioError
-
-# name -> (score column meaning, flag meaning); the order is the report's order.
-DETECTORS: dict[str, tuple[str, str]] = {
-    "cutoff": ("loudness of the clip's last 50 ms relative to its speech (0-1)", "speech runs into the end of the clip"),
-    "multiword": ("longest pause between two strong speech segments (s)", "two or more words"),
-    "no_speech": ("1 - speech-to-floor range / 30 dB (0-1)", "no speech"),
-    "clipping": ("fraction of samples in flat runs at the peak", "clipped (saturated)"),
-    "low_snr": ("estimated speech-to-noise ratio (dB; low is bad)", "low signal-to-noise ratio"),
-    "dc_offset": ("absolute mean of the waveform", "DC offset"),
-    "length": ("clip length (s)", "unusual length"),
-}
-EXTRA_COLUMNS = ("onset_s", "offset_s")
+from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, detector_columns
 
 
 @dataclass
 class DetectorConfig:
     sample_rate: int = 16000
+    # Silence and saturation, shared with `hark check`.
+    levels: LevelConfig = field(default_factory=lambda: LEVELS)
     frame_s: float = 0.025
     hop_s: float = 0.010
     floor_percentile: float = 10.0
-    # A frame is speech when it is this far above the noise floor and within `speech_range_db`
-    # of the loudest frame.
+    # A frame is speech when it is this far above the noise floor and within `speech_range_db` of
+    # the loudest frame; the margin shrinks to half the clip's range in noisy clips.
     activity_margin_db: float = 12.0
     speech_range_db: float = 35.0
+    # Voicing: the autocorrelation peak over pitch lags of 60-400 Hz (adult and child voices),
+    # relative to lag 0, on 40 ms frames (two periods of the lowest pitch). Measured: the 40 real
+    # noise windows of FSDD's benchmark (6 noise files, 4 levels, 3 loudness profiles) have a
+    # median of 0 frames above 0.5 within 25 dB of their peak; 95% of clean FSDD and Speech
+    # Commands words have 8 or more.
+    voicing_frame_s: float = 0.04
+    pitch_min_hz: float = 60.0
+    pitch_max_hz: float = 400.0
+    voicing_threshold: float = 0.5
+    voicing_range_db: float = 25.0
+    # Fewer voiced frames than this: no speech. At 1, FSDD no-speech F1 0.68 and Speech Commands
+    # 0.82; at 2 or more, cut-off clips whose kept part is a short consonant start to count
+    # (FSDD precision falls from 0.61 to 0.44).
+    min_voiced_frames: int = 1
     # Dips shorter than this are inside one word (stop closures: "six", "eight", "happy").
     merge_gap_s: float = 0.12
     min_segment_s: float = 0.06
     # A second word must be nearly as loud as the first to count.
     strong_segment_db: float = 12.0
     multiword_pause_s: float = 0.2
-    # A shorter pause also parts two words when both sides are word-long; `word_gap_s` is just
-    # above `merge_gap_s`, the longest dip taken as a stop closure inside one word.
+    # A shorter pause also parts two words when both sides are word-long; just above
+    # `merge_gap_s`, the longest dip taken as a stop closure inside one word.
     word_gap_s: float = 0.13
     min_word_s: float = 0.15
+    # Cut-off: the last `tail_s` of the clip still carries speech. The level of that tail is
+    # expressed 0-1 between the clip's floor and its peak; a word that ends naturally decays
+    # towards the floor first. On FSDD (trimmed, so clean words also touch the end) 0.65 gave
+    # F1 0.81 against tail-level-only rules (at most 0.77 over -6 to -14 dB below the peak).
     tail_s: float = 0.05
     cutoff_level: float = 0.65
     late_onset_s: float = 0.15
-    min_speech_range_db: float = 8.0
-    silence_dbfs: float = -55.0
-    clip_flat_run: int = 3
-    clip_fraction: float = 0.002
+    # The loudness range that `score_no_speech` scales (dB).
+    no_speech_range_db: float = 30.0
     low_snr_db: float = 10.0
     dc_offset: float = 0.02
     min_length_s: float = 0.35
     expected_length_s: float = 1.0
+    # Longer than this share of `expected_length_s` is an odd length (a rounding margin).
+    max_length_ratio: float = 1.05
+    # Lowest level (dB) a frame RMS of zero is given.
+    db_floor: float = -140.0
 
 
 def frame_rms(wave: np.ndarray, frame: int, hop: int) -> np.ndarray:
@@ -70,14 +88,20 @@ def frame_rms(wave: np.ndarray, frame: int, hop: int) -> np.ndarray:
     return np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
 
 
-def _db(x: np.ndarray) -> np.ndarray:
-    return 20.0 * np.log10(np.maximum(x, 1e-7))
+def periodicity(wave: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """Per hop: the normalised autocorrelation peak over pitch lags (1 = perfectly periodic)."""
+    sr = config.sample_rate
+    frame, hop = int(config.voicing_frame_s * sr), int(config.hop_s * sr)
+    wave = np.pad(wave, (0, max(0, frame - len(wave))))
+    frames = np.lib.stride_tricks.sliding_window_view(wave, frame)[::hop] * np.hanning(frame)
+    spectrum = np.fft.rfft(frames, 2 * frame)
+    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, 2 * frame)[:, :frame]
+    low, high = int(sr / config.pitch_max_hz), min(frame - 1, int(sr / config.pitch_min_hz))
+    return autocorrelation[:, low:high + 1].max(axis=1) / np.maximum(autocorrelation[:, 0], 1e-12)
 
 
-def _segments(active: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) frame runs where `active` is true."""
-    edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+def _db(x: np.ndarray, floor: float) -> np.ndarray:
+    return 20.0 * np.log10(np.maximum(x, 10 ** (floor / 20)))
 
 
 def _merge(segments: list[tuple[int, int]], gap: int, min_frames: int) -> list[list[int]]:
@@ -92,33 +116,24 @@ def _merge(segments: list[tuple[int, int]], gap: int, min_frames: int) -> list[l
     return [s for s in merged if s[1] - s[0] >= min_frames] or merged[:1]
 
 
-def _word_pauses(level: np.ndarray, segments: list[tuple[int, int]], peak: float, config: DetectorConfig) -> tuple[float, bool]:
+def _frames(seconds: float, config: DetectorConfig) -> int:
+    return int(round(seconds / config.hop_s))
+
+
+def _word_pauses(level: np.ndarray, segments: list[tuple[int, int]], peak: float,
+                 config: DetectorConfig) -> tuple[float, bool]:
     """(longest pause between two strong speech segments in s, whether some pause parts two
     words): a long pause always does, a short one only between two word-long segments."""
-    word_gap, min_word = (int(round(seconds / config.hop_s)) for seconds in (config.word_gap_s, config.min_word_s))
-    long_pause = int(round(config.multiword_pause_s / config.hop_s))
-    parts = _merge(segments, word_gap - 1, int(round(config.min_segment_s / config.hop_s)))
+    word_gap, min_word, long_pause = (_frames(s, config) for s in
+                                      (config.word_gap_s, config.min_word_s, config.multiword_pause_s))
+    parts = _merge(segments, word_gap - 1, _frames(config.min_segment_s, config))
     strong = [s for s in parts if level[s[0]:s[1]].max() >= peak - config.strong_segment_db]
     longest, parted = 0, False
-    for a, b in zip(strong, strong[1:]):
+    for a, b in zip(strong, strong[1:], strict=False):
         pause = b[0] - a[1]
         longest = max(longest, pause)
         parted |= pause >= long_pause or min(a[1] - a[0], b[1] - b[0]) >= min_word
     return longest * config.hop_s, parted
-
-
-def _clipped_fraction(wave: np.ndarray, flat_run: int) -> float:
-    """Samples in runs of >= `flat_run` equal values at (or within 1% of) the peak: a natural
-    waveform never sits still at its maximum, a saturated one does."""
-    magnitude = np.abs(wave)
-    peak = float(magnitude.max(initial=0.0))
-    if peak < 0.05:
-        return 0.0
-    at_peak = magnitude >= 0.99 * peak
-    flat = np.concatenate([[False], np.abs(np.diff(wave)) <= 1.0 / 32768])
-    candidate = at_peak & (flat | np.roll(flat, -1))
-    count = sum(end - start for start, end in _segments(candidate) if end - start >= flat_run)
-    return count / len(wave)
 
 
 def _snr_db(rms: np.ndarray, active: np.ndarray) -> float:
@@ -126,6 +141,12 @@ def _snr_db(rms: np.ndarray, active: np.ndarray) -> float:
     noise = float(np.mean(rms[~active] ** 2)) if (~active).any() else float(np.min(rms) ** 2)
     speech = float(np.mean(rms[active] ** 2)) if active.any() else noise
     return float(10.0 * np.log10(max(speech - noise, 1e-12) / max(noise, 1e-12)))
+
+
+def voiced_frames(wave: np.ndarray, level: np.ndarray, peak: float, config: DetectorConfig) -> int:
+    voicing = periodicity(wave, config)
+    n = min(len(voicing), len(level))
+    return int(((voicing[:n] >= config.voicing_threshold) & (level[:n] >= peak - config.voicing_range_db)).sum())
 
 
 def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> dict[str, float | bool]:
@@ -136,60 +157,56 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     centred = wave - dc
     frame, hop = int(config.frame_s * sr), int(config.hop_s * sr)
     rms = frame_rms(centred, frame, hop)
-    level = _db(rms)
+    level = _db(rms, config.db_floor)
     floor = float(np.percentile(level, config.floor_percentile))
     peak = float(level.max())
     speech_range = peak - floor
-    # In a noisy clip the margin shrinks so that speech a few dB above the noise still counts.
     margin = min(config.activity_margin_db, speech_range / 2)
     threshold = max(floor + margin, peak - config.speech_range_db)
-    has_speech = speech_range >= config.min_speech_range_db and peak >= config.silence_dbfs
-    merge = int(round(config.merge_gap_s / config.hop_s))
-    min_frames = int(round(config.min_segment_s / config.hop_s))
+    voiced = voiced_frames(centred, level, peak, config) if len(wave) else 0
+    has_speech = not is_silent(centred, config.levels) and voiced >= config.min_voiced_frames
 
-    segments = _segments(level >= threshold) if has_speech else []
-    merged = _merge(segments, merge, min_frames)
+    segments = true_runs(level >= threshold) if has_speech else []
+    merged = _merge(segments, _frames(config.merge_gap_s, config), _frames(config.min_segment_s, config))
     pause_s, parted = _word_pauses(level, segments, peak, config) if segments else (0.0, False)
 
     onset_s = merged[0][0] * config.hop_s if merged else 0.0
     offset_s = min(length_s, (merged[-1][1] - 1) * config.hop_s + config.frame_s) if merged else 0.0
-    tail = level[-max(1, int(round(config.tail_s / config.hop_s))):]
+    tail = level[-max(1, _frames(config.tail_s, config)):]
     end_level = float(np.clip((tail.mean() - floor) / max(speech_range, 1e-6), 0.0, 1.0)) if has_speech else 0.0
     runs_to_end = bool(merged) and merged[-1][1] >= len(level) - 1
     late_start = has_speech and onset_s >= length_s - config.late_onset_s
     snr_db = _snr_db(rms, level >= threshold) if has_speech else 0.0
-    clipped = _clipped_fraction(wave, config.clip_flat_run)
-
-    return {
-        "score_cutoff": end_level,
-        "flag_cutoff": bool(has_speech and ((runs_to_end and end_level >= config.cutoff_level) or late_start)),
-        "score_multiword": float(pause_s),
-        "flag_multiword": bool(has_speech and parted),
-        "score_no_speech": float(np.clip(1.0 - speech_range / 30.0, 0.0, 1.0)),
-        # Saturation flattens the loudness range that the verdict rests on.
-        "flag_no_speech": not has_speech and clipped < config.clip_fraction,
-        "score_clipping": float(clipped),
-        "flag_clipping": bool(clipped >= config.clip_fraction),
-        "score_low_snr": float(snr_db),
-        "flag_low_snr": bool(has_speech and snr_db < config.low_snr_db),
-        "score_dc_offset": abs(dc),
-        "flag_dc_offset": bool(abs(dc) >= config.dc_offset),
-        "score_length": float(length_s),
-        "flag_length": bool(length_s < config.min_length_s or length_s > 1.05 * config.expected_length_s),
-        "onset_s": float(onset_s),
-        "offset_s": float(offset_s),
+    clipped = saturated_fraction(wave, config.levels)
+    is_clipped = clipped >= config.levels.clipped_fraction
+    flags = {
+        "cutoff": bool(has_speech and ((runs_to_end and end_level >= config.cutoff_level) or late_start)),
+        "multiword": bool(has_speech and parted),
+        # Saturation hides the pitch that the verdict rests on.
+        "no_speech": not has_speech and not is_clipped,
+        "clipping": bool(is_clipped),
+        "low_snr": bool(has_speech and snr_db < config.low_snr_db),
+        "dc_offset": bool(abs(dc) >= config.dc_offset),
+        "length": bool(length_s < config.min_length_s or length_s > config.max_length_ratio * config.expected_length_s),
     }
+    scores = {
+        "cutoff": end_level, "multiword": float(pause_s), "no_speech": float(voiced), "clipping": float(clipped),
+        "low_snr": float(snr_db), "dc_offset": abs(dc), "length": float(length_s),
+    }
+    result: dict[str, float | bool] = {}
+    for detector in DETECTORS:
+        result[detector.score_column] = scores[detector.name]
+        result[detector.flag_column] = flags[detector.name]
+    result[ONSET], result[OFFSET] = float(onset_s), float(offset_s)
+    return result
 
 
-def detector_columns() -> list[str]:
-    return [f"{kind}_{name}" for name in DETECTORS for kind in ("score", "flag")] + list(EXTRA_COLUMNS)
-
-
-def detect_clips(root, paths: list[str], config: DetectorConfig = DetectorConfig(), progress: bool = True) -> tuple[pd.DataFrame, list[str]]:
+def detect_clips(root, paths: list[str], config: DetectorConfig = DetectorConfig(),
+                 progress: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """Detector columns for every clip (one row per path, in order) and the clips that could not
     be read; an unreadable clip gets NaN scores and no flags instead of stopping the analysis."""
     rows, problems = [], []
-    empty = {c: (False if c.startswith("flag_") else np.nan) for c in detector_columns()}
+    empty = {c: (False if c.startswith(FLAG_PREFIX) else np.nan) for c in detector_columns()}
     for path in tqdm(paths, desc="audio detectors", unit="clip", disable=not progress):
         # `path#N` windows are 1 s cuts of longer files; whole files are judged at their own length.
         length = int(config.expected_length_s * config.sample_rate) if "#" in path else None

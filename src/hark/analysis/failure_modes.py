@@ -1,6 +1,13 @@
-"""Failure modes: groups of misclassified clips, found by clustering them (HDBSCAN) on what the
-model sees (its embedding) and what the audio detectors see (their flags), then described in
-one plain sentence from what sets each group apart from the correctly classified clips."""
+"""Failure modes as slices: sets of clips a person can name (a detector flag, two words the
+model confuses, a speaker, a word, late or early speech, short or noisy clips, one region of the
+model's embedding), that fail far more often than the rest, as slice finders do (SliceLine,
+Domino, sliceguard). Clustering the errors' embeddings (the old method) put every error of a
+real-speech run into one group; slices stay statable however the embedding looks.
+
+Slices are picked greedily by the errors they explain beyond what the overall error rate
+predicts (excess errors), each slice claiming its errors, so that overlapping slices are merged
+and every error is explained once; they are then ranked by the errors they explain. What no
+slice explains is the last mode, "no single cause"."""
 
 from __future__ import annotations
 
@@ -8,266 +15,249 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import HDBSCAN
-from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
+from scipy.stats import binomtest
+from sklearn.cluster import KMeans
 
-from hark.analysis.detectors import DETECTORS
-from hark.schema import OOF_CONFIDENCE
+from hark.schema import DETECTORS, LABEL, NO_CLUSTER, OFFSET, ONSET, SPEAKER
 
-# (column, what a higher value means, what a lower value means, unit, smallest difference worth saying)
-CONTINUOUS = (
-    ("onset_s", "speech starts late", "speech starts early", "s", 0.1),
-    ("offset_s", "speech ends late", "speech ends early", "s", 0.1),
-    ("score_length", "long clips", "short clips", "s", 0.1),
-    ("score_low_snr", "clean recordings", "noisy recordings", "dB SNR", 6.0),
-)
-
-# Nearest-neighbour distances in many dimensions vary little within a group and jump between
-# groups, so a modest slack takes in stragglers without bridging groups.
-ABSORB_SLACK = 1.5
 ARROW = "\u2192"
-# A group's median confidence this far from that of all errors is worth saying.
-LOW_CONFIDENCE_GAP = 0.15
-# Below `flag_min_rate` a flag explains no group, but one this common among its errors (and
-# far more than among correct clips) is still worth naming.
-MINOR_FLAG_RATE = 0.2
+DASH = "\u2014"
+NO_SINGLE_CAUSE = "no single cause"
+# (column, which tail, what a clip in that tail is, unit); the bar is the tail's quantile.
+BINNED = (
+    (ONSET, "high", "speech starts late", "s"),
+    (OFFSET, "low", "speech ends early", "s"),
+    ("score_length", "low", "short clips", "s"),
+    ("score_length", "high", "long clips", "s"),
+    ("score_low_snr", "low", "noisy recordings", "dB SNR"),
+)
 
 
 @dataclass
 class FailureModeConfig:
-    embedding_dims: int = 10
-    # Weight of each detector flag next to unit-length embeddings (distances up to ~1.4): enough
-    # for clips sharing a fault to group even when their words differ.
-    flag_weight: float = 0.5
-    min_cluster_share: float = 0.02
-    min_cluster_size: int = 5
-    flag_min_rate: float = 0.4
-    group_min_share: float = 0.3
+    # A slice must explain at least this many errors (and this share of them).
+    min_errors: int = 5
+    min_error_share: float = 0.01
+    # ... fail at least this many times as often as the rest would predict ...
+    min_lift: float = 1.5
+    # ... and do so beyond chance (one-sided binomial test against the expected rate).
+    alpha: float = 0.01
+    # Bins: the top or bottom quarter of a continuous attribute.
+    tail_quantile: float = 0.25
+    embedding_groups: int = 8
+    embedding_fit_max: int = 10000
+    # A detector flag or a confusion names what to fix; a word, a speaker or a bin (late onset,
+    # short clips) says only where it happens, a region of the embedding less still. Such a slice
+    # must explain this many times the excess errors of a flag or pair to be chosen before it.
+    where_handicap: float = 1.5
+    embedding_handicap: float = 2.0
+    max_modes: int = 12
+    examples: int = 3
+    seed: int = 0
 
 
 @dataclass
 class FailureMode:
-    cluster: int
+    cluster: int  # the mode's number, from 1 (schema.CLUSTER)
     rows: np.ndarray
     title: str
     description: str
     details: dict = field(default_factory=dict)
 
 
-def cluster_errors(reduced: np.ndarray, flags: np.ndarray, config: FailureModeConfig = FailureModeConfig(), seed: int = 0) -> np.ndarray:
-    """Cluster id per error row (-1 = belongs to no group)."""
-    n = len(reduced)
-    min_size = max(config.min_cluster_size, int(round(config.min_cluster_share * n)))
-    if n < 2 * min_size:
-        return np.zeros(n, int) if n else np.zeros(0, int)
-    dims = min(config.embedding_dims, reduced.shape[1], n - 1)
-    embedded = PCA(n_components=dims, random_state=seed).fit_transform(reduced)
-    features = np.hstack([embedded, config.flag_weight * flags.astype(np.float32)])
-    # One dominant fault is a legitimate answer, so a single cluster is allowed.
-    labels = HDBSCAN(min_cluster_size=min_size, allow_single_cluster=True, copy=True).fit_predict(features)
-    return absorb_noise(features, labels)
+@dataclass
+class Slice:
+    key: str  # machine-readable: "flag_cutoff", "pair:go|no", "speaker_id=x", ...
+    name: str  # the title's words
+    phrase: str  # what every clip of it is, in plain words
+    # Row indices, not masks: the greedy cover re-counts every slice each round, and 100k clips
+    # with thousands of speakers must stay cheap.
+    member_rows: np.ndarray  # the clips the slice holds
+    explain_rows: np.ndarray  # the errors it accounts for (among its members' errors)
+    expected_rate: float  # the error rate its members would have if it meant nothing
+    pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
+    handicap: float = 1.0  # its excess errors are divided by this when slices compete
 
 
-def absorb_noise(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """HDBSCAN leaves many members of small, loose groups as noise; a noise point that lies about
-    as close to a cluster as that cluster's members lie to each other (within `ABSORB_SLACK`)
-    joins it, repeatedly, so that a chain of such points joins too."""
-    labels = labels.copy()
-    while True:
-        clustered, noise = np.flatnonzero(labels >= 0), np.flatnonzero(labels < 0)
-        if not len(clustered) or not len(noise):
-            return labels
-        reach = {}
-        for cluster in np.unique(labels[clustered]):
-            members = features[labels == cluster]
-            if len(members) > 1:
-                distance, _ = NearestNeighbors(n_neighbors=2).fit(members).kneighbors(members)
-                reach[cluster] = ABSORB_SLACK * distance[:, 1].max()
-        distance, nearest = NearestNeighbors(n_neighbors=1).fit(features[clustered]).kneighbors(features[noise])
-        target = labels[clustered[nearest[:, 0]]]
-        joins = distance[:, 0] <= np.array([reach.get(t, 0.0) for t in target])
-        if not joins.any():
-            return labels
-        labels[noise[joins]] = target[joins]
-
-
-def _flag_reasons(mode: pd.DataFrame, correct: pd.DataFrame, config: FailureModeConfig, min_rate: float | None = None) -> list[tuple[float, str, str]]:
-    """Detector flags far more common in the group than among correct clips, largest gap first;
-    `min_rate` (default `flag_min_rate`) is the share of the group a flag must reach."""
-    reasons = []
-    for name, (_, meaning) in DETECTORS.items():
-        column = f"flag_{name}"
-        rate = float(mode[column].mean())
-        base = float(correct[column].mean()) if len(correct) else 0.0
-        if rate >= (config.flag_min_rate if min_rate is None else min_rate) and rate >= 2 * base + 0.1:
-            label = name.replace("_", " ").replace("cutoff", "cut-off")
-            reasons.append((rate - base, name, f"{meaning} ({rate:.0%} flagged {label} vs {base:.0%} of correct clips)"))
-    return sorted(reasons, reverse=True)
-
-
-def _continuous_reasons(mode: pd.DataFrame, correct: pd.DataFrame) -> list[tuple[float, str, str]]:
-    # Onset, offset and SNR mean nothing for a clip without speech; nor do they for a group of
-    # mostly such clips.
-    speaking = mode[~mode["flag_no_speech"].astype(bool)]
-    if len(speaking) < 0.5 * len(mode) or not len(speaking):
-        return []
-    mode = speaking
-    reasons = []
-    for column, higher, lower, unit, min_difference in CONTINUOUS:
-        ours, theirs = mode[column].median(), correct[column].median()
-        spread = correct[column].quantile(0.75) - correct[column].quantile(0.25)
-        difference = ours - theirs
-        if np.isfinite(difference) and abs(difference) >= max(min_difference, 0.5 * (spread if np.isfinite(spread) else 0)):
-            meaning = higher if difference > 0 else lower
-            reasons.append((abs(difference) / max(spread, min_difference), meaning, f"{meaning} (median {ours:.2f} {unit} vs {theirs:.2f} {unit} for correct clips)"))
-    return sorted(reasons, reverse=True)
-
-
-def _pairs(mode: pd.DataFrame, pred_column: str) -> pd.Series:
-    """Counts of 'label→prediction', most frequent first."""
-    return (mode["label"] + ARROW + mode[pred_column]).value_counts()
-
-
-def _top_pair(pairs: pd.Series) -> tuple[str, str, int]:
-    """The two words most often confused in either direction, the more frequent direction first,
-    and how many errors they make together."""
-    both: dict[tuple[str, str], int] = {}
-    for pair, count in pairs.items():
-        key = tuple(sorted(pair.split(ARROW)))
-        both[key] = both.get(key, 0) + int(count)
-    (a, b), total = max(both.items(), key=lambda item: item[1])
-    if pairs.get(f"{b}{ARROW}{a}", 0) > pairs.get(f"{a}{ARROW}{b}", 0):
-        a, b = b, a
-    return a, b, total
-
-
-def _pair_text(label: str, pred: str, total: int, size: int, pairs: pd.Series) -> str:
-    forward, reverse = int(pairs.get(f"{label}{ARROW}{pred}", 0)), int(pairs.get(f"{pred}{ARROW}{label}", 0))
-    both = f", and the reverse {reverse} times" if reverse else ""
-    return f"'{label}' heard as '{pred}' ({forward} of {size}{both}) \u2014 confusable pair"
-
-
-def dominant_explanation(mode: pd.DataFrame, correct: pd.DataFrame, pred_column: str, config: FailureModeConfig) -> tuple[str, ...] | None:
-    """What a group of errors is mostly about, as a key that two groups with the same cause share:
-    a detector flag over-represented among them, else a confusable pair (either direction)."""
-    flags = _flag_reasons(mode, correct, config)
-    if flags:
-        return ("flag", flags[0][1])
-    label, pred, total = _top_pair(_pairs(mode, pred_column))
-    if total / len(mode) >= config.group_min_share:
-        return ("pair", *sorted((label, pred)))
-    return None
-
-
-def _over_represented(mode: pd.DataFrame, clips: pd.DataFrame, column: str, config: FailureModeConfig) -> tuple[str, float, float] | None:
-    """The value of `column` whose share in the mode is large and well above its share overall."""
-    shares = mode[column][mode[column] != ""].value_counts(normalize=True)
-    if not len(shares):
-        return None
-    value, share = shares.index[0], float(shares.iloc[0])
-    base = float((clips[column] == value).mean())
-    if share >= config.group_min_share and share >= 2 * base and (mode[column] == value).sum() >= 3:
-        return str(value), share, base
-    return None
-
-
-def _context(mode: pd.DataFrame, clips: pd.DataFrame, pred_column: str, config: FailureModeConfig, by_pair: bool) -> list[str]:
-    """What else sets the group apart: label problems, confidence, a class (unless a confusable
-    pair already names it), a speaker, a split."""
-    parts = []
-    errors = clips[clips["error"]] if "error" in clips else mode
-    if "label_issue" in mode:
-        rate, base = float(mode["label_issue"].mean()), float(errors["label_issue"].mean())
-        if rate >= config.group_min_share and rate >= 1.5 * base:
-            parts.append(f"{rate:.0%} look mislabelled (vs {base:.0%} of all errors)")
-    if OOF_CONFIDENCE in mode and len(errors) > len(mode):
-        ours, theirs = float(mode[OOF_CONFIDENCE].median()), float(errors[OOF_CONFIDENCE].median())
-        if abs(ours - theirs) >= LOW_CONFIDENCE_GAP:
-            parts.append(f"{'confident' if ours > theirs else 'unsure'} mistakes (median confidence {ours:.2f} vs {theirs:.2f} over all errors)")
-    columns = (("label", "'{}' clips"), (pred_column, "predicted '{}'"))[2 if by_pair else 0:]
-    for column, what in columns + (("speaker_id", "from speaker {}"), ("split", "in the {} split")):
-        found = _over_represented(mode, clips, column, config)
-        if found:
-            value, share, base = found
-            parts.append(f"{share:.0%} {what.format(value)} (vs {base:.0%} of all clips)")
-    return parts
-
-
-def describe_mode(rank: int, mode: pd.DataFrame, correct: pd.DataFrame, clips: pd.DataFrame, total_errors: int,
-                  pred_column: str, config: FailureModeConfig = FailureModeConfig()) -> tuple[str, str, dict]:
-    """(title, one-sentence description, details) of one group of errors: its dominant cause
-    first (a detector flag, a confusable pair), then whatever else sets it apart; a group with
-    no single cause says so and lists its most frequent confusions."""
-    flags = _flag_reasons(mode, correct, config)
-    continuous = _continuous_reasons(mode, correct)
-    pairs = _pairs(mode, pred_column)
-    chosen = [text for _, _, text in flags[:2] + continuous[: 1 if flags else 2]]
-    headline = DETECTORS[flags[0][1]][1] if flags else None
-    label, pred, total = _top_pair(pairs)
-    by_pair = total / len(mode) >= config.group_min_share
-    if by_pair:
-        chosen.append(_pair_text(label, pred, total, len(mode), pairs))
-        headline = headline or f"'{label}' heard as '{pred}'"
-    context = _context(mode, clips, pred_column, config, by_pair)
-    if headline is None:
-        top = ", ".join(f"{pair.replace(ARROW, ' as ')} ({count})" for pair, count in pairs.head(3).items())
-        # No fault explains the group alone, but faults far more common in it than among correct
-        # clips are still its best description.
-        minor = _flag_reasons(mode, correct, config, min_rate=MINOR_FLAG_RATE)
-        words = f"{mode['label'].nunique()} words, most often {top}"
-        if minor:
-            headline = "mixed causes"
-            chosen.append(f"no single cause: {'; '.join(text for _, _, text in minor)}; {words}")
-        elif context:
-            headline = context[0].split(" (")[0]
-            chosen.append(f"most often {top}")
-        else:
-            headline = "no single cause"
-            chosen.append(f"no single cause: {words}")
-    share = len(mode) / max(total_errors, 1)
-    sentence = "; ".join(chosen + context)
-    description = f"Failure mode {rank} \u2014 {len(mode)} errors ({share:.0%}): {sentence}."
-    details = {
-        "flag_rates": {name: float(mode[f"flag_{name}"].mean()) for name in DETECTORS},
-        "correct_flag_rates": {name: float(correct[f"flag_{name}"].mean()) if len(correct) else 0.0 for name in DETECTORS},
-        "top_pairs": pairs.head(5).to_dict(),
-        "share": share,
-    }
-    return f"Failure mode {rank} \u2014 {headline}", description, details
-
-
-def merge_same_cause(labels: np.ndarray, errors: pd.DataFrame, correct: pd.DataFrame, pred_column: str, config: FailureModeConfig) -> np.ndarray:
-    """Clusters with the same dominant explanation become one mode: the embedding may split, say,
-    cut-off clips by word, but for the person fixing the data they are one problem."""
-    labels = labels.copy()
-    first_with: dict[tuple[str, ...], int] = {}
-    for cluster in np.unique(labels[labels >= 0]):
-        key = dominant_explanation(errors[labels == cluster], correct, pred_column, config)
-        if key is None:
+def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int,
+                 min_errors: int) -> list[Slice]:
+    """Two words confused (either direction): among the clips of either word, confusions into
+    the other, against an even spread of their errors over every other class."""
+    labels = clips[LABEL].to_numpy()
+    rows_of = clips.groupby(LABEL).indices
+    slices = []
+    pairs = pd.Series(list(zip(labels[error], pred[error], strict=True))).value_counts()
+    seen = set()
+    for (a, b), count in pairs.items():
+        key = tuple(sorted((a, b)))
+        if key in seen or count < min_errors / 2:
             continue
-        if key in first_with:
-            labels[labels == cluster] = first_with[key]
-        else:
-            first_with[key] = cluster
-    return labels
+        seen.add(key)
+        a_as_b = (labels == a) & (pred == b)
+        b_as_a = (labels == b) & (pred == a)
+        if b_as_a.sum() > a_as_b.sum():
+            a, b = b, a
+        members = np.concatenate([rows_of[key[0]], rows_of[key[1]]])
+        slices.append(Slice(f"pair:{key[0]}|{key[1]}", f"'{a}' and '{b}' confused",
+                            f"'{a}' heard as '{b}' or the reverse", members, np.flatnonzero(a_as_b | b_as_a),
+                            base / max(classes - 1, 1), (a, b)))
+    return slices
 
 
-def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray, error: np.ndarray, pred_column: str,
-                       config: FailureModeConfig = FailureModeConfig(), seed: int = 0) -> tuple[list[FailureMode], np.ndarray]:
-    """Failure modes largest first, and a cluster id per clip (-1: correct or in no group)."""
-    error_rows = np.flatnonzero(error)
-    flag_columns = [f"flag_{name}" for name in DETECTORS]
-    correct = clips[~error]
-    labels = cluster_errors(reduced[error_rows], clips[flag_columns].to_numpy()[error_rows], config, seed)
-    labels = merge_same_cause(labels, clips.iloc[error_rows], correct, pred_column, config)
-    ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
-    order = ids[np.argsort(-sizes, kind="stable")]
-    cluster_of = np.full(len(clips), -1)
+def min_mode_errors(error: np.ndarray, config: FailureModeConfig) -> int:
+    return max(config.min_errors, int(np.ceil(config.min_error_share * error.sum())))
+
+
+def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, reduced: np.ndarray | None,
+                     config: FailureModeConfig) -> list[Slice]:
+    base = float(error.mean())
+    min_errors = min_mode_errors(error, config)
+    pred = clips[pred_column].to_numpy()
+
+    def attribute(key: str, name: str, phrase: str, members: np.ndarray,
+                  handicap: float = config.where_handicap) -> Slice:
+        """`members`: a bool mask or row indices."""
+        rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
+        return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap)
+
+    slices = [attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
+              for d in DETECTORS if d.flag_column in clips]
+    slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique(), min_errors)
+    for word, rows in sorted(clips.groupby(LABEL).indices.items()):
+        slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", rows))
+    speakers = clips[SPEAKER].fillna("") if SPEAKER in clips else pd.Series("", index=clips.index)
+    for speaker, rows in sorted(speakers.groupby(speakers.to_numpy()).indices.items()):
+        if speaker and error[rows].sum() >= min_errors:
+            slices.append(attribute(f"{SPEAKER}={speaker}", f"speaker {speaker}", f"spoken by {speaker}", rows))
+    for column, tail, phrase, unit in BINNED:
+        if column not in clips:
+            continue
+        values = clips[column].to_numpy(float)
+        finite = np.isfinite(values)
+        if finite.sum() < 2:
+            continue
+        quantile = config.tail_quantile if tail == "low" else 1 - config.tail_quantile
+        bar = float(np.quantile(values[finite], quantile))
+        members = finite & ((values <= bar) if tail == "low" else (values >= bar))
+        where, sign = ("under", "<=") if tail == "low" else ("over", ">=")
+        slices.append(attribute(f"{column}{sign}{bar:.6g}", phrase, f"{phrase} ({where} {bar:.2f} {unit})", members))
+    if reduced is not None and len(reduced) >= 2 * config.embedding_groups:
+        # Fitted on a sample: the regions are coarse, and 100k clips must not cost minutes.
+        sample = np.random.default_rng(config.seed).permutation(len(reduced))[:config.embedding_fit_max]
+        regions = KMeans(config.embedding_groups, n_init=3, random_state=config.seed).fit(reduced[sample])
+        groups = regions.predict(reduced)
+        for group in range(config.embedding_groups):
+            slices.append(attribute(f"embedding={group + 1}", f"embedding region {group + 1}",
+                                    f"in region {group + 1} of the model's embedding", groups == group,
+                                    config.embedding_handicap))
+    return slices
+
+
+def pick_slices(slices: list[Slice], error: np.ndarray,
+                config: FailureModeConfig) -> list[tuple[Slice, np.ndarray, float, float, float]]:
+    """Greedy cover: (slice, the errors it claims, its error rate, the expected rate, lift), most
+    excess errors first; each error goes to the first slice that explains it."""
+    claimed = np.zeros(len(error), bool)
+    min_errors = min_mode_errors(error, config)
+    slices = [s for s in slices if len(s.explain_rows) >= min_errors]
+    picked = []
+    while len(picked) < config.max_modes:
+        best, best_excess = None, 0.0
+        for candidate in slices:
+            count = int((~claimed[candidate.explain_rows]).sum())
+            if count < min_errors:
+                continue
+            support = int((~claimed[candidate.member_rows]).sum())
+            if not support:
+                continue
+            expected = candidate.expected_rate * support
+            rate = count / support
+            excess = (count - expected) / candidate.handicap
+            if rate < config.min_lift * candidate.expected_rate or excess <= best_excess:
+                continue
+            p_value = binomtest(count, support, min(candidate.expected_rate, 1.0), alternative="greater").pvalue
+            if p_value < config.alpha:
+                best, best_excess = (candidate, rate), excess
+        if best is None:
+            return picked
+        candidate, rate = best
+        new = np.zeros(len(error), bool)
+        new[candidate.explain_rows[~claimed[candidate.explain_rows]]] = True
+        claimed |= new
+        picked.append((candidate, new, rate, candidate.expected_rate, rate / max(candidate.expected_rate, 1e-12)))
+        slices = [s for s in slices if s is not candidate]
+    return picked
+
+
+def _confusions(clips: pd.DataFrame, rows: np.ndarray, pred_column: str, top: int = 3) -> str:
+    pairs = (clips[LABEL].iloc[rows] + ARROW + clips[pred_column].iloc[rows]).value_counts().head(top)
+    return ", ".join(f"'{pair.split(ARROW)[0]}' as '{pair.split(ARROW)[1]}' ({count})" for pair, count in pairs.items())
+
+
+def describe(rank: int, found: Slice, rows: np.ndarray, rate: float, expected: float, total_errors: int,
+             clips: pd.DataFrame, pred_column: str) -> tuple[str, str]:
+    share = len(rows) / max(total_errors, 1)
+    if found.pair:
+        a, b = found.pair
+        labels, preds = clips[LABEL].to_numpy()[rows], clips[pred_column].to_numpy()[rows]
+        forward, reverse = int(((labels == a) & (preds == b)).sum()), int(((labels == b) & (preds == a)).sum())
+        detail = (f"'{a}' as '{b}' {forward} times, '{b}' as '{a}' {reverse} times; {rate:.0%} of the clips of "
+                  f"the two words fail this way, against {expected:.0%} for any one other word")
+    else:
+        detail = (f"such clips are wrong {rate:.0%} of the time, against {expected:.0%} overall; "
+                  f"most often {_confusions(clips, rows, pred_column)}")
+    description = f"{share:.0%} of errors: {found.phrase} (all {len(rows)} clips); {detail}."
+    return f"Failure mode {rank} {DASH} {found.name}", description
+
+
+def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray | None, error: np.ndarray, pred_column: str,
+                       config: FailureModeConfig = FailureModeConfig()) -> tuple[list[FailureMode], np.ndarray]:
+    """Failure modes (explained ones by the errors they explain, then the unexplained rest) and the mode
+    number of every clip (`schema.NO_CLUSTER` for correct clips)."""
+    error = np.asarray(error, bool)
+    cluster = np.full(len(clips), NO_CLUSTER)
+    if not error.any():
+        return [], cluster
+    picked = pick_slices(candidate_slices(clips, error, pred_column, reduced, config), error, config)
+    # Chosen by excess errors (so that overlaps go to the strongest cause), shown by size: the
+    # mode that explains the most errors is what to fix first.
+    picked.sort(key=lambda item: (-int(item[1].sum()), -item[4]))
     modes = []
-    for rank, cluster in enumerate(order, start=1):
-        rows = error_rows[labels == cluster]
-        cluster_of[rows] = rank - 1
-        title, description, details = describe_mode(rank, clips.iloc[rows], correct, clips, len(error_rows), pred_column, config)
-        modes.append(FailureMode(rank - 1, rows, title, description, details))
-    return modes, cluster_of
+    for rank, (found, claimed, rate, expected, lift) in enumerate(picked, start=1):
+        rows = np.flatnonzero(claimed)
+        title, description = describe(rank, found, rows, rate, expected, int(error.sum()), clips, pred_column)
+        cluster[rows] = rank
+        modes.append(FailureMode(rank, rows, title, description, {
+            "slice": found.key, "matches_title": 1.0, "error_rate": rate, "expected_rate": expected, "lift": lift,
+            "share": len(rows) / error.sum()}))
+    rest = np.flatnonzero(error & (cluster == NO_CLUSTER))
+    if len(rest):
+        rank = len(modes) + 1
+        cluster[rest] = rank
+        share = len(rest) / error.sum()
+        description = (f"{share:.0%} of errors ({len(rest)}): no slice explains them beyond chance; "
+                       f"{clips[LABEL].iloc[rest].nunique()} words, most often "
+                       f"{_confusions(clips, rest, pred_column)}.")
+        modes.append(FailureMode(rank, rest, f"Failure mode {rank} {DASH} {NO_SINGLE_CAUSE}", description,
+                                 {"slice": "", "matches_title": float("nan"), "share": share}))
+    return modes, cluster
+
+
+def slice_members(clips: pd.DataFrame, key: str, pred_column: str) -> np.ndarray:
+    """The clips of `clips` matching a mode's slice key (for checks and the explorer): flags
+    and bins by value, pairs by either direction of the defining prediction."""
+    if key.startswith("pair:"):
+        a, b = key.removeprefix("pair:").split("|")
+        labels, preds = clips[LABEL].to_numpy(), clips[pred_column].to_numpy()
+        return ((labels == a) & (preds == b)) | ((labels == b) & (preds == a))
+    for sign in ("<=", ">="):
+        if sign in key:
+            column, bar = key.split(sign)
+            values = clips[column].to_numpy(float)
+            return (values <= float(bar)) if sign == "<=" else (values >= float(bar))
+    if "=" in key and not key.startswith("embedding="):
+        column, value = key.split("=", 1)
+        return (clips[column].astype(str) == value).to_numpy()
+    if key in clips:
+        return clips[key].to_numpy(bool)
+    raise KeyError(key)

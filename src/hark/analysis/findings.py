@@ -1,25 +1,31 @@
 """The machine-readable outputs the explorer and `hark fix`/`hark compare` read:
-`findings.json` (failure modes, largest first) and `clips.parquet` (one row per clip, the
-columns of `hark.schema.CLIP_COLUMNS`)."""
+`findings.json` (failure modes, in rank order) and `clips.parquet` (one row per clip)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from hark import schema
 from hark.analysis.failure_modes import FailureMode
 from hark.fileio import atomic_write, write_json
 from hark.runfiles import read_json
+from hark.schema import (
+    CLIP_COLUMNS, DATA_ROOT_METADATA_KEY, ERROR_DEFINED_BY_METADATA_KEY, LABELS_METADATA_KEY, OOF_PROBS, PATH,
+    SCHEMA_METADATA_KEY, SCHEMA_VERSION,
+)
 
 
 def build_findings(modes: list[FailureMode], clips: pd.DataFrame) -> list[dict]:
-    paths = clips[schema.PATH].to_numpy()
+    paths = clips[PATH].to_numpy()
     return [
         {"title": m.title, "description": m.description, "size": int(len(m.rows)), "clips": paths[m.rows].tolist(),
          "cluster": int(m.cluster), **m.details}
-        for m in sorted(modes, key=lambda m: -len(m.rows))
+        for m in sorted(modes, key=lambda m: m.cluster)
     ]
 
 
@@ -27,9 +33,31 @@ def write_findings(findings: list[dict], path: Path) -> None:
     write_json(path, findings)
 
 
-def write_clips(clips: pd.DataFrame, path: Path) -> None:
-    atomic_write(path, lambda temporary: clips[list(schema.CLIP_COLUMNS)].to_parquet(temporary, index=False))
+def clips_table(clips: pd.DataFrame, labels: list[str], root: Path | str, defining: str) -> pa.Table:
+    """clips.parquet's table: `oof_probs` as fixed_size_list<float32>[C], and metadata naming the
+    class order, the data root and the prediction column that defines `error`."""
+    plain = clips[[c for c in CLIP_COLUMNS if c != OOF_PROBS]]
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    probs = np.stack(clips[OOF_PROBS].to_numpy()).astype(np.float32)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(probs.ravel()), probs.shape[1])
+    table = table.add_column(CLIP_COLUMNS.index(OOF_PROBS), OOF_PROBS, column)
+    metadata = {**(table.schema.metadata or {}), LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
+                DATA_ROOT_METADATA_KEY: str(root).encode(), SCHEMA_METADATA_KEY: str(SCHEMA_VERSION).encode(),
+                ERROR_DEFINED_BY_METADATA_KEY: defining.encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def write_clips(clips: pd.DataFrame, path: Path, labels: list[str], root: Path | str, defining: str) -> None:
+    table = clips_table(clips, labels, root, defining)
+    atomic_write(path, lambda temporary: pq.write_table(table, temporary))
 
 
 def read_findings(path: Path) -> list[dict]:
     return read_json(path, "findings", "hark analyze RUN")
+
+
+def error_defined_by(path: Path) -> str | None:
+    """The prediction column that defines `error` in a clips.parquet (None in older files)."""
+    metadata = pq.read_schema(path).metadata or {}
+    value = metadata.get(ERROR_DEFINED_BY_METADATA_KEY)
+    return value.decode() if value else None

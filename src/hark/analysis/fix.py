@@ -7,14 +7,20 @@ import csv
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hark.analysis.detectors import DETECTORS
+import pandas as pd
+
 from hark.data.example import ClipDataset
 from hark.errors import HarkError, UsageError
 from hark.runfiles import read_clips
+from hark.schema import (
+    CLIPS_FILE, CUTOFF_LABEL, DETECTOR_BY_NAME, DETECTORS, LABEL, LABEL_ISSUE, PATH, SPLIT, SUGGESTED_LABEL,
+    UNUSABLE_LABEL,
+)
 
-CUTOFF_CLASS = "_cutoff_"
-UNUSABLE = "unusable"
-DROPPABLE = tuple(DETECTORS) + ("label_issue",)
+CUTOFF_CLASS = CUTOFF_LABEL
+UNUSABLE = UNUSABLE_LABEL
+DROPPABLE = tuple(d.name for d in DETECTORS) + (LABEL_ISSUE,)
+CUTOFF = DETECTOR_BY_NAME["cutoff"]
 
 
 @dataclass
@@ -22,6 +28,9 @@ class FixPlan:
     cutoff_class: bool = False
     drop: list[str] = field(default_factory=list)  # detector names (or label_issue) whose flagged clips go
     relabel: Path | None = None  # CSV with columns path,label; label "unusable" drops the clip
+    relabel_suggested: bool = False  # training clips flagged as label errors take the suggested label
+    # With `cutoff_class`: only clips whose cut-off score reaches this move (the detector is sure).
+    cutoff_min_score: float = 0.0
 
 
 @dataclass
@@ -51,19 +60,31 @@ def _flag_column(name: str) -> str:
     name = name.removeprefix("flag_")
     if name not in DROPPABLE:
         raise UsageError(f"--drop {name}: unknown flag; valid: {', '.join(DROPPABLE)}")
-    return name if name == "label_issue" else f"flag_{name}"
+    return name if name == LABEL_ISSUE else DETECTOR_BY_NAME[name].flag_column
+
+
+def suggested_labels(clips: pd.DataFrame) -> dict[str, str]:
+    """Training clips the analysis calls label errors, with the label it suggests. Only the
+    training split: relabelling test clips by the model would grade the model by itself."""
+    flagged = clips[clips[LABEL_ISSUE].astype(bool) & (clips[SPLIT] == "train")
+                    & (clips[SUGGESTED_LABEL] != clips[LABEL])]
+    return dict(zip(flagged[PATH], flagged[SUGGESTED_LABEL], strict=True))
 
 
 def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tuple[ClipDataset, FixSummary]:
     """The dataset with the plan applied; human corrections win over flags."""
-    clips = read_clips(analysis_dir / "clips.parquet").set_index("path")
+    table = read_clips(analysis_dir / CLIPS_FILE)
+    clips = table.set_index(PATH)
     drop_columns = [_flag_column(name) for name in plan.drop]
-    corrections = read_relabel_csv(plan.relabel) if plan.relabel else {}
+    # Human corrections win over the analysis' suggestions.
+    corrections = {**(suggested_labels(table) if plan.relabel_suggested else {}),
+                   **(read_relabel_csv(plan.relabel) if plan.relabel else {})}
     unknown = sorted(set(corrections) - {e.path for e in dataset.examples})
     if unknown:
         raise HarkError(f"{plan.relabel}: {len(unknown)} path(s) not in the dataset, e.g. {', '.join(unknown[:3])}")
     dropped = set(clips.index[clips[drop_columns].any(axis=1)]) if drop_columns else set()
-    cutoff = set(clips.index[clips["flag_cutoff"]]) if plan.cutoff_class else set()
+    sure = clips[CUTOFF.flag_column].astype(bool) & (clips[CUTOFF.score_column] >= plan.cutoff_min_score)
+    cutoff = set(clips.index[sure]) if plan.cutoff_class else set()
     summary, examples = FixSummary(), []
     labels = list(dataset.labels)
     for example in dataset.examples:
@@ -86,5 +107,6 @@ def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tupl
     if summary.to_cutoff and CUTOFF_CLASS not in labels:
         labels.append(CUTOFF_CLASS)
     summary.kept = len(examples)
-    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems), f"{dataset.name} (fixed)")
+    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems),
+                        f"{dataset.name} (fixed)")
     return fixed, summary

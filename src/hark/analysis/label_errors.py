@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.decomposition import PCA
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import NearestNeighbors
@@ -18,12 +19,7 @@ from tqdm import tqdm
 from hark.analysis.inputs import RunData
 from hark.errors import HarkError
 from hark.fileio import atomic_write
-
-
-# Detector flags that change which words a clip holds (none, part of one, several): a clip with
-# one is a data problem of its own, and the model's disagreement with its label is no evidence
-# that the label is wrong. Quality faults (clipping, noise) leave the word and are not here.
-CONTENT_FAULTS = ("no_speech", "cutoff", "multiword")
+from hark.schema import ANALYSIS_DIR, CONFIG_FILE, PREDICTIONS_FILE
 
 
 @dataclass
@@ -76,7 +72,7 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     from hark.train.config import TrainConfig
     from hark.train.run import fit
 
-    config = TrainConfig.load(run.run_dir / "config.json")
+    config = TrainConfig.load(run.run_dir / CONFIG_FILE)
     dataset = load_dataset(run.source, task=run.task)
     cached = load_split(dataset, "train", config.data.sample_rate, config.data.num_samples, progress=progress)
     row_of = {e.path: i for i, e in enumerate(cached.examples) if cached.valid[i]}
@@ -92,14 +88,14 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()
-    for fit_rows, held_rows in tqdm(list(splitter.split(train, targets)), desc="cross-validation", unit="fold", disable=not progress):
-        model = fit(config, dataset, [by_path[p] for p in paths[train[fit_rows]]],
-                    [by_path[p] for p in paths[train[held_rows]]], report=print if progress else _silent,
-                    progress=progress)
+    folds = list(splitter.split(train, targets))
+    for fit_rows, held_rows in tqdm(folds, desc="cross-validation", unit="fold", disable=not progress):
+        fit_examples = [by_path[p] for p in paths[train[fit_rows]]]
+        model = fit(config, dataset, fit_examples, [by_path[p] for p in paths[train[held_rows]]],
+                    report=print if progress else _silent, progress=progress)
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
-        logits = outputs.logits - outputs.logits.max(axis=1, keepdims=True)
-        probs[held] = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probs[held] = softmax(outputs.logits, axis=1)
     return probs
 
 
@@ -114,7 +110,7 @@ def _crossval_key(run: RunData, folds: int, seed: int) -> str:
     """What the fold models depend on: the run's config (data, recipe) and its predictions (a
     retrained or re-evaluated run rewrites them), the folds and the seed."""
     digest = hashlib.sha1()
-    for name in ("config.json", "predictions.parquet"):
+    for name in (CONFIG_FILE, PREDICTIONS_FILE):
         digest.update((run.run_dir / name).read_bytes())
     return f"{digest.hexdigest()}-{folds}-{seed}"
 
@@ -122,7 +118,7 @@ def _crossval_key(run: RunData, folds: int, seed: int) -> str:
 def cached_crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = True) -> np.ndarray:
     """`crossval_probs`, kept in `RUN/analysis/` so that analysing the same run again (other
     options, a newer hark) does not train the K models again."""
-    path = run.run_dir / "analysis" / CROSSVAL_CACHE
+    path = run.run_dir / ANALYSIS_DIR / CROSSVAL_CACHE
     key = _crossval_key(run, folds, seed)
     try:
         with np.load(path) as saved:
@@ -158,14 +154,15 @@ def cleanlab_issues(targets: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 
 def per_class_thresholds(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """[C]: the mean score each class gets on the clips labelled with it, as confident learning
-    sets them: a class the model finds hard (low scores even on its own clips) gets a low bar,
-    an easy one a high bar, so one global cut-off does not favour the easy classes."""
-    sums = np.zeros(scores.shape[1])
-    np.add.at(sums, targets, scores[np.arange(len(targets)), targets])
-    counts = np.bincount(targets, minlength=scores.shape[1])
-    # A class nobody carries has no evidence; its bar sits out of reach.
-    return np.divide(sums, counts, out=np.full(scores.shape[1], np.inf), where=counts > 0)
+    """[C]: confident learning's per-class bars (cleanlab's `get_confident_thresholds`: the mean
+    score each class gets on the clips labelled with it), so that a class the model finds hard
+    gets a low bar and an easy one a high bar. A class nobody carries has no evidence; its bar
+    sits out of reach."""
+    from cleanlab.count import get_confident_thresholds
+
+    thresholds = get_confident_thresholds(targets, scores).astype(np.float64)
+    thresholds[np.bincount(targets, minlength=scores.shape[1]) == 0] = np.inf
+    return thresholds
 
 
 def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(), reduced: np.ndarray | None = None,

@@ -16,12 +16,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from hark import schema  # noqa: E402
-from hark.analysis.detectors import DETECTORS  # noqa: E402
 from hark.data.audio import load_clip  # noqa: E402
 from hark.data.spectrogram import DISPLAY_RANGE, MelSettings, log_mel  # noqa: E402
 from hark.errors import AudioError  # noqa: E402
 from hark.fileio import write_text  # noqa: E402
+from hark.schema import CONFIDENCE, DETECTORS, ERROR, LABEL, NO_CLUSTER, OOF_CONFIDENCE, OOF_PRED, PATH  # noqa: E402
 from hark.train.metrics import confusion_matrix  # noqa: E402
 
 EXAMPLES_PER_MODE = 3
@@ -33,6 +32,15 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}
 th{background:#f3f3f3}
 .clip{display:inline-block;margin:4px;padding:4px;border:1px solid #ddd;font-size:12px;vertical-align:top}
 .mode{border-left:4px solid #c33;padding-left:1em;margin:1.5em 0}h2{border-bottom:1px solid #ddd;margin-top:2em}"""
+
+
+def _prediction_columns(analysis) -> tuple[str, str]:
+    """The prediction that defines `error` and its confidence: the report shows what the modes count."""
+    return analysis.defining, OOF_CONFIDENCE if analysis.defining == OOF_PRED else CONFIDENCE
+
+
+def _prediction_words(analysis) -> str:
+    return "out-of-fold predictions" if analysis.defining == OOF_PRED else "the final model's predictions"
 
 
 def _figure_png(fig) -> str:
@@ -91,8 +99,8 @@ def _distribution_plot(clips: pd.DataFrame) -> str:
     return _figure_png(fig)
 
 
-def _confusion_plot(clips: pd.DataFrame, labels: list[str]) -> str:
-    matrix = confusion_matrix(clips[schema.LABEL], clips[schema.OOF_PRED], labels)
+def _confusion_plot(clips: pd.DataFrame, labels: list[str], defining: str) -> str:
+    matrix = confusion_matrix(clips[LABEL], clips[defining], labels)
     size = max(4, 0.28 * len(labels))
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(np.log1p(matrix), cmap="Blues")
@@ -122,11 +130,11 @@ def _curves_plot(history: pd.DataFrame | None) -> str:
 
 def _map_plot(clips: pd.DataFrame, method: str) -> str:
     fig, ax = plt.subplots(figsize=(6, 5))
-    correct = ~clips["error"]
+    correct = ~clips[ERROR]
     ax.scatter(clips.loc[correct, "x"], clips.loc[correct, "y"], s=3, c="#bbb", label="correct")
-    wrong = clips[clips["error"]]
-    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] >= 0, wrong["cluster"], -1), cmap="tab10",
-               label="errors (colour = failure mode)")
+    wrong = clips[clips[ERROR]]
+    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] != NO_CLUSTER, wrong["cluster"], 0),
+               cmap="tab10", label="errors (colour = failure mode)")
     ax.set_title(f"embedding map ({method})")
     ax.legend(fontsize=8, loc="best")
     return _figure_png(fig)
@@ -136,13 +144,13 @@ def _modes_section(analysis, root: Path) -> str:
     if not analysis.modes:
         return "<p>No group of errors large enough to call a failure mode.</p>"
     clips, parts = analysis.clips, []
+    pred, confidence = _prediction_columns(analysis)
     front_end = MelSettings.of_run(analysis.run.config)
     for mode in analysis.modes[:MODES_SHOWN]:
-        rows = clips.iloc[mode.rows].sort_values(schema.OOF_CONFIDENCE, ascending=False).head(EXAMPLES_PER_MODE)
-        examples = "".join(
-            clip_html(root, r.path, f"{r.label} \u2192 {getattr(r, schema.OOF_PRED)} "
-                                    f"({getattr(r, schema.OOF_CONFIDENCE):.2f})", front_end)
-            for r in rows.itertuples())
+        rows = clips.iloc[mode.rows].sort_values(confidence, ascending=False).head(EXAMPLES_PER_MODE)
+        examples = "".join(clip_html(root, path, f"{label} \u2192 {said} ({sure:.2f})", front_end)
+                           for path, label, said, sure in zip(rows[PATH], rows[LABEL], rows[pred], rows[confidence],
+                                                              strict=True))
         parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>'
                      f"{examples}</div>")
     return "".join(parts)
@@ -152,9 +160,9 @@ def _label_section(analysis, root: Path) -> str:
     clips = analysis.clips
     ours, theirs = clips["label_issue"], clips["cleanlab_issue"]
     folds = analysis.label_errors.crossval_folds
+    how = f"{folds}-fold cross-validated" if folds else "in-sample"
     summary = (f"<p>{int(ours.sum())} likely label errors (label quality from "
-               f"{f'{folds}-fold cross-validated' if folds else 'in-sample'} "
-               f"probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
+               f"{how} probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
                f"both agree on {int((ours & theirs).sum())}.</p>")
     candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
     front_end = MelSettings.of_run(analysis.run.config)
@@ -166,12 +174,12 @@ def _label_section(analysis, root: Path) -> str:
 
 def _detector_section(clips: pd.DataFrame) -> str:
     rows = []
-    for name, (score, meaning) in DETECTORS.items():
-        flagged = clips[f"flag_{name}"]
-        rate = clips.loc[flagged, "error"].mean() if flagged.any() else np.nan
-        rows.append({"detector": name, "flag means": meaning, "flagged": int(flagged.sum()),
-                     "error rate if flagged": rate,
-                     "error rate otherwise": clips.loc[~flagged, "error"].mean(), "score": score})
+    for detector in DETECTORS:
+        flagged = clips[detector.flag_column]
+        rate = clips.loc[flagged, ERROR].mean() if flagged.any() else np.nan
+        rows.append({"detector": detector.name, "flag means": detector.flag_meaning, "flagged": int(flagged.sum()),
+                     "error rate if flagged": rate, "error rate otherwise": clips.loc[~flagged, ERROR].mean(),
+                     "score": detector.score_meaning})
     return table_html(pd.DataFrame(rows))
 
 
@@ -200,19 +208,21 @@ def render_report(analysis, root: Path) -> str:
         ("Error rates per class (95% Wilson interval)", table_html(analysis.class_rates)),
         ("Error rates per speaker (worst 20, at least 3 clips)", table_html(analysis.speaker_rates.head(20))),
         ("Class distribution", _distribution_plot(clips)),
-        ("Confusion matrix (out-of-sample predictions, log scale)", _confusion_plot(clips, run.labels)),
+        (f"Confusion matrix ({_prediction_words(analysis)}, log scale)",
+         _confusion_plot(clips, run.labels, analysis.defining)),
         ("Training curves", _curves_plot(run.history)),
         ("Embedding map", _map_plot(clips, analysis.map_method)),
         ("Duplicates and leakage", _duplicates_section(analysis)),
     ]
     if analysis.problems:
-        listed = "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100])
-        sections.append(("Unreadable clips", f"<ul>{listed}</ul>"))
+        items = "".join(f"<li>{escape(p)}</li>" for p in analysis.problems[:100])
+        sections.append(("Unreadable clips", f"<ul>{items}</ul>"))
     body = "".join(f"<h2>{escape(title)}</h2>{html}" for title, html in sections)
     title = f"hark analysis: {run.run_dir.name}"
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
-            f"<p>{len(clips)} clips, {int(clips[schema.ERROR].sum())} errors.</p>{body}</body></html>")
+            f"<p>{len(clips)} clips, {int(clips[ERROR].sum())} errors ({_prediction_words(analysis)}).</p>"
+            f"{body}</body></html>")
 
 
 def write_report(analysis, root: Path, path: Path) -> Path:

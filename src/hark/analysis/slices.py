@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hark.schema import ERROR
+
 Z95 = 1.959963984540054
 
 
@@ -14,14 +16,16 @@ def wilson_interval(errors: np.ndarray, totals: np.ndarray, z: float = Z95) -> t
     rate = np.divide(errors, totals, out=np.zeros_like(totals), where=totals > 0)
     denominator = 1 + z**2 / np.maximum(totals, 1)
     centre = (rate + z**2 / (2 * np.maximum(totals, 1))) / denominator
-    spread = z * np.sqrt(rate * (1 - rate) / np.maximum(totals, 1) + z**2 / (4 * np.maximum(totals, 1) ** 2)) / denominator
+    n = np.maximum(totals, 1)
+    spread = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / denominator
     return np.clip(centre - spread, 0, 1), np.clip(centre + spread, 0, 1)
 
 
-def error_rates(clips: pd.DataFrame, by: str, error_column: str = "error", min_clips: int = 1) -> pd.DataFrame:
+def error_rates(clips: pd.DataFrame, by: str, error_column: str = ERROR, min_clips: int = 1) -> pd.DataFrame:
     """One row per value of `by`: clips, errors, rate, low, high; worst lower bound first, so that
     a slice is ranked high only when the evidence says it is really bad."""
-    grouped = clips.groupby(by, dropna=False)[error_column].agg(["size", "sum"]).rename(columns={"size": "clips", "sum": "errors"})
+    grouped = (clips.groupby(by, dropna=False)[error_column].agg(["size", "sum"])
+               .rename(columns={"size": "clips", "sum": "errors"}))
     grouped = grouped[grouped["clips"] >= min_clips]
     grouped["errors"] = grouped["errors"].astype(int)
     grouped["rate"] = grouped["errors"] / grouped["clips"]

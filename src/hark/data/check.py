@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, content_hash, load_clip, read_audio
 from hark.data.cache import map_chunks
 from hark.data.example import ClipDataset, Example
+from hark.data.quality import LEVELS, rms_dbfs, saturated_fraction
 from hark.data.spectrogram import MelSettings
 from hark.errors import AudioError
 from hark.ranges import Range, valid
@@ -44,11 +45,9 @@ class CheckConfig:
     # the clip length the network takes; longer files get cropped
     seconds: float = field(default=1.0, metadata=valid(Range(0, 3600, low_open=True)))
     # RMS below this is a silent clip
-    silence_dbfs: float = field(default=-60.0, metadata=valid(Range(-200, 0)))
-    # |sample| at or above this counts as saturated
-    full_scale: float = field(default=0.99, metadata=valid(Range(0, 1, low_open=True)))
-    # share of saturated samples that makes a clip clipped
-    clipped_fraction: float = field(default=0.001, metadata=valid(Range(0, 1)))
+    silence_dbfs: float = field(default=LEVELS.silence_dbfs, metadata=valid(Range(-200, 0)))
+    # share of samples in flat runs at the clip's peak that makes a clip clipped
+    clipped_fraction: float = field(default=LEVELS.clipped_fraction, metadata=valid(Range(0, 1)))
     preview_per_class: int = field(default=2, metadata=valid(Range(0)))
     # the sheet grows one row per class
     preview_max_classes: int = field(default=40, metadata=valid(Range(0)))
@@ -120,13 +119,13 @@ def _format_findings(info, config: CheckConfig, is_clip: bool) -> list[tuple[str
 
 def _level_findings(wave: np.ndarray, config: CheckConfig) -> list[tuple[str, str]]:
     found = []
-    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64))))
-    dbfs = 20 * np.log10(rms) if rms > 0 else -np.inf
-    if dbfs < config.silence_dbfs:
+    levels = replace(LEVELS, silence_dbfs=config.silence_dbfs, clipped_fraction=config.clipped_fraction)
+    dbfs = rms_dbfs(wave)
+    if dbfs < levels.silence_dbfs:
         found.append(("silent", f"silent: RMS {dbfs:.0f} dBFS, below {config.silence_dbfs:g} dBFS"))
-    saturated = int(np.count_nonzero(np.abs(wave) >= config.full_scale))
-    if saturated >= config.clipped_fraction * len(wave) and saturated > 1:
-        found.append(("clipped", f"clipped: {saturated} samples ({saturated / len(wave):.1%}) at full scale"))
+    saturated = saturated_fraction(wave, levels)
+    if saturated >= levels.clipped_fraction:
+        found.append(("clipped", f"clipped: {saturated:.1%} of the samples sit flat at the peak"))
     return found
 
 

@@ -36,6 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed: same seed, data and recipe, same run")
     parser.add_argument("--task", choices=["all", "12"], help="all words, or the 10 words + silence + unknown task")
     parser.add_argument("--resume", action="store_true", help="continue RUN from checkpoints/last.pt")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="train N runs with seeds SEED..SEED+N-1 into RUN/seed-K/ (for `hark compare` spreads)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override any config field, e.g. --set augment.noise_prob=0.5 (repeatable)")
 
@@ -89,7 +91,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise UsageError("--out RUN is required: the run folder to create (or continue with --resume)")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds {args.seeds}: give at least 1")
     from hark.train.run import train_run
 
-    train_run(config, args.out, resume=args.resume)
+    if args.seeds is None:
+        train_run(config, args.out, resume=args.resume)
+        return 0
+    first = config.run.seed
+    for k in range(args.seeds):
+        config.run.seed = first + k
+        train_run(config, args.out / f"seed-{k}", resume=args.resume)
     return 0
