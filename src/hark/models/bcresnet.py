@@ -58,15 +58,16 @@ class BCResBlock(nn.Module):
             nn.Conv2d(out_channels, out_channels, 1, bias=False),
             nn.Dropout2d(dropout),
         )
-        self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frequency = self.frequency_path(x)
         temporal = self.temporal_path(frequency.mean(dim=2, keepdim=True))
+        # In place after the first add: these are the block's largest tensors, and neither add
+        # keeps its inputs for backward, so only one new tensor is allocated (and faulted in).
         out = frequency + temporal  # broadcast over frequency
         if not self.transition:
-            out = out + x
-        return self.relu(out)
+            out += x
+        return out.relu_()
 
 
 class BCResNet(nn.Module):
