@@ -25,6 +25,7 @@ from hark.train import distributed
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
 from hark.train.config import TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
+from hark.train.estimate import estimate_line
 from hark.train.loop import Precision, augment_batch, evaluate, train_epoch
 
 HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
@@ -171,6 +172,14 @@ class Trainer:
         tmp.write_text(buffer.getvalue())
         tmp.replace(self.out / "history.csv")
 
+    def _report_estimate(self) -> None:
+        sr = self.config.data.sample_rate
+        line = estimate_line(self.model, self.optimizer, self.train_set, self.val_set, self.config.run.batch_size,
+                             self.config.run.epochs - self.epoch,
+                             lambda waves: augment_batch(waves, self.config.augment, self.noise, sr))
+        if line:
+            self.report(line)
+
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> nn.Module:
         run = self.config.run
@@ -179,6 +188,8 @@ class Trainer:
             from hark.train.tblog import TensorBoard  # tensorboard is slow to import; runs without a folder skip it
 
             board = TensorBoard(self.out / "tensorboard", first_epoch=self.epoch + 1)
+        if self.ctx.is_main and self.device.type == "cpu":
+            self._report_estimate()
         shown = np.arange(min(4, len(self.val_set)))
         val_batches = shard_batches(np.arange(len(self.val_set)), run.batch_size, distributed.Context())
         try:
