@@ -8,6 +8,7 @@ from pathlib import Path
 from hark.data.archive import archive_stem, extract_cached, is_archive
 from hark.data.example import SPLITS, ClipDataset
 from hark.data.folder import load_folder
+from hark.data.index_cache import index_cached
 from hark.data.manifest import read_manifest
 from hark.data.speech_commands import REFERENCE_SEED, WORDS, is_speech_commands, load_speech_commands, twelve_class_task
 from hark.errors import HarkError
@@ -28,6 +29,7 @@ class LoadOptions:
     seed: int = REFERENCE_SEED
 
 
+@index_cached
 def load_dataset(source: str | Path, task: str = "all", version: str | None = None, **opts) -> ClipDataset:
     """`source`: a Speech Commands folder or `.tar.gz`/`.tgz` (v0.01/v0.02, detected unless
     `version` is given), any folder-per-class dataset or archive, or a hark manifest `.json`.
