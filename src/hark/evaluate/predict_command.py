@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hark.errors import AudioError
-from hark.evaluate.inference import FileResult, Predictor
+from hark.evaluate.inference import FileResult
+from hark.evaluate.streaming import StreamingPredictor
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def format_result(result: FileResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    predictor = Predictor.from_run(args.run, checkpoint=args.checkpoint, device=args.device)
+    predictor = StreamingPredictor.from_run(args.run, checkpoint=args.checkpoint, device=args.device)
     failed = 0
     for path in args.files:
         try:
