@@ -77,7 +77,8 @@ def train_and_test(spec: str, data: Path, out: Path, epochs: int, device: str, s
 
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
-    print(f"{'recipe':<28}{'model':<20}{'epochs':>7}{'test acc':>10}{'macro-F1':>10}{'error':>8}{'wall s':>8}{'CPU s':>8}")
+    print(f"{'recipe':<28}{'model':<20}{'epochs':>7}{'test acc':>10}{'macro-F1':>10}{'error':>8}{'wall s':>8}"
+          f"{'CPU s':>8}")
     for r in rows:
         print(f"{r['recipe']:<28}{r['model']:<20}{r['epochs']:>7}{r['accuracy']:>10.4f}{r['macro_f1']:>10.4f}"
               f"{1 - r['accuracy']:>8.4f}{r['wall_s']:>8.0f}{r['cpu_s']:>8.0f}")
@@ -85,7 +86,8 @@ def print_table(title: str, rows: list[dict]) -> None:
     if base:
         for r in rows:
             if r is not base:
-                print(f"  {r['recipe']} ({r['epochs']} ep): error {(1 - r['accuracy']) / max(1 - base['accuracy'], 1e-9):.2f}x "
+                ratio = (1 - r['accuracy']) / max(1 - base['accuracy'], 1e-9)
+                print(f"  {r['recipe']} ({r['epochs']} ep): error {ratio:.2f}x "
                       f"seed-m5's (goal <= 0.16x), CPU time {r['cpu_s'] / max(base['cpu_s'], 1e-9):.1f}x")
 
 

@@ -85,8 +85,9 @@ def tutorial_epoch(model, optimizer, loader) -> float:
 def hark_epoch(model, optimizer, scheduler, table, generator, batch_size) -> float:
     started = time.perf_counter()
     shards = shard_batches(epoch_order(len(table), generator, True), batch_size, Context())
-    train_epoch(model, iterate(table, shards, torch.device("cpu")), len(shards), optimizer, scheduler, Precision.choose(torch.device("cpu"), False), Context(),
-                0.0, lambda w: w, "hark")
+    cpu = torch.device("cpu")
+    train_epoch(model, iterate(table, shards, cpu), len(shards), optimizer, scheduler, Precision.choose(cpu, False),
+                Context(), 0.0, lambda w: w, "hark")
     return time.perf_counter() - started
 
 
@@ -141,7 +142,7 @@ def flops_table(steps: int, batch: int = 100, classes: int = 12) -> None:
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         waves, labels = 0.1 * torch.randn(batch, rate), torch.arange(batch) % classes
 
-        def step():
+        def step(model=model, optimizer=optimizer, waves=waves, labels=labels):
             loss = F.cross_entropy(model(waves), labels)
             optimizer.zero_grad()
             loss.backward()
@@ -156,7 +157,8 @@ def flops_table(steps: int, batch: int = 100, classes: int = 12) -> None:
     print(f"\ntraining step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps}; "
           f"dense matmul {matmul:.1f} GFLOP/s, dense conv {conv:.1f} GFLOP/s (same run)")
     reference = rows.get("matchboxnet-3x1x64", (0, 0, float("nan")))[2]
-    print(f"{'model':<22}{'MFLOP/clip':>11}{'clips/s':>9}{'GFLOP/s':>9}{'of matmul':>11}{'of conv':>9}{'of MatchboxNet':>16}")
+    print(f"{'model':<22}{'MFLOP/clip':>11}{'clips/s':>9}{'GFLOP/s':>9}{'of matmul':>11}{'of conv':>9}"
+          f"{'of MatchboxNet':>16}")
     for name, (flops, clips, gflops) in rows.items():
         print(f"{name:<22}{flops / 1e6:>11.1f}{clips:>9.0f}{gflops:>9.2f}{gflops / matmul:>10.0%}{gflops / conv:>9.0%}"
               f"{gflops / reference:>15.2f}x")

@@ -63,7 +63,7 @@ def test_block_matches_the_reference(in_channels, out_channels, stride, training
     (fast * weights).sum().backward()
     (ref * weights).sum().backward()
     torch.testing.assert_close(fast_in.grad, ref_in.grad, rtol=1e-4, atol=1e-5)
-    for (name, a), (_, b) in zip(block.named_buffers(), reference.named_buffers()):
+    for (name, a), (_, b) in zip(block.named_buffers(), reference.named_buffers(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
 
 

@@ -43,7 +43,8 @@ class StreamingPredictor(Predictor):
         probs = self._body_probabilities(frames, firsts, window_frames)
         return np.asarray(firsts) * front.hop_length / self.sample_rate, probs
 
-    def _body_probabilities(self, frames: torch.Tensor, firsts: list[int], width: int, batch_size: int = 64) -> np.ndarray:
+    def _body_probabilities(self, frames: torch.Tensor, firsts: list[int], width: int,
+                            batch_size: int = 64) -> np.ndarray:
         """Softmax of the network after its front end, fed log-mel windows; `features` is the
         front end (LogMel, then SpecAugment, a no-op in eval mode), bypassed for the call."""
         features, out = self.model.features, []

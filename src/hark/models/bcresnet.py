@@ -81,7 +81,8 @@ class BCResNet(nn.Module):
             nn.Conv2d(1, stem, 5, stride=(2, 1), padding=2, bias=False), nn.BatchNorm2d(stem), nn.ReLU(),
         )
         blocks, in_channels = [], stem
-        for out_channels, count, dilation, stride in zip(channels, STAGE_BLOCKS, STAGE_DILATIONS, STAGE_FREQ_STRIDES):
+        stages = zip(channels, STAGE_BLOCKS, STAGE_DILATIONS, STAGE_FREQ_STRIDES, strict=True)
+        for out_channels, count, dilation, stride in stages:
             for index in range(count):
                 blocks.append(BCResBlock(in_channels, out_channels, stride if index == 0 else 1, dilation, dropout))
                 in_channels = out_channels

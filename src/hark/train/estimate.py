@@ -39,7 +39,8 @@ def measure_epoch_seconds(model: nn.Module, optimizer: torch.optim.Optimizer, tr
     rng = torch.get_rng_state()
     trial = copy.deepcopy(model).train()
     accepted = inspect.signature(type(optimizer)).parameters  # `defaults` also holds internal flags
-    trial_optimizer = type(optimizer)(trial.parameters(), **{k: v for k, v in optimizer.defaults.items() if k in accepted})
+    options = {k: v for k, v in optimizer.defaults.items() if k in accepted}
+    trial_optimizer = type(optimizer)(trial.parameters(), **options)
     size = min(batch_size, len(train))
     batches = [(np.arange(i * size, (i + 1) * size) % len(train), size) for i in range(1 + TIMED_STEPS)]
     device = next(trial.parameters()).device
