@@ -44,14 +44,14 @@ def default() -> TrainConfig:
 
 
 def cpu() -> TrainConfig:
-    """A recipe for a CPU budget: BC-ResNet-1.5 (about a quarter of BC-ResNet-3's training FLOP
-    per clip), AdamW 3e-3 with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40
-    epochs, batch 64 (more steps per epoch on small data), lighter augmentation (noise on half
-    the clips at 10-30 dB, +-100 ms shift, two 5-band and two 10-frame masks), label smoothing
-    0.1. Chosen from `benchmarks/bench_recipes.py` on held-out FSDD speakers (NOTES-issue-14.md)."""
+    """A recipe for a CPU budget: BC-ResNet-1 (29 MFLOP per training clip, 1/7 of BC-ResNet-3's),
+    AdamW 3e-3 with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40 epochs, batch 64
+    (more steps per epoch on small data), lighter augmentation (noise on half the clips at
+    10-30 dB, +-100 ms shift, two 5-band and two 10-frame masks), label smoothing 0.1. Measured
+    with `benchmarks/bench_recipes.py` on a held-out FSDD speaker (NOTES-issue-14.md)."""
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
-        model=ModelConfig(name="bcresnet-1.5"),
+        model=ModelConfig(name="bcresnet-1"),
         optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2,
                           min_lr=0.0),
         augment=AugmentConfig(noise_prob=0.5, noise_snr_db=(10.0, 30.0), time_shift_ms=100.0,
