@@ -74,6 +74,7 @@ def estimate_line(model: nn.Module, optimizer: torch.optim.Optimizer, train: Cli
     if epochs_left * math.ceil(len(train) / max(batch_size, 1)) < MIN_STEPS:
         return None
     per_epoch, timed = measure_epoch_seconds(model, optimizer, train, val, batch_size, augment)
+    threads = torch.get_num_threads()
     return (f"no GPU: this recipe will take about {_format(per_epoch * epochs_left)} on the CPU "
             f"({epochs_left} epochs of {_format(per_epoch)}, timed on {timed} clips at "
-            f"{torch.get_num_threads()} threads); `--preset cpu` is a recipe sized for CPU budgets")
+            f"{threads} thread{'' if threads == 1 else 's'}); `--preset cpu` is a recipe sized for CPU budgets")
