@@ -57,7 +57,7 @@ def cpu() -> TrainConfig:
         augment=AugmentConfig(noise_prob=0.5, noise_snr_db=(10.0, 30.0), time_shift_ms=100.0,
                               freq_masks=2, freq_mask_width=5, time_masks=2, time_mask_width=10,
                               label_smoothing=0.1),
-        run=RunConfig(epochs=40, batch_size=64, checkpoint_every=10),
+        run=LoopConfig(epochs=40, batch_size=64, checkpoint_every=10),
     )
 
 
