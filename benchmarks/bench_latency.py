@@ -1,5 +1,7 @@
 """Inference latency per 1-s clip on one CPU thread, every registered model, PyTorch against
-ONNX Runtime (the exported model, log-mel front end included), measured in the same run.
+ONNX Runtime (the exported model, log-mel front end included), measured in the same run, with
+FLOP per clip (`torch.utils.flop_counter`: convolutions and matmuls; the FFT of the log-mel
+front end counts zero) and microseconds per MFLOP on ONNX Runtime against M5's.
 
     python benchmarks/bench_latency.py [--repeats 100] [--models m5 bcresnet-3 ...]
 """
@@ -17,6 +19,7 @@ import torch
 
 from hark.evaluate.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx, onnx_session
 from hark.models import count_parameters, create_model, list_models
+from hark.models.flops import inference_flops
 
 NUM_CLASSES = 35  # Speech Commands v0.02, all words
 
@@ -32,7 +35,7 @@ def median_ms(call, repeats: int, warmup: int = 10) -> float:
     return 1000 * statistics.median(times)
 
 
-def measure(name: str, sample_rate: int, repeats: int, folder: Path) -> tuple[int, float, float]:
+def measure(name: str, sample_rate: int, repeats: int, folder: Path) -> tuple[int, int, float, float]:
     torch.manual_seed(0)
     model = create_model(name, num_classes=NUM_CLASSES, sample_rate=sample_rate).eval()
     clip = np.random.default_rng(0).uniform(-0.5, 0.5, (1, sample_rate)).astype(np.float32)
@@ -42,7 +45,7 @@ def measure(name: str, sample_rate: int, repeats: int, folder: Path) -> tuple[in
     path = export_onnx(model, folder / f"{name}.onnx", [str(i) for i in range(NUM_CLASSES)], sample_rate, sample_rate)
     session = onnx_session(path, threads=1)
     onnx_ms = median_ms(lambda: session.run([OUTPUT_NAME], {INPUT_NAME: clip}), repeats)
-    return count_parameters(model), torch_ms, onnx_ms
+    return count_parameters(model), inference_flops(model, sample_rate), torch_ms, onnx_ms
 
 
 def main() -> None:
@@ -55,13 +58,19 @@ def main() -> None:
     torch.set_num_interop_threads(1)
 
     print(f"one 1-s clip, batch 1, one CPU thread, median of {args.repeats} runs; torch {torch.__version__}")
-    print(f"{'model':<20}{'rate':>7}{'params':>10}{'torch ms':>10}{'onnx ms':>10}{'torch/onnx':>12}")
+    print(f"{'model':<20}{'rate':>7}{'params':>10}{'MFLOP':>8}{'torch ms':>10}{'onnx ms':>10}{'torch/onnx':>12}"
+          f"{'onnx us/MFLOP':>15}")
+    rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             rate = args.m5_rate if name == "m5" else 16000
-            params, torch_ms, onnx_ms = measure(name, rate, args.repeats, Path(tmp))
-            print(f"{name:<20}{rate:>7}{params:>10,}{torch_ms:>10.2f}{onnx_ms:>10.2f}{torch_ms / onnx_ms:>11.2f}x",
-                  flush=True)
+            params, flops, torch_ms, onnx_ms = measure(name, rate, args.repeats, Path(tmp))
+            rows[name] = per_mflop = 1000 * onnx_ms / (flops / 1e6)
+            print(f"{name:<20}{rate:>7}{params:>10,}{flops / 1e6:>8.2f}{torch_ms:>10.2f}{onnx_ms:>10.2f}"
+                  f"{torch_ms / onnx_ms:>11.2f}x{per_mflop:>15.0f}", flush=True)
+    if "m5" in rows:
+        print("onnx us/MFLOP against m5's (goal: every model <= 2x): " + ", ".join(
+            f"{name} {value / rows['m5']:.1f}x" for name, value in rows.items() if name != "m5"))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,13 @@ hark's pipeline against the PyTorch tutorial's loop, on the same clips and machi
   by a background thread, training loop of `hark train`.
 - compute only: the same epoch over a tensor already in memory, the floor for any pipeline.
 
-    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2]
+Then, for every registered model, the achieved training FLOP/s (FLOP counted by
+`torch.utils.flop_counter`, timed SGD steps at batch 100) next to the rate of a dense matmul and
+a dense convolution on the same threads in the same run (measured before and after the models,
+the better kept, since the machine is shared), and each model's rate against MatchboxNet's.
+
+    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2] [--part all|pipeline|flops]
+        [--threads 2] [--steps 4]
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from torch.utils.data import DataLoader, Dataset
 from hark.data.audio import resample
 from hark.data.cache import load_split
 from hark.data.datasets import load_dataset
-from hark.models import create_model
+from hark.models import create_model, list_models
+from hark.models.flops import training_flops
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.distributed import Context
 from hark.train.loop import Precision, train_epoch
@@ -104,12 +111,74 @@ def fresh(config, num_classes):
     return model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
+def best_seconds(call, repeats: int) -> float:
+    call()  # builds oneDNN's kernels
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def dense_rates(repeats: int) -> tuple[float, float]:
+    """GFLOP/s of a 1024^3 float32 matmul and of a 3x3, 64-channel convolution on [16, 64, 40, 101]."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).eval()
+    x = torch.randn(16, 64, 40, 101)
+    matmul = 2 * 1024 ** 3 / best_seconds(lambda: a @ b, repeats)
+    with torch.no_grad():
+        conv_rate = 2 * 64 * 9 * x.numel() / best_seconds(lambda: conv(x), repeats)
+    return matmul / 1e9, conv_rate / 1e9
+
+
+def flops_table(steps: int, batch: int = 100, classes: int = 12) -> None:
+    rows = {}
+    before = dense_rates(steps)
+    for name in list_models():
+        rate = 8000 if name == "m5" else 16000
+        torch.manual_seed(0)
+        model = create_model(name, classes, sample_rate=rate).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        waves, labels = 0.1 * torch.randn(batch, rate), torch.arange(batch) % classes
+
+        def step(model=model, optimizer=optimizer, waves=waves, labels=labels):
+            loss = F.cross_entropy(model(waves), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        flops = training_flops(model, rate, classes)
+        seconds = best_seconds(step, steps) / batch
+        rows[name] = (flops, 1 / seconds, flops / seconds / 1e9)
+        print(f"  timed {name}", flush=True)
+    after = dense_rates(steps)
+    matmul, conv = max(before[0], after[0]), max(before[1], after[1])
+    print(f"\ntraining step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps}; "
+          f"dense matmul {matmul:.1f} GFLOP/s, dense conv {conv:.1f} GFLOP/s (same run)")
+    reference = rows.get("matchboxnet-3x1x64", (0, 0, float("nan")))[2]
+    print(f"{'model':<22}{'MFLOP/clip':>11}{'clips/s':>9}{'GFLOP/s':>9}{'of matmul':>11}{'of conv':>9}"
+          f"{'of MatchboxNet':>16}")
+    for name, (flops, clips, gflops) in rows.items():
+        print(f"{name:<22}{flops / 1e6:>11.1f}{clips:>9.0f}{gflops:>9.2f}{gflops / matmul:>10.0%}{gflops / conv:>9.0%}"
+              f"{gflops / reference:>15.2f}x")
+    print("goal: every BC-ResNet at >= 0.60x MatchboxNet's FLOP/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speakers", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per pipeline (the best one counts)")
     parser.add_argument("--data", type=Path, help="an existing dataset instead of a synthetic one")
+    parser.add_argument("--part", choices=["all", "pipeline", "flops"], default="all")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the project machine's cores)")
+    parser.add_argument("--steps", type=int, default=4, help="timed training steps per model (the best counts)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.part != "pipeline":
+        flops_table(args.steps)
+    if args.part == "flops":
+        return
     work = Path(tempfile.mkdtemp(prefix="hark-bench-"))
     os.environ.setdefault("HARK_CACHE_DIR", str(work / "cache"))
     dataset = load_dataset(args.data or make_dataset(work / "data", args.speakers))

@@ -98,7 +98,7 @@ def test_corrupt_clip_is_reported_and_skipped(tmp_path, capsys):
 
 
 def test_unknown_names_list_the_valid_ones(tones, tmp_path):
-    with pytest.raises(HarkError, match="unknown preset 'fast'; valid: default, seed-m5"):
+    with pytest.raises(HarkError, match="unknown preset 'fast'; valid: cpu, default, seed-m5"):
         build_config(_parse([str(tones), "--out", str(tmp_path), "--preset", "fast"]))
     with pytest.raises(HarkError, match="unknown field optim.learning_rate; valid: optim.optimizer, optim.lr"):
         build_config(_parse([str(tones), "--out", str(tmp_path), "--set", "optim.learning_rate=0.1"]))

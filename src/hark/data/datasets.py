@@ -9,6 +9,7 @@ from hark.data.archive import archive_stem, extract_cached, is_archive
 from hark.data.example import SPLITS, ClipDataset
 from hark.data.folder import load_folder
 from hark.data.hf import is_hf_source, load_hf
+from hark.data.index_cache import index_cached
 from hark.data.manifest import read_manifest
 from hark.data.speechbrain import is_speechbrain_csv, load_speechbrain, speechbrain_files
 from hark.data.speech_commands import REFERENCE_SEED, WORDS, is_speech_commands, load_speech_commands, twelve_class_task
@@ -31,6 +32,7 @@ class LoadOptions:
     seed: int = REFERENCE_SEED
 
 
+@index_cached
 def load_dataset(source: str | Path, task: str = "all", version: str | None = None, **opts) -> ClipDataset:
     """`source`: a Speech Commands folder or `.tar.gz`/`.tgz` (v0.01/v0.02, detected unless
     `version` is given), any folder-per-class dataset or archive, a hark manifest `.json`, a

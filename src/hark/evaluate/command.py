@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="with --data: the dataset's task (default all)")
 
 
-class Evaluation(NamedTuple):
+class RunEvaluation(NamedTuple):
     metrics: dict[str, dict]  # as written to metrics.json
     skipped: list[dict]  # {path, split, problem} of every file left out
     out_dir: Path  # where the files went: the run folder, or RUN/eval/<name>/
@@ -69,7 +69,7 @@ def configured_source(run_dir: Path, checkpoint_source: str) -> str:
 
 def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto",
                  data: str | None = None, label_map: Path | None = None, name: str | None = None,
-                 task: str = "all") -> Evaluation:
+                 task: str = "all") -> RunEvaluation:
     """Evaluate every split of the run's dataset and write the run folder's evaluation files;
     with `data`, evaluate that dataset instead into `RUN/eval/<name>/` (see `cross.py`)."""
     from hark.data.cache import load_split
@@ -138,7 +138,7 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
         write_predictions(tables, out_dir / schema.PREDICTIONS_FILE)
     if source_labels is not None:
         write_eval_config(run_dir, out_dir, data, run.checkpoint, label_map, unknown)
-    return Evaluation(metrics, skipped, out_dir, unknown)
+    return RunEvaluation(metrics, skipped, out_dir, unknown)
 
 
 def _check_writable(out_dir: Path) -> Path:

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from hark.errors import AudioError, UsageError
-from hark.evaluate.inference import FileResult, Predictor
+from hark.evaluate.inference import FileResult
+from hark.evaluate.streaming import StreamingPredictor
 
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -57,7 +58,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
-    predictor = Predictor.from_run(args.run, checkpoint=args.checkpoint, device=args.device)
+    predictor = StreamingPredictor.from_run(args.run, checkpoint=args.checkpoint, device=args.device)
     if args.hop * predictor.sample_rate < 1:
         raise UsageError(f"--hop {args.hop:g}: shorter than one sample at the model's {predictor.sample_rate} Hz")
     failed = 0

@@ -30,8 +30,19 @@ class SubSpectralNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, freq, time = x.shape
-        bands = self.norm(x.reshape(batch, channels * self.sub_bands, freq // self.sub_bands, time))
-        return bands.reshape(batch, channels, freq, time)
+        norm = self.norm
+        if self.training or not norm.track_running_stats:
+            bands = norm(x.reshape(batch, channels * self.sub_bands, freq // self.sub_bands, time))
+            return bands.reshape(batch, channels, freq, time)
+        # With running statistics the norm is an affine map per (channel, frequency): applied as
+        # such it keeps a channels-last input channels-last, where the reshape above copies it
+        # into NCHW and back (a quarter of a BC-ResNet step's time in the profile).
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        shift = norm.bias - norm.running_mean * scale
+        per_band = freq // self.sub_bands
+        scale = scale.view(channels, self.sub_bands, 1).expand(-1, -1, per_band).reshape(1, channels, freq, 1)
+        shift = shift.view(channels, self.sub_bands, 1).expand(-1, -1, per_band).reshape(1, channels, freq, 1)
+        return torch.addcmul(shift, x, scale)
 
 
 class BCResBlock(nn.Module):
@@ -58,15 +69,16 @@ class BCResBlock(nn.Module):
             nn.Conv2d(out_channels, out_channels, 1, bias=False),
             nn.Dropout2d(dropout),
         )
-        self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frequency = self.frequency_path(x)
         temporal = self.temporal_path(frequency.mean(dim=2, keepdim=True))
+        # In place after the first add: these are the block's largest tensors, and neither add
+        # keeps its inputs for backward, so only one new tensor is allocated (and faulted in).
         out = frequency + temporal  # broadcast over frequency
         if not self.transition:
-            out = out + x
-        return self.relu(out)
+            out += x
+        return out.relu_()
 
 
 class BCResNet(nn.Module):
@@ -80,8 +92,8 @@ class BCResNet(nn.Module):
             nn.Conv2d(1, stem, 5, stride=(2, 1), padding=2, bias=False), nn.BatchNorm2d(stem), nn.ReLU(),
         )
         blocks, in_channels = [], stem
-        for out_channels, count, dilation, stride in zip(channels, STAGE_BLOCKS, STAGE_DILATIONS, STAGE_FREQ_STRIDES,
-                                                               strict=True):
+        stages = zip(channels, STAGE_BLOCKS, STAGE_DILATIONS, STAGE_FREQ_STRIDES, strict=True)
+        for out_channels, count, dilation, stride in stages:
             for index in range(count):
                 blocks.append(BCResBlock(in_channels, out_channels, stride if index == 0 else 1, dilation, dropout))
                 in_channels = out_channels

@@ -43,7 +43,25 @@ def default() -> TrainConfig:
     )
 
 
-PRESETS: dict[str, Callable[[], TrainConfig]] = {"default": default, "seed-m5": seed_m5}
+def cpu() -> TrainConfig:
+    """A recipe for a CPU budget: BC-ResNet-1 (29 MFLOP per training clip, 1/7 of BC-ResNet-3's),
+    AdamW 3e-3 with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40 epochs, batch 64
+    (more steps per epoch on small data), lighter augmentation (noise on half the clips at
+    10-30 dB, +-100 ms shift, two 5-band and two 10-frame masks), label smoothing 0.1. Measured
+    with `benchmarks/bench_recipes.py` on a held-out FSDD speaker (NOTES-issue-14.md)."""
+    return TrainConfig(
+        data=DataConfig(sample_rate=16000, num_samples=16000),
+        model=ModelConfig(name="bcresnet-1"),
+        optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2,
+                          min_lr=0.0),
+        augment=AugmentConfig(noise_prob=0.5, noise_snr_db=(10.0, 30.0), time_shift_ms=100.0,
+                              freq_masks=2, freq_mask_width=5, time_masks=2, time_mask_width=10,
+                              label_smoothing=0.1),
+        run=LoopConfig(epochs=40, batch_size=64, checkpoint_every=10),
+    )
+
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {"cpu": cpu, "default": default, "seed-m5": seed_m5}
 
 
 def preset(name: str) -> TrainConfig:

@@ -27,6 +27,7 @@ from hark.train import distributed
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
 from hark.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
+from hark.train.estimate import estimate_line
 from hark.train.loop import Precision, augment_batch, train_epoch, validate
 
 HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
@@ -175,6 +176,14 @@ class Trainer:
         writer.writerows(self.history)
         write_text(self.out / schema.HISTORY_FILE, buffer.getvalue())
 
+    def _report_estimate(self) -> None:
+        sr = self.config.data.sample_rate
+        line = estimate_line(self.model, self.optimizer, self.train_set, self.val_set, self.config.run.batch_size,
+                             self.config.run.epochs - self.epoch,
+                             lambda waves: augment_batch(waves, self.config.augment, self.noise, sr))
+        if line:
+            self.report(line)
+
     # -- the loop ------------------------------------------------------------------------------
     def fit(self) -> nn.Module:
         loop, augment, sr = self.config.run, self.config.augment, self.config.data.sample_rate
@@ -185,6 +194,8 @@ class Trainer:
 
             board = TensorBoard(self.out / schema.TENSORBOARD_DIR, first_epoch=self.epoch + 1)
             shown = np.arange(min(CLIPS_SHOWN, len(self.val_set)))
+        if self.ctx.is_main and self.device.type == "cpu":
+            self._report_estimate()
         val_batches = shard_batches(np.arange(len(self.val_set)), loop.batch_size, distributed.Context())
         try:
             while self.epoch < loop.epochs:

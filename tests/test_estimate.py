@@ -1,0 +1,58 @@
+"""The CPU time estimate `hark train` prints: measured on a copy, so the run is unchanged."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import make_fake_speech_commands
+from hark.data.datasets import load_dataset
+from hark.train.data import ClipTable
+from hark.train.estimate import estimate_line, measure_epoch_seconds
+from hark.train.presets import preset
+from hark.train.run import train_run
+from hark.train.trainer import build_model
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    dataset = load_dataset(make_fake_speech_commands(tmp_path_factory.mktemp("tones") / "sc"))
+    train, val = (ClipTable.build(dataset, dataset.split(s), 8000, 8000, 1, lambda m: None, False)
+                  for s in ("train", "validation"))
+    return dataset, train, val
+
+
+def test_measuring_leaves_model_optimizer_and_rng_untouched(tables):
+    dataset, train, val = tables
+    torch.manual_seed(0)
+    model = build_model(preset("cpu"), len(dataset.labels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    seconds, clips = measure_epoch_seconds(model, optimizer, train, val, 8, lambda w: w + 0.01 * torch.randn_like(w))
+    assert seconds > 0 and clips == 16
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not optimizer.state and torch.equal(torch.get_rng_state(), rng)
+
+
+def test_line_only_for_runs_worth_estimating(tables):
+    dataset, train, val = tables
+    model = build_model(preset("seed-m5"), len(dataset.labels))
+    optimizer = torch.optim.Adam(model.parameters())
+    assert estimate_line(model, optimizer, train, val, len(train), 2, lambda w: w) is None
+    line = estimate_line(model, optimizer, train, val, 4, 40, lambda w: w)
+    assert line.startswith("no GPU: this recipe will take about") and "40 epochs" in line and "--preset cpu" in line
+
+
+def test_cpu_run_prints_the_estimate_first(tables, tmp_path):
+    dataset, _, _ = tables
+    config = preset("seed-m5")
+    config.data.source = str(dataset.root)
+    config.run.epochs, config.run.batch_size, config.run.workers, config.run.device = 3, 4, 1, "cpu"
+    lines = []
+    train_run(config, tmp_path / "run", report=lines.append)
+    epochs = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
+    estimate = [i for i, line in enumerate(lines) if line.startswith("no GPU:")]
+    assert len(estimate) == 1 and estimate[0] < epochs[0]
