@@ -27,13 +27,21 @@ from hark.analysis.label_errors import LabelErrorConfig
 from hark.schema import CONTENT_FAULTS, OOF_CONFIDENCE, OOF_PRED
 
 # fault in faults.csv -> the clips.parquet column that should find it
-DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": "flag_multiword",
-               "silent": "flag_no_speech", "clipped": "flag_clipping"}
+DETECTED_BY = {
+    "cutoff": "flag_cutoff",
+    "mislabel": "label_issue",
+    "multiword": "flag_multiword",
+    "silent": "flag_no_speech",
+    "clipped": "flag_clipping",
+}
 # columns worth seeing next to a missed or wrongly flagged clip
-EVIDENCE = {"flag_cutoff": ["score_cutoff", "onset_s", "offset_s"],
-            "flag_multiword": ["score_multiword", "onset_s", "offset_s"],
-            "flag_no_speech": ["score_no_speech", "score_low_snr"], "flag_clipping": ["score_clipping"],
-            "label_issue": ["label", OOF_PRED, OOF_CONFIDENCE, "label_quality", "suggested_label"]}
+EVIDENCE = {
+    "flag_cutoff": ["score_cutoff", "onset_s", "offset_s"],
+    "flag_multiword": ["score_multiword", "onset_s", "offset_s"],
+    "flag_no_speech": ["score_no_speech", "score_low_snr"],
+    "flag_clipping": ["score_clipping"],
+    "label_issue": ["label", OOF_PRED, OOF_CONFIDENCE, "label_quality", "suggested_label"],
+}
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -57,7 +65,7 @@ def synthesize_and_train(args, out: Path) -> tuple[Path, Path]:
     from hark.train.presets import preset
     from hark.train.run import train_run
 
-    data = synthesize(out / "data", DEFAULT_WORDS[:args.words], args.speakers, args.utterances, seed=args.seed)
+    data = synthesize(out / "data", DEFAULT_WORDS[: args.words], args.speakers, args.utterances, seed=args.seed)
     config = preset(args.preset)
     config.optim.warmup_epochs *= args.epochs / config.run.epochs
     config.run.epochs, config.run.device, config.data.source = args.epochs, args.device, str(data)
@@ -71,8 +79,10 @@ def synthesize_and_train(args, out: Path) -> tuple[Path, Path]:
 def report(result, truth: pd.DataFrame, examples: int) -> None:
     clips = result.clips.set_index("path")
     fault_of = truth.set_index("path")["fault"].reindex(clips.index).fillna("none")
-    print(f"\n{len(clips)} clips, {truth['fault'].value_counts().to_dict()} injected; "
-          f"{result.label_errors.crossval_folds or 'no'}-fold cross-validation, {int(clips['error'].sum())} errors")
+    print(
+        f"\n{len(clips)} clips, {truth['fault'].value_counts().to_dict()} injected; "
+        f"{result.label_errors.crossval_folds or 'no'}-fold cross-validation, {int(clips['error'].sum())} errors"
+    )
     print(f"{'fault':<12}{'column':<16}{'precision':>10}{'recall':>8}{'F1':>8}")
     for fault, column in DETECTED_BY.items():
         is_fault = (fault_of == fault).to_numpy()
@@ -98,8 +108,10 @@ def report(result, truth: pd.DataFrame, examples: int) -> None:
     rank = cutoff_mode_rank(result.findings, cutoff_paths)
     cut_errors = int((clips["error"] & (fault_of == "cutoff")).sum())
     bigger = sum(f["size"] > cut_errors for f in result.findings)
-    print(f"\ncut-off failure mode rank: {rank if rank else 'not found'} of {len(result.findings)} "
-          f"({cut_errors} cut-off clips misclassified; {bigger} mode(s) are larger)")
+    print(
+        f"\ncut-off failure mode rank: {rank if rank else 'not found'} of {len(result.findings)} "
+        f"({cut_errors} cut-off clips misclassified; {bigger} mode(s) are larger)"
+    )
     for finding in result.findings:
         composition = pd.Series([fault_of.get(p, "none") for p in finding["clips"]]).value_counts().to_dict()
         print(f"  {finding['description']}\n      truth: {composition}")
@@ -126,15 +138,17 @@ def main() -> None:
     parser.add_argument("--no-crossval", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--examples", type=int, default=0,
-                        help="show this many missed and wrongly flagged clips per fault")
+    parser.add_argument(
+        "--examples", type=int, default=0, help="show this many missed and wrongly flagged clips per fault"
+    )
     parser.add_argument("--out", type=Path, help="keep the dataset and run here (default: a temporary folder)")
     args = parser.parse_args()
     if (args.run is None) != (args.data is None):
         parser.error("--run and --data go together")
 
-    config = AnalysisConfig(label_errors=LabelErrorConfig(folds=args.folds, crossval=not args.no_crossval),
-                            report=False)
+    config = AnalysisConfig(
+        label_errors=LabelErrorConfig(folds=args.folds, crossval=not args.no_crossval), report=False
+    )
     with tempfile.TemporaryDirectory() as tmp:
         data, run = (args.data, args.run) if args.run else synthesize_and_train(args, args.out or Path(tmp))
         result = analyze(run, config)

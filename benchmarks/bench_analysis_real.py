@@ -33,10 +33,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from faults_real import build_fsdd, build_speech_commands  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-FSDD_SPLIT = {"george": "train", "lucas": "train", "nicolas": "train", "yweweler": "train", "theo": "train",
-              "jackson": "test"}
-DETECTED_BY = {"cutoff": "flag_cutoff", "mislabel": "label_issue", "multiword": "flag_multiword",
-               "no_speech": "flag_no_speech", "clipping": "flag_clipping"}
+FSDD_SPLIT = {
+    "george": "train",
+    "lucas": "train",
+    "nicolas": "train",
+    "yweweler": "train",
+    "theo": "train",
+    "jackson": "test",
+}
+DETECTED_BY = {
+    "cutoff": "flag_cutoff",
+    "mislabel": "label_issue",
+    "multiword": "flag_multiword",
+    "no_speech": "flag_no_speech",
+    "clipping": "flag_clipping",
+}
 CUTOFF = "_cutoff_"
 # The recommended fix moves only clips the cut-off detector is sure of (see the closing note).
 SURE_CUTOFF_SCORE = 0.85
@@ -60,8 +71,22 @@ def hark(*args: str) -> str:
 
 def train(data: Path, run: Path, epochs: int, seed: int) -> Path:
     if not (run / "predictions.parquet").exists():
-        hark("train", str(data), "--out", str(run), "--preset", "seed-m5", "--epochs", str(epochs), "--seed", str(seed),
-             "--set", "augment.time_shift_ms=100", "--device", "cpu")
+        hark(
+            "train",
+            str(data),
+            "--out",
+            str(run),
+            "--preset",
+            "seed-m5",
+            "--epochs",
+            str(epochs),
+            "--seed",
+            str(seed),
+            "--set",
+            "augment.time_shift_ms=100",
+            "--device",
+            "cpu",
+        )
         hark("evaluate", str(run))
     return run
 
@@ -86,8 +111,12 @@ def speech_commands_detectors(out: Path) -> None:
         truth = pd.read_csv(out / folder / "truth.csv")
         frame, _ = detect_clips(data, truth["path"].tolist(), DetectorConfig(sample_rate=16000), progress=False)
         frame.insert(0, "path", truth["path"])
-        detector_table(f"Speech Commands mini {version} (detectors only)", frame, truth,
-                       {k: v for k, v in DETECTED_BY.items() if k != "mislabel"})
+        detector_table(
+            f"Speech Commands mini {version} (detectors only)",
+            frame,
+            truth,
+            {k: v for k, v in DETECTED_BY.items() if k != "mislabel"},
+        )
 
 
 def analysis_figures(run: Path, truth: pd.DataFrame) -> None:
@@ -105,8 +134,10 @@ def analysis_figures(run: Path, truth: pd.DataFrame) -> None:
     ours = scores(train["label_issue"].to_numpy(bool), mislabel)
     print(f"cleanlab raw        P {raw[0]:.3f} R {raw[1]:.3f} F1 {raw[2]:.3f}")
     print(f"cleanlab, hark mask P {masked[0]:.3f} R {masked[1]:.3f} F1 {masked[2]:.3f}")
-    print(f"hark label errors   P {ours[0]:.3f} R {ours[1]:.3f} F1 {ours[2]:.3f}: {ours[2] - masked[2]:+.3f} over "
-          "cleanlab with the same mask (goal >= +0.1)")
+    print(
+        f"hark label errors   P {ours[0]:.3f} R {ours[1]:.3f} F1 {ours[2]:.3f}: {ours[2] - masked[2]:+.3f} over "
+        "cleanlab with the same mask (goal >= +0.1)"
+    )
 
     findings = read_findings(run / "analysis" / "findings.json")
     all_fault = truth.set_index("path")["fault"]
@@ -121,8 +152,10 @@ def analysis_figures(run: Path, truth: pd.DataFrame) -> None:
         print(f"  {finding['title']}: {finding['description']}\n      truth: {composition}")
     unexplained = findings[-1]["size"] / max(sum(f["size"] for f in findings), 1) if findings else 0.0
     if rank:
-        print(f"cut-off mode: rank {rank[0]} of {len(findings)}, {rank[1]:.0%} pure, {rank[2]} clips "
-              f"(goal: first when largest, >= 80% pure); 'no single cause' holds {unexplained:.0%} of errors")
+        print(
+            f"cut-off mode: rank {rank[0]} of {len(findings)}, {rank[1]:.0%} pure, {rank[2]} clips "
+            f"(goal: first when largest, >= 80% pure); 'no single cause' holds {unexplained:.0%} of errors"
+        )
     else:
         print("cut-off mode: not found (no mode is >= 50% injected cut-offs)")
 
@@ -138,9 +171,11 @@ def relabel_figures(run: Path, truth: pd.DataFrame) -> None:
     restored = sum(changes.get(p) == t for p, t in mislabels["true_label"].items())
     clean = train[train["fault"] != "mislabel"]
     changed_clean = sum(p in changes for p in clean.index)
-    print(f"\n--relabel-suggested: {restored} of {len(mislabels)} mislabels get their true label back "
-          f"({restored / max(len(mislabels), 1):.0%}, goal >= 60%); {changed_clean} of {len(clean)} other training "
-          f"clips relabelled ({changed_clean / max(len(clean), 1):.1%}, goal <= 2%)")
+    print(
+        f"\n--relabel-suggested: {restored} of {len(mislabels)} mislabels get their true label back "
+        f"({restored / max(len(mislabels), 1):.0%}, goal >= 60%); {changed_clean} of {len(clean)} other training "
+        f"clips relabelled ({changed_clean / max(len(clean), 1):.1%}, goal <= 2%)"
+    )
 
 
 def outcome_row(name: str, runs: list[Path], truth: pd.DataFrame) -> dict:
@@ -154,14 +189,26 @@ def outcome_row(name: str, runs: list[Path], truth: pd.DataFrame) -> dict:
         clips = clips[clips["split"] == "test"].set_index("path").reindex(test_truth.index)
         is_cut = (test_truth["fault"] == "cutoff").to_numpy()
         pred, word = clips["pred"].to_numpy(), test_truth["true_label"].to_numpy()
-        values.append([np.mean(pred[~is_cut] == word[~is_cut]), np.mean(pred[is_cut] == word[is_cut]),
-                       np.mean((pred[is_cut] != word[is_cut]) & (pred[is_cut] != CUTOFF)),
-                       np.mean(pred[is_cut] == CUTOFF)])
+        values.append(
+            [
+                np.mean(pred[~is_cut] == word[~is_cut]),
+                np.mean(pred[is_cut] == word[is_cut]),
+                np.mean((pred[is_cut] != word[is_cut]) & (pred[is_cut] != CUTOFF)),
+                np.mean(pred[is_cut] == CUTOFF),
+            ]
+        )
     values = np.array(values)
     mean, spread = values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(4)
-    return {"run": name, "seeds": len(runs), **{k: f"{m:.1%}" + (f" ±{s:.1%}" if len(values) > 1 else "")
-            for k, m, s in zip(("clean right", "cut-off right", "cut-off wrong word", "cut-off rejected"),
-                               mean, spread, strict=True)}}
+    return {
+        "run": name,
+        "seeds": len(runs),
+        **{
+            k: f"{m:.1%}" + (f" ±{s:.1%}" if len(values) > 1 else "")
+            for k, m, s in zip(
+                ("clean right", "cut-off right", "cut-off wrong word", "cut-off rejected"), mean, spread, strict=True
+            )
+        },
+    }
 
 
 def main() -> None:
@@ -193,9 +240,14 @@ def main() -> None:
         return
 
     rows = [outcome_row("A: faulted data", runs_a, truth)]
-    fixes = {"B: --cutoff-class": ["--cutoff-class"],
-             f"B2: --cutoff-class --cutoff-min-score {SURE_CUTOFF_SCORE}": ["--cutoff-class", "--cutoff-min-score",
-                                                                             str(SURE_CUTOFF_SCORE)]}
+    fixes = {
+        "B: --cutoff-class": ["--cutoff-class"],
+        f"B2: --cutoff-class --cutoff-min-score {SURE_CUTOFF_SCORE}": [
+            "--cutoff-class",
+            "--cutoff-min-score",
+            str(SURE_CUTOFF_SCORE),
+        ],
+    }
     sides = {}
     for name, options in fixes.items():
         tag = name.split(":")[0]
@@ -210,8 +262,17 @@ def main() -> None:
     print(pd.DataFrame(rows).to_string(index=False))
     for tag, runs in sides.items():
         print(f"\n== hark compare A {tag}")
-        print(hark("compare", ",".join(map(str, runs_a)), ",".join(map(str, runs)),
-                   "--html", str(out / "runs" / f"compare-{tag}.html")).split("Verdict:")[-1].strip())
+        print(
+            hark(
+                "compare",
+                ",".join(map(str, runs_a)),
+                ",".join(map(str, runs)),
+                "--html",
+                str(out / "runs" / f"compare-{tag}.html"),
+            )
+            .split("Verdict:")[-1]
+            .strip()
+        )
 
 
 if __name__ == "__main__":

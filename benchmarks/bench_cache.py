@@ -67,8 +67,10 @@ def main() -> None:
         dataset = load_dataset(root)
         n = len(dataset)
         workers = args.workers or default_workers()
-        print(f"{n} clips, {RATE} Hz stereo 16-bit, 0.6-1.2 s -> 16000 Hz mono 1 s "
-              f"(written in {write_seconds:.1f} s); cache workers: {workers}; CPUs here: {os.cpu_count()}")
+        print(
+            f"{n} clips, {RATE} Hz stereo 16-bit, 0.6-1.2 s -> 16000 Hz mono 1 s "
+            f"(written in {write_seconds:.1f} s); cache workers: {workers}; CPUs here: {os.cpu_count()}"
+        )
 
         naive_seconds, naive = timed(lambda: [load_clip(root, e.path, 16000, 16000) for e in dataset.examples])
         build = lambda workers: [load_split(dataset, s, workers=workers, progress=False) for s in SPLITS]  # noqa: E731
@@ -78,14 +80,17 @@ def main() -> None:
         serial_seconds, _ = timed(lambda: build(1))
 
         cached = {e.path: row for s in splits for e, row in zip(s.examples, s.waves, strict=True)}
-        assert all(np.array_equal(cached[e.path], wave) for e, wave in zip(dataset.examples, naive, strict=True)), \
+        assert all(np.array_equal(cached[e.path], wave) for e, wave in zip(dataset.examples, naive, strict=True)), (
             "cache and naive loop disagree"
+        )
 
         print(f"{'method':<34}{'seconds':>9}{'clips/s':>11}{'vs naive':>10}")
-        for name, seconds in (("naive per-clip load+resample", naive_seconds),
-                              (f"cache build (cold, {workers} workers)", cold_seconds),
-                              ("cache build (cold, 1 worker)", serial_seconds),
-                              ("cache reuse (warm, reads all)", warm_seconds)):
+        for name, seconds in (
+            ("naive per-clip load+resample", naive_seconds),
+            (f"cache build (cold, {workers} workers)", cold_seconds),
+            ("cache build (cold, 1 worker)", serial_seconds),
+            ("cache reuse (warm, reads all)", warm_seconds),
+        ):
             print(f"{name:<34}{seconds:>9.3f}{n / seconds:>11.0f}{naive_seconds / seconds:>9.1f}x")
 
 

@@ -44,8 +44,10 @@ def main() -> None:
     print(f"{'method':<40}{'seconds':>9}")
     print(f"{'hark embed_2d (UMAP fit 15k + transform)':<40}{seconds:>9.1f}")
     print(f"{'PCA (linear floor)':<40}{pca_seconds:>9.2f}")
-    print(f"UMAP map: {seconds / 60:.1f} min for {args.clips:,} clips (goal: minutes on 2 cores), "
-          f"{seconds / max(pca_seconds, 1e-9):.0f}x the linear floor")
+    print(
+        f"UMAP map: {seconds / 60:.1f} min for {args.clips:,} clips (goal: minutes on 2 cores), "
+        f"{seconds / max(pca_seconds, 1e-9):.0f}x the linear floor"
+    )
 
 
 if __name__ == "__main__":

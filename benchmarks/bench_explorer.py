@@ -24,8 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from explorer_fixtures import make_fake_run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-GOALS = {"grid first paint (s)": 2.0, "map first paint (s)": 2.0,
-         "filter change, grid (ms)": 200.0, "filter change, map (ms)": 200.0, "detail view open (ms)": 1000.0}
+GOALS = {
+    "grid first paint (s)": 2.0,
+    "map first paint (s)": 2.0,
+    "filter change, grid (ms)": 200.0,
+    "filter change, map (ms)": 200.0,
+    "detail view open (ms)": 1000.0,
+}
 
 # Changes the agreement filter and resolves once the view has re-rendered and painted.
 FILTER_CHANGE_JS = """async (value) => {
@@ -62,8 +67,10 @@ def open_detail(page, nth: int) -> float:
     page.locator("#grid .card").nth(nth).focus()
     start = time.perf_counter()
     page.keyboard.press("Enter")
-    page.wait_for_function("() => { const img = document.querySelector('#spec-large img');"
-                           " return img && img.complete && img.naturalWidth && document.querySelector('.spec-axes'); }")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#spec-large img');"
+        " return img && img.complete && img.naturalWidth && document.querySelector('.spec-axes'); }"
+    )
     elapsed = (time.perf_counter() - start) * 1000
     page.go_back()
     return elapsed
@@ -77,8 +84,12 @@ def rss_mb(pid: int) -> float:
 
 
 def measure(run: Path, browser) -> dict[str, float]:
-    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(run), "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hark.cli", "explore", str(run), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -95,16 +106,21 @@ def measure(run: Path, browser) -> dict[str, float]:
         detail = np.median([open_detail(page, k) for k in range(1, 4)])
         start = time.perf_counter()
         page.goto(url + "?view=map")
-        page.wait_for_function("() => { const p = document.getElementById('map-plot');"
-                               " return p && p.dataset.shown && p.pointcloud; }")
+        page.wait_for_function(
+            "() => { const p = document.getElementById('map-plot'); return p && p.dataset.shown && p.pointcloud; }"
+        )
         page.evaluate("() => new Promise(requestAnimationFrame)")
         map_paint = time.perf_counter() - start
         map_filter = np.median([page.evaluate(FILTER_CHANGE_JS, v) for v in ("disagree", "agree", "", "disagree")])
         page.close()
-        return {"grid first paint (s)": grid_paint, "map first paint (s)": map_paint,
-                "filter change, grid (ms)": grid_filter, "filter change, map (ms)": map_filter,
-                "detail view open (ms)": detail,
-                "server RSS (MB)": rss_mb(server.pid)}
+        return {
+            "grid first paint (s)": grid_paint,
+            "map first paint (s)": map_paint,
+            "filter change, grid (ms)": grid_filter,
+            "filter change, map (ms)": map_filter,
+            "detail view open (ms)": detail,
+            "server RSS (MB)": rss_mb(server.pid),
+        }
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -117,9 +133,16 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         small = make_fake_run(Path(tmp) / "small")
         large = make_fake_run(Path(tmp) / "large")
         grow(large, args.clips)
@@ -130,8 +153,10 @@ def main() -> None:
     for name, value in scaled.items():
         goal = GOALS.get(name)
         verdict = "" if goal is None else ("ok" if value <= goal else "MISSED")
-        print(f"{name:28} {baseline[name]:12.3f} {value:14.3f} {value / baseline[name]:7.1f} "
-              f"{'' if goal is None else goal:>7} {verdict}")
+        print(
+            f"{name:28} {baseline[name]:12.3f} {value:14.3f} {value / baseline[name]:7.1f} "
+            f"{'' if goal is None else goal:>7} {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -69,19 +69,33 @@ def rehearse(clips: int, out: Path, skip_cv: bool) -> dict[str, tuple[float, flo
     data, m5, cpu = folder / "data", folder / "run-m5", folder / "run-cpu"
     words = ",".join(DEFAULT_WORDS[:WORDS])
     stages: dict[str, list[str]] = {
-        "synthesise (not timed as a stage)": hark + ["synth", str(data), "--words", words, "--speakers", str(speakers),
-                                                     "--utterances", str(UTTERANCES), "--no-progress"],
+        "synthesise (not timed as a stage)": hark
+        + [
+            "synth",
+            str(data),
+            "--words",
+            words,
+            "--speakers",
+            str(speakers),
+            "--utterances",
+            str(UTTERANCES),
+            "--no-progress",
+        ],
         "index (cold)": hark + ["data", "info", str(data)],
         "index (cached)": hark + ["data", "info", str(data)],
         "check": hark + ["check", str(data), "--out", str(folder / "check"), "--no-plots", "--no-progress"],
-        "cache build": [sys.executable, "-c", "import sys; from hark.data.datasets import load_dataset; "
-                        "from hark.data.cache import load_split; d = load_dataset(sys.argv[1]); "
-                        "[load_split(d, s, 8000, 8000, progress=False) for s in ('train', 'validation', 'test')]",
-                        str(data)],
-        "train 1 epoch m5 (seed-m5)": hark + ["train", str(data), "--out", str(m5), "--preset", "seed-m5",
-                                              "--epochs", "1", "--device", "cpu"],
-        "train 1 epoch cpu preset": hark + ["train", str(data), "--out", str(cpu), "--preset", "cpu", "--epochs", "1",
-                                            "--device", "cpu"],
+        "cache build": [
+            sys.executable,
+            "-c",
+            "import sys; from hark.data.datasets import load_dataset; "
+            "from hark.data.cache import load_split; d = load_dataset(sys.argv[1]); "
+            "[load_split(d, s, 8000, 8000, progress=False) for s in ('train', 'validation', 'test')]",
+            str(data),
+        ],
+        "train 1 epoch m5 (seed-m5)": hark
+        + ["train", str(data), "--out", str(m5), "--preset", "seed-m5", "--epochs", "1", "--device", "cpu"],
+        "train 1 epoch cpu preset": hark
+        + ["train", str(data), "--out", str(cpu), "--preset", "cpu", "--epochs", "1", "--device", "cpu"],
         "evaluate m5": hark + ["evaluate", str(m5), "--device", "cpu"],
         "analyze --no-crossval --no-report": hark + ["analyze", str(m5), "--no-crossval", "--no-report", "--quiet"],
         "analyze + report (cross-validation, m5)": hark + ["analyze", str(m5), "--quiet"],

@@ -58,19 +58,26 @@ def main() -> None:
     torch.set_num_interop_threads(1)
 
     print(f"one 1-s clip, batch 1, one CPU thread, median of {args.repeats} runs; torch {torch.__version__}")
-    print(f"{'model':<20}{'rate':>7}{'params':>10}{'MFLOP':>8}{'torch ms':>10}{'onnx ms':>10}{'torch/onnx':>12}"
-          f"{'onnx us/MFLOP':>15}")
+    print(
+        f"{'model':<20}{'rate':>7}{'params':>10}{'MFLOP':>8}{'torch ms':>10}{'onnx ms':>10}{'torch/onnx':>12}"
+        f"{'onnx us/MFLOP':>15}"
+    )
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             rate = args.m5_rate if name == "m5" else 16000
             params, flops, torch_ms, onnx_ms = measure(name, rate, args.repeats, Path(tmp))
             rows[name] = per_mflop = 1000 * onnx_ms / (flops / 1e6)
-            print(f"{name:<20}{rate:>7}{params:>10,}{flops / 1e6:>8.2f}{torch_ms:>10.2f}{onnx_ms:>10.2f}"
-                  f"{torch_ms / onnx_ms:>11.2f}x{per_mflop:>15.0f}", flush=True)
+            print(
+                f"{name:<20}{rate:>7}{params:>10,}{flops / 1e6:>8.2f}{torch_ms:>10.2f}{onnx_ms:>10.2f}"
+                f"{torch_ms / onnx_ms:>11.2f}x{per_mflop:>15.0f}",
+                flush=True,
+            )
     if "m5" in rows:
-        print("onnx us/MFLOP against m5's (goal: every model <= 2x): " + ", ".join(
-            f"{name} {value / rows['m5']:.1f}x" for name, value in rows.items() if name != "m5"))
+        print(
+            "onnx us/MFLOP against m5's (goal: every model <= 2x): "
+            + ", ".join(f"{name} {value / rows['m5']:.1f}x" for name, value in rows.items() if name != "m5")
+        )
 
 
 if __name__ == "__main__":

@@ -78,37 +78,57 @@ def train_and_test(spec: str, data: Path, out: Path, epochs: int, device: str, s
     train_run(config, folder, report=lambda line: print(f"[{spec} {epochs} ep] {line}", flush=True))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     test = evaluate_run(folder, checkpoint="best", device=device).metrics["test"]
-    return {"recipe": spec, "model": config.model.name, "epochs": epochs, "accuracy": test["accuracy"],
-            "macro_f1": test["macro_f1"], "wall_s": wall, "cpu_s": cpu}
+    return {
+        "recipe": spec,
+        "model": config.model.name,
+        "epochs": epochs,
+        "accuracy": test["accuracy"],
+        "macro_f1": test["macro_f1"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
 
 
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
-    print(f"{'recipe':<28}{'model':<20}{'epochs':>7}{'test acc':>10}{'macro-F1':>10}{'error':>8}{'wall s':>8}"
-          f"{'CPU s':>8}")
+    print(
+        f"{'recipe':<28}{'model':<20}{'epochs':>7}{'test acc':>10}{'macro-F1':>10}{'error':>8}{'wall s':>8}{'CPU s':>8}"
+    )
     for r in rows:
-        print(f"{r['recipe']:<28}{r['model']:<20}{r['epochs']:>7}{r['accuracy']:>10.4f}{r['macro_f1']:>10.4f}"
-              f"{1 - r['accuracy']:>8.4f}{r['wall_s']:>8.0f}{r['cpu_s']:>8.0f}")
+        print(
+            f"{r['recipe']:<28}{r['model']:<20}{r['epochs']:>7}{r['accuracy']:>10.4f}{r['macro_f1']:>10.4f}"
+            f"{1 - r['accuracy']:>8.4f}{r['wall_s']:>8.0f}{r['cpu_s']:>8.0f}"
+        )
     base = next((r for r in rows if r["recipe"] == "seed-m5"), None)
     if base:
         for r in rows:
             if r is not base:
-                ratio = (1 - r['accuracy']) / max(1 - base['accuracy'], 1e-9)
-                print(f"  {r['recipe']} ({r['epochs']} ep): error {ratio:.2f}x "
-                      f"seed-m5's (goal <= 0.16x), CPU time {r['cpu_s'] / max(base['cpu_s'], 1e-9):.1f}x")
+                ratio = (1 - r["accuracy"]) / max(1 - base["accuracy"], 1e-9)
+                print(
+                    f"  {r['recipe']} ({r['epochs']} ep): error {ratio:.2f}x "
+                    f"seed-m5's (goal <= 0.16x), CPU time {r['cpu_s'] / max(base['cpu_s'], 1e-9):.1f}x"
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), help="presets, or PRESET:MODEL")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--budget-s", type=float, help="also train each recipe for as many epochs as fit this many "
-                        "seconds, counted from its own epoch time in the fixed-epoch run")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        help="also train each recipe for as many epochs as fit this many "
+        "seconds, counted from its own epoch time in the fixed-epoch run",
+    )
     parser.add_argument("--fsdd", type=Path, default=SHARED / "fsdd")
     parser.add_argument("--noise", type=Path, default=SHARED / "speech_commands_mini_v0.02" / "_background_noise_")
     parser.add_argument("--test-speakers", nargs="+", default=["theo"])
-    parser.add_argument("--val-speakers", nargs="*", default=["george"],
-                        help="validation speakers; none: takes 0-4 of the training speakers")
+    parser.add_argument(
+        "--val-speakers",
+        nargs="*",
+        default=["george"],
+        help="validation speakers; none: takes 0-4 of the training speakers",
+    )
     parser.add_argument("--synthetic", action="store_true", help="a hark.synth dataset instead of FSDD")
     parser.add_argument("--words", type=int, default=10, help="synthetic: the first N of the 35 words")
     parser.add_argument("--speakers", type=int, default=20, help="synthetic: speakers")
@@ -124,13 +144,23 @@ def main() -> None:
         out = args.out or Path(tmp)
         os.environ.setdefault("HARK_CACHE_DIR", str(out / "cache"))
         if args.synthetic:
-            data = synthesize(out / "synth", DEFAULT_WORDS[:args.words], args.speakers, args.utterances, seed=0)
-            rate, title = None, (f"synthetic: {args.words} words x {args.speakers} speakers x {args.utterances} "
-                                 "utterances, demo faults")
+            data = synthesize(out / "synth", DEFAULT_WORDS[: args.words], args.speakers, args.utterances, seed=0)
+            rate, title = (
+                None,
+                (
+                    f"synthetic: {args.words} words x {args.speakers} speakers x {args.utterances} "
+                    "utterances, demo faults"
+                ),
+            )
         else:
             data = fsdd_split(args.fsdd, args.noise, out, args.test_speakers, args.val_speakers)
-            rate, title = 8000, (f"FSDD, speaker-disjoint: test {','.join(args.test_speakers)}, validation "
-                                 f"{','.join(args.val_speakers) or 'takes 0-4 of training speakers'}, 8 kHz")
+            rate, title = (
+                8000,
+                (
+                    f"FSDD, speaker-disjoint: test {','.join(args.test_speakers)}, validation "
+                    f"{','.join(args.val_speakers) or 'takes 0-4 of training speakers'}, 8 kHz"
+                ),
+            )
         rows = [train_and_test(spec, data, out, args.epochs, args.device, rate) for spec in args.recipes]
         print_table(f"{title}; {args.epochs} epochs each; test split, best checkpoint by validation macro-F1", rows)
         if args.budget_s:

@@ -37,11 +37,15 @@ def main() -> None:
         started = time.perf_counter()
         starts, probs = predictor.sliding(wave, args.hop)
         results[name] = (time.perf_counter() - started, probs)
-        print(f"{name:<18} {len(starts)} windows  {results[name][0]:8.1f} s  RTF {results[name][0] / audio_s:.4f}",
-              flush=True)
+        print(
+            f"{name:<18} {len(starts)} windows  {results[name][0]:8.1f} s  RTF {results[name][0] / audio_s:.4f}",
+            flush=True,
+        )
     (plain_s, plain), (stream_s, stream) = results.values()
-    print(f"{args.model}, {args.minutes:g} min of audio, hop {args.hop} s, {args.threads} thread(s): streaming is "
-          f"{plain_s / stream_s:.2f}x faster; max |prob difference| {np.abs(plain - stream).max():.4f}")
+    print(
+        f"{args.model}, {args.minutes:g} min of audio, hop {args.hop} s, {args.threads} thread(s): streaming is "
+        f"{plain_s / stream_s:.2f}x faster; max |prob difference| {np.abs(plain - stream).max():.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,11 +40,15 @@ def main() -> None:
     goal_rate = GOAL_CLIPS / GOAL_SECONDS
     print(f"{'':<22}{'clips':>8}{'seconds':>10}{'clips/s':>10}")
     print(f"{'1 process (baseline)':<22}{base_n:>8}{base_s:>10.1f}{base_rate:>10.1f}")
-    print(f"{f'{args.workers} workers':<22}{par_n:>8}{par_s:>10.1f}{par_rate:>10.1f}   "
-          f"x{par_rate / base_rate:.2f} vs baseline")
-    print(f"{'goal':<22}{GOAL_CLIPS:>8}{GOAL_SECONDS:>10.1f}{goal_rate:>10.1f}   "
-          f"x{par_rate / goal_rate:.2f} of goal -> 10,000 clips in {GOAL_CLIPS / par_rate:.0f} s "
-          f"({'meets' if par_rate >= goal_rate else 'misses'} the goal)")
+    print(
+        f"{f'{args.workers} workers':<22}{par_n:>8}{par_s:>10.1f}{par_rate:>10.1f}   "
+        f"x{par_rate / base_rate:.2f} vs baseline"
+    )
+    print(
+        f"{'goal':<22}{GOAL_CLIPS:>8}{GOAL_SECONDS:>10.1f}{goal_rate:>10.1f}   "
+        f"x{par_rate / goal_rate:.2f} of goal -> 10,000 clips in {GOAL_CLIPS / par_rate:.0f} s "
+        f"({'meets' if par_rate >= goal_rate else 'misses'} the goal)"
+    )
 
 
 if __name__ == "__main__":

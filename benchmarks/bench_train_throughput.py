@@ -86,8 +86,18 @@ def hark_epoch(model, optimizer, scheduler, table, generator, batch_size) -> flo
     started = time.perf_counter()
     shards = shard_batches(epoch_order(len(table), generator, True), batch_size, Context())
     cpu = torch.device("cpu")
-    train_epoch(model, iterate(table, shards, cpu), len(shards), optimizer, scheduler, Precision.choose(cpu, False),
-                Context(), 0.0, lambda w: w, "hark")
+    train_epoch(
+        model,
+        iterate(table, shards, cpu),
+        len(shards),
+        optimizer,
+        scheduler,
+        Precision.choose(cpu, False),
+        Context(),
+        0.0,
+        lambda w: w,
+        "hark",
+    )
     return time.perf_counter() - started
 
 
@@ -96,7 +106,7 @@ def compute_epoch(model, optimizer, waves, labels, batch_size) -> float:
     model.train()
     order = torch.randperm(len(waves))
     for start in range(0, len(waves), batch_size):
-        index = order[start:start + batch_size]
+        index = order[start : start + batch_size]
         loss = F.cross_entropy(model(waves[index]), labels[index])
         optimizer.zero_grad()
         loss.backward()
@@ -126,7 +136,7 @@ def dense_rates(repeats: int) -> tuple[float, float]:
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).eval()
     x = torch.randn(16, 64, 40, 101)
-    matmul = 2 * 1024 ** 3 / best_seconds(lambda: a @ b, repeats)
+    matmul = 2 * 1024**3 / best_seconds(lambda: a @ b, repeats)
     with torch.no_grad():
         conv_rate = 2 * 64 * 9 * x.numel() / best_seconds(lambda: conv(x), repeats)
     return matmul / 1e9, conv_rate / 1e9
@@ -154,14 +164,20 @@ def flops_table(steps: int, batch: int = 100, classes: int = 12) -> None:
         print(f"  timed {name}", flush=True)
     after = dense_rates(steps)
     matmul, conv = max(before[0], after[0]), max(before[1], after[1])
-    print(f"\ntraining step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps}; "
-          f"dense matmul {matmul:.1f} GFLOP/s, dense conv {conv:.1f} GFLOP/s (same run)")
+    print(
+        f"\ntraining step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps}; "
+        f"dense matmul {matmul:.1f} GFLOP/s, dense conv {conv:.1f} GFLOP/s (same run)"
+    )
     reference = rows.get("matchboxnet-3x1x64", (0, 0, float("nan")))[2]
-    print(f"{'model':<22}{'MFLOP/clip':>11}{'clips/s':>9}{'GFLOP/s':>9}{'of matmul':>11}{'of conv':>9}"
-          f"{'of MatchboxNet':>16}")
+    print(
+        f"{'model':<22}{'MFLOP/clip':>11}{'clips/s':>9}{'GFLOP/s':>9}{'of matmul':>11}{'of conv':>9}"
+        f"{'of MatchboxNet':>16}"
+    )
     for name, (flops, clips, gflops) in rows.items():
-        print(f"{name:<22}{flops / 1e6:>11.1f}{clips:>9.0f}{gflops:>9.2f}{gflops / matmul:>10.0%}{gflops / conv:>9.0%}"
-              f"{gflops / reference:>15.2f}x")
+        print(
+            f"{name:<22}{flops / 1e6:>11.1f}{clips:>9.0f}{gflops:>9.2f}{gflops / matmul:>10.0%}{gflops / conv:>9.0%}"
+            f"{gflops / reference:>15.2f}x"
+        )
     print("goal: every BC-ResNet at >= 0.60x MatchboxNet's FLOP/s")
 
 
@@ -203,12 +219,17 @@ def main() -> None:
 
     print(f"clips: {len(table)} train, m5 at {sr} Hz, batch {batch}, torch threads {torch.get_num_threads()}")
     print(f"{'pipeline':<34}{'epoch s':>9}{'clips/s':>10}")
-    for name, seconds in (("tutorial loop (decode+resample)", tutorial), ("hark (memmap cache)", hark),
-                          ("compute only (tensor in memory)", compute)):
+    for name, seconds in (
+        ("tutorial loop (decode+resample)", tutorial),
+        ("hark (memmap cache)", hark),
+        ("compute only (tensor in memory)", compute),
+    ):
         print(f"{name:<34}{seconds:>9.2f}{len(table) / seconds:>10.0f}")
     print(f"hark vs tutorial: {tutorial / hark:.2f}x faster (goal >= 5x)")
-    print(f"hark vs compute only: {hark / compute:.2f}x the pure-compute time "
-          f"(cache built once in {cache_seconds:.1f} s, reused by later epochs and runs)")
+    print(
+        f"hark vs compute only: {hark / compute:.2f}x the pure-compute time "
+        f"(cache built once in {cache_seconds:.1f} s, reused by later epochs and runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,11 +25,28 @@ DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 # Words sharing a stressed vowel or an onset/coda consonant (from their pronunciations, not from
 # any model): a person filing in a hurry confuses these more than others.
 SOUND_ALIKE = {
-    "zero": ("three",), "one": ("nine",), "two": ("eight",), "three": ("zero",), "four": ("five",),
-    "five": ("nine", "four"), "six": ("seven",), "seven": ("six",), "eight": ("two",), "nine": ("five", "one"),
+    "zero": ("three",),
+    "one": ("nine",),
+    "two": ("eight",),
+    "three": ("zero",),
+    "four": ("five",),
+    "five": ("nine", "four"),
+    "six": ("seven",),
+    "seven": ("six",),
+    "eight": ("two",),
+    "nine": ("five", "one"),
     # Speech Commands words
-    "no": ("go",), "go": ("no",), "on": ("off",), "off": ("on", "up"), "up": ("off",), "down": ("dog",),
-    "tree": ("three",), "bed": ("bird",), "bird": ("bed",), "cat": ("bed",), "dog": ("down",),
+    "no": ("go",),
+    "go": ("no",),
+    "on": ("off",),
+    "off": ("on", "up"),
+    "up": ("off",),
+    "down": ("dog",),
+    "tree": ("three",),
+    "bed": ("bird",),
+    "bird": ("bed",),
+    "cat": ("bed",),
+    "dog": ("down",),
 }
 SOUND_ALIKE_SHARE = 0.7
 NOISE_PROFILES = ("steady", "fade_in", "fade_out")
@@ -76,7 +93,7 @@ def cut_off(wave: np.ndarray, sample_rate: int, window: int, rng: np.random.Gene
     """The word stopped at 30-75% of its speech; stored shorter, or shifted into the window's end."""
     start, end = speech_span(wave, sample_rate)
     cut = int(start + rng.uniform(0.3, 0.75) * (end - start))
-    kept = wave[:max(cut, 1)]
+    kept = wave[: max(cut, 1)]
     if not shifted:
         return kept
     kept = kept[-window:]
@@ -88,7 +105,7 @@ def join(first: np.ndarray, second: np.ndarray, sample_rate: int, rng: np.random
     (a0, a1), (b0, b1) = speech_span(first, sample_rate), speech_span(second, sample_rate)
     decay = int(0.05 * sample_rate)
     pause = np.zeros(int(rng.uniform(0.08, 0.2) * sample_rate), np.float32)
-    return np.concatenate([first[a0:a1 + decay], pause, second[b0:b1 + decay]])
+    return np.concatenate([first[a0 : a1 + decay], pause, second[b0 : b1 + decay]])
 
 
 def clip_hard(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,7 +117,7 @@ def noise_window(noises: list[np.ndarray], sample_rate: int, rng: np.random.Gene
     noise = noises[rng.integers(len(noises))]
     length = int(rng.uniform(0.4, 1.0) * sample_rate)
     start = rng.integers(0, len(noise) - length)
-    window = noise[start:start + length].astype(np.float64)
+    window = noise[start : start + length].astype(np.float64)
     window -= window.mean()
     level = float(rng.choice(NOISE_LEVELS_DBFS))
     profile = str(rng.choice(NOISE_PROFILES))
@@ -127,8 +144,16 @@ def _other_label(label: str, labels: list[str], rng: np.random.Generator) -> str
     return str(rng.choice([w for w in labels if w != label]))
 
 
-def inject(clips: list[Clip], rates: FaultRates, noises: list[np.ndarray], sample_rate: int, window: int,
-           rng: np.random.Generator, labels: list[str], only: tuple[str, ...] | None = None) -> list[Clip]:
+def inject(
+    clips: list[Clip],
+    rates: FaultRates,
+    noises: list[np.ndarray],
+    sample_rate: int,
+    window: int,
+    rng: np.random.Generator,
+    labels: list[str],
+    only: tuple[str, ...] | None = None,
+) -> list[Clip]:
     """Faults for `clips` (one split), each clip at most one; returns the clips plus the added
     no-speech ones. `only`: the faults to inject (default all)."""
     wanted = only or ("cutoff", "mislabel", "multiword", "no_speech", "clipping")
@@ -139,7 +164,7 @@ def inject(clips: list[Clip], rates: FaultRates, noises: list[np.ndarray], sampl
         by_speaker.setdefault(clip.speaker, []).append(clip)
     for fault in ("cutoff", "mislabel", "multiword", "clipping"):
         count = int(round(getattr(rates, fault) * len(clips))) if fault in wanted else 0
-        for row in order[taken:taken + count]:
+        for row in order[taken : taken + count]:
             clip = clips[row]
             clip.true_label, clip.fault = clip.label, fault
             if fault == "cutoff":
@@ -151,8 +176,13 @@ def inject(clips: list[Clip], rates: FaultRates, noises: list[np.ndarray], sampl
             elif fault == "multiword":
                 # Both words inside the window: a second word cut by the window's end is a cut-off.
                 room = window - np.diff(speech_span(clip.wave, sample_rate))[0] - int(0.3 * sample_rate)
-                others = [c for c in by_speaker[clip.speaker] if c.label != clip.true_label and c.fault == "none"
-                          and np.diff(speech_span(c.wave, sample_rate))[0] <= room]
+                others = [
+                    c
+                    for c in by_speaker[clip.speaker]
+                    if c.label != clip.true_label
+                    and c.fault == "none"
+                    and np.diff(speech_span(c.wave, sample_rate))[0] <= room
+                ]
                 if not others:
                     clip.fault, clip.true_label = "none", ""
                     continue
@@ -186,8 +216,9 @@ def write_dataset(root: Path, clips: list[Clip], sample_rate: int, truth_csv: Pa
         writer = csv.writer(handle)
         writer.writerow(["path", "split", "fault", "true_label", "how"])
         for clip in clips:
-            writer.writerow([clip.path, clip.split, clip.fault, clip.true_label or clip.label,
-                             clip.extra.get("how", "")])
+            writer.writerow(
+                [clip.path, clip.split, clip.fault, clip.true_label or clip.label, clip.extra.get("how", "")]
+            )
 
 
 def fsdd_clips(fsdd: Path, split_of_speaker: dict[str, str], sample_rate: int = 8000) -> list[Clip]:
@@ -200,13 +231,23 @@ def fsdd_clips(fsdd: Path, split_of_speaker: dict[str, str], sample_rate: int = 
         split = split_of_speaker[speaker]
         split = "validation" if split == "train" and int(take) % 10 == 0 else split
         # Takes restart at 0 for every digit: the digit joins the take so a relabelled clip keeps a unique name.
-        clips.append(Clip(DIGITS[int(digit)], speaker, str(100 * int(digit) + int(take)), read_mono(path, sample_rate),
-                          split))
+        clips.append(
+            Clip(DIGITS[int(digit)], speaker, str(100 * int(digit) + int(take)), read_mono(path, sample_rate), split)
+        )
     return clips
 
 
-def build_fsdd(fsdd: Path, noise_dir: Path, out: Path, split_of_speaker: dict[str, str], faulted_train: bool,
-               rates: FaultRates = FaultRates(), seed: int = 0, sample_rate: int = 8000, window_s: float = 1.0) -> Path:
+def build_fsdd(
+    fsdd: Path,
+    noise_dir: Path,
+    out: Path,
+    split_of_speaker: dict[str, str],
+    faulted_train: bool,
+    rates: FaultRates = FaultRates(),
+    seed: int = 0,
+    sample_rate: int = 8000,
+    window_s: float = 1.0,
+) -> Path:
     """FSDD as a folder-per-class dataset with a speaker-disjoint split; the test split gets
     cut-offs in both versions (so a fix's effect on cut-off audio can be measured), the training
     split all faults only when `faulted_train`. The same seed gives the same test split."""
@@ -229,8 +270,9 @@ def build_fsdd(fsdd: Path, noise_dir: Path, out: Path, split_of_speaker: dict[st
     return out / "data"
 
 
-def build_speech_commands(mini: Path, out: Path, seed: int = 0, rates: FaultRates | None = None,
-                          noise_dir: Path | None = None) -> Path:
+def build_speech_commands(
+    mini: Path, out: Path, seed: int = 0, rates: FaultRates | None = None, noise_dir: Path | None = None
+) -> Path:
     """The real Speech Commands mini set with the audio faults (no mislabels: no model is trained
     on it), for the detectors alone. `noise_dir`: default the set's own `_background_noise_`."""
     if (out / "truth.csv").exists():

@@ -71,13 +71,18 @@ def word_tone(word_index: int, speaker_index: int, rng: np.random.Generator, sam
     burst *= np.hanning(len(t))
     wave = 0.01 * rng.standard_normal(sample_rate)
     onset = int(rng.integers(0, sample_rate - len(t)))
-    wave[onset:onset + len(t)] += burst
+    wave[onset : onset + len(t)] += burst
     return wave.astype(np.float32)
 
 
 def make_fake_speech_commands(
-    root: Path, words=("yes", "no", "up", "down"), speakers: int = 12, utterances: int = 2,
-    with_lists: bool = True, with_noise: bool = True, seed: int = 0,
+    root: Path,
+    words=("yes", "no", "up", "down"),
+    speakers: int = 12,
+    utterances: int = 2,
+    with_lists: bool = True,
+    with_noise: bool = True,
+    seed: int = 0,
 ) -> Path:
     """An official-layout tree: <word>/<speaker>_nohash_<n>.wav, split lists, background noise."""
     rng = np.random.default_rng(seed)
@@ -113,9 +118,21 @@ def write_bad_wavs(folder: Path, seed: int = 0) -> dict[str, Path]:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     tone = lambda rate, seconds=1.0: 0.5 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)  # noqa: E731
-    files = {kind: folder / f"{hashlib.sha1(kind.encode()).hexdigest()[:8]}_nohash_0.wav" for kind in (
-        "truncated-header", "random-bytes", "zero-byte", "8-bit", "float", "44.1k", "stereo",
-        "over-long", "silent", "clipped")}
+    files = {
+        kind: folder / f"{hashlib.sha1(kind.encode()).hexdigest()[:8]}_nohash_0.wav"
+        for kind in (
+            "truncated-header",
+            "random-bytes",
+            "zero-byte",
+            "8-bit",
+            "float",
+            "44.1k",
+            "stereo",
+            "over-long",
+            "silent",
+            "clipped",
+        )
+    }
     write_wav(files["truncated-header"], tone(16000))
     files["truncated-header"].write_bytes(files["truncated-header"].read_bytes()[:20])
     files["random-bytes"].write_bytes(rng.bytes(3000))

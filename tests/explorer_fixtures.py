@@ -41,22 +41,24 @@ def make_fake_run(base: Path, seed: int = 0, legacy: bool = False) -> Path:
     oof = [_next_word(lab) if i % 4 == 0 else lab for i, lab in enumerate(labels)]
     confidence = np.round(rng.uniform(0.3, 1.0, n), 4)
     error = np.array([o != lab for o, lab in zip(oof, labels, strict=True)])
-    clips = pd.DataFrame({
-        schema.PATH: paths,
-        schema.SPLIT: [schema.SPLITS[(i // 2) % 3] for i in range(n)],
-        schema.LABEL: labels,
-        schema.SPEAKER: [Path(p).name.split("_")[0] if "_nohash_" in p else "" for p in paths],
-        schema.PRED: preds,
-        schema.CONFIDENCE: confidence,
-        schema.LOSS: np.round(-np.log(confidence) + 2.0 * (np.array(preds) != np.array(labels)), 4),
-        schema.OOF_PRED: oof,
-        schema.OOF_CONFIDENCE: np.round(rng.uniform(0.3, 1.0, n), 4),
-        schema.ERROR: error,
-        schema.LABEL_QUALITY: np.round(rng.uniform(0, 1, n), 4),
-        schema.LABEL_ISSUE: [i % 7 == 0 for i in range(n)],
-        schema.SUGGESTED_LABEL: [_next_word(lab, 2) for lab in labels],
-        schema.CLEANLAB_ISSUE: [i % 5 == 0 for i in range(n)],
-    })
+    clips = pd.DataFrame(
+        {
+            schema.PATH: paths,
+            schema.SPLIT: [schema.SPLITS[(i // 2) % 3] for i in range(n)],
+            schema.LABEL: labels,
+            schema.SPEAKER: [Path(p).name.split("_")[0] if "_nohash_" in p else "" for p in paths],
+            schema.PRED: preds,
+            schema.CONFIDENCE: confidence,
+            schema.LOSS: np.round(-np.log(confidence) + 2.0 * (np.array(preds) != np.array(labels)), 4),
+            schema.OOF_PRED: oof,
+            schema.OOF_CONFIDENCE: np.round(rng.uniform(0.3, 1.0, n), 4),
+            schema.ERROR: error,
+            schema.LABEL_QUALITY: np.round(rng.uniform(0, 1, n), 4),
+            schema.LABEL_ISSUE: [i % 7 == 0 for i in range(n)],
+            schema.SUGGESTED_LABEL: [_next_word(lab, 2) for lab in labels],
+            schema.CLEANLAB_ISSUE: [i % 5 == 0 for i in range(n)],
+        }
+    )
     for k, d in enumerate(schema.DETECTORS):
         clips[d.score_column] = np.round(rng.uniform(0, 1, n), 4)
         clips[d.flag_column] = [(i + k) % (4 + k) == 0 for i in range(n)]
@@ -76,31 +78,51 @@ def make_fake_run(base: Path, seed: int = 0, legacy: bool = False) -> Path:
     (run / schema.ANALYSIS_DIR).mkdir(parents=True)
     table = pa.Table.from_pandas(clips, preserve_index=False)
     if not legacy:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               schema.ERROR_DEFINED_BY_METADATA_KEY: schema.OOF_PRED.encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), schema.ERROR_DEFINED_BY_METADATA_KEY: schema.OOF_PRED.encode()}
+        )
     pq.write_table(table, run / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
     findings = [
-        {"title": "Failure mode 1 — speech runs into the end of the clip",
-         "description": "Failure mode 1 — speech runs into the end of the clip", "size": len(first),
-         "clips": [paths[i] for i in first], "cluster": 0 if legacy else 1},
-        {"title": "Failure mode 2 — 'yes' heard as 'no'", "description": "'yes' heard as 'no'", "size": 2,
-         "clips": [paths[i] for i in second], "cluster": 1 if legacy else 2},
+        {
+            "title": "Failure mode 1 — speech runs into the end of the clip",
+            "description": "Failure mode 1 — speech runs into the end of the clip",
+            "size": len(first),
+            "clips": [paths[i] for i in first],
+            "cluster": 0 if legacy else 1,
+        },
+        {
+            "title": "Failure mode 2 — 'yes' heard as 'no'",
+            "description": "'yes' heard as 'no'",
+            "size": 2,
+            "clips": [paths[i] for i in second],
+            "cluster": 1 if legacy else 2,
+        },
     ]
     (run / schema.ANALYSIS_DIR / schema.FINDINGS_FILE).write_text(json.dumps(findings))
     per_class = {w: {"precision": 0.7, "recall": 0.6, "f1": 0.65, "support": 4} for w in WORDS}
-    (run / schema.METRICS_FILE).write_text(json.dumps(
-        {s: {"accuracy": 0.66, "macro_f1": 0.65, "per_class": per_class} for s in ("validation", "test")}))
+    (run / schema.METRICS_FILE).write_text(
+        json.dumps({s: {"accuracy": 0.66, "macro_f1": 0.65, "per_class": per_class} for s in ("validation", "test")})
+    )
     classes = sorted(set(labels))
     centres = {lab: rng.normal(size=8) * 3 for lab in classes}
     embedding = [(centres[lab] + rng.normal(size=8) * 0.1).astype(np.float32).tolist() for lab in labels]
     probs = [[0.9 if c == p else 0.1 / (len(classes) - 1) for c in classes] for p in preds]
-    pq.write_table(pa.table({
-        schema.PATH: paths, schema.SPLIT: clips[schema.SPLIT], schema.LABEL: labels, schema.PRED: preds,
-        schema.PROBS: pa.array(probs, type=pa.list_(pa.float32())),
-        schema.EMBEDDING: pa.array(embedding, type=pa.list_(pa.float32())),
-    }), run / schema.PREDICTIONS_FILE)
-    (run / schema.CONFIG_FILE).write_text(json.dumps(
-        {"data": {"source": str(data), "sample_rate": 16000}, "labels": classes}))
+    pq.write_table(
+        pa.table(
+            {
+                schema.PATH: paths,
+                schema.SPLIT: clips[schema.SPLIT],
+                schema.LABEL: labels,
+                schema.PRED: preds,
+                schema.PROBS: pa.array(probs, type=pa.list_(pa.float32())),
+                schema.EMBEDDING: pa.array(embedding, type=pa.list_(pa.float32())),
+            }
+        ),
+        run / schema.PREDICTIONS_FILE,
+    )
+    (run / schema.CONFIG_FILE).write_text(
+        json.dumps({"data": {"source": str(data), "sample_rate": 16000}, "labels": classes})
+    )
     return run
 
 
@@ -116,10 +138,37 @@ def make_analysed_run(base: Path) -> Path:
     data = base / "data"
     with torch_threads(1):
         steps = (
-            ["synth", str(data), "--words", ",".join(WORDS), "--speakers", "12", "--utterances", "3",
-             "--workers", "1", "--no-progress"],
-            ["train", str(data), "--out", str(run), "--model", "bcresnet-1", "--epochs", "12", "--batch-size", "32",
-             "--device", "cpu", "--set", "optim.optimizer=adam", "--set", "optim.lr=0.01"],
+            [
+                "synth",
+                str(data),
+                "--words",
+                ",".join(WORDS),
+                "--speakers",
+                "12",
+                "--utterances",
+                "3",
+                "--workers",
+                "1",
+                "--no-progress",
+            ],
+            [
+                "train",
+                str(data),
+                "--out",
+                str(run),
+                "--model",
+                "bcresnet-1",
+                "--epochs",
+                "12",
+                "--batch-size",
+                "32",
+                "--device",
+                "cpu",
+                "--set",
+                "optim.optimizer=adam",
+                "--set",
+                "optim.lr=0.01",
+            ],
             ["evaluate", str(run)],
             ["analyze", str(run), "--folds", "2", "--no-umap", "--quiet"],
         )

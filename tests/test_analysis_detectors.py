@@ -32,15 +32,15 @@ def _faulted(shared_data, clean, fault):
     if fault == "cutoff":
         return cut_off(clean)
     if fault == "multiword":
-        first = load_clip(shared_data / MINI, SHORT_WORD, SR, None)[int(0.12 * SR):int(0.40 * SR)]
-        return np.concatenate([first, noise_gap, clean[int(0.12 * SR):int(0.59 * SR)]])
+        first = load_clip(shared_data / MINI, SHORT_WORD, SR, None)[int(0.12 * SR) : int(0.40 * SR)]
+        return np.concatenate([first, noise_gap, clean[int(0.12 * SR) : int(0.59 * SR)]])
     if fault == "no_speech":
         noise = load_clip(shared_data / MINI, "_background_noise_/running_tap.wav", SR, None)
-        return 0.3 * noise[SR:2 * SR]
+        return 0.3 * noise[SR : 2 * SR]
     if fault == "clipping":
         return np.clip(clean * (4.0 / np.abs(clean).max()), -1.0, 1.0)
     if fault == "low_snr":  # white noise 5 dB below the speech
-        speech = clean[int(0.14 * SR):int(0.58 * SR)]
+        speech = clean[int(0.14 * SR) : int(0.58 * SR)]
         noise = np.random.default_rng(0).standard_normal(len(clean)).astype(np.float32)
         return clean + 10 ** (-5 / 20) * np.sqrt(np.mean(speech**2)) * noise
     if fault == "dc_offset":
@@ -74,12 +74,20 @@ def test_real_clips_are_mostly_unflagged(shared_data):
     """The mini set is clean single words; a detector flagging many of them is broken. (It does
     hold a few genuinely cut-off recordings, as the full dataset does.)"""
     root = shared_data / MINI
-    paths = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.wav")
-                   if p.parent.name != "_background_noise_")
+    paths = sorted(
+        p.relative_to(root).as_posix() for p in root.glob("*/*.wav") if p.parent.name != "_background_noise_"
+    )
     frame, problems = detect_clips(root, paths, progress=False)
     assert not problems and len(frame) == 350
-    limits = {"cutoff": 0.15, "multiword": 0.03, "no_speech": 0.02, "clipping": 0.01, "low_snr": 0.06,
-              "dc_offset": 0.02, "length": 0.02}
+    limits = {
+        "cutoff": 0.15,
+        "multiword": 0.03,
+        "no_speech": 0.02,
+        "clipping": 0.01,
+        "low_snr": 0.06,
+        "dc_offset": 0.02,
+        "length": 0.02,
+    }
     for name, limit in limits.items():
         assert frame[f"flag_{name}"].mean() <= limit, name
 

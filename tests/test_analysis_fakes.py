@@ -32,7 +32,7 @@ def cut_off(wave: np.ndarray) -> np.ndarray:
     loud = np.flatnonzero(envelope > 0.2 * envelope.max())
     middle = (loud[0] + loud[-1]) // 2
     quiet = np.resize(wave[: int(0.05 * SR)], SR - (middle - loud[0]))
-    return np.concatenate([quiet, wave[loud[0]:]])[:SR]
+    return np.concatenate([quiet, wave[loud[0] :]])[:SR]
 
 
 def make_run(tmp_path: Path, shared_data: Path, speaker_override: str | None = None) -> dict:
@@ -77,18 +77,27 @@ def make_run(tmp_path: Path, shared_data: Path, speaker_override: str | None = N
         speakers.append(speaker_override if speaker_override and label == "yes" else rel.split("/")[1].split("_")[0])
     targets = [WORDS.index(label) for label in labels]
     loss = [-float(np.log(p[t])) for p, t in zip(probs, targets, strict=True)]
-    table = pa.table({
-        "path": paths, "split": splits, "label": labels, "speaker_id": speakers, "pred": preds,
-        "confidence": pa.array([float(p.max()) for p in probs], pa.float32()), "loss": pa.array(loss, pa.float32()),
-        "probs": pa.array([p.tolist() for p in probs], pa.list_(pa.float32())),
-        "embedding": pa.array([e.tolist() for e in embeddings], pa.list_(pa.float32())),
-    })
+    table = pa.table(
+        {
+            "path": paths,
+            "split": splits,
+            "label": labels,
+            "speaker_id": speakers,
+            "pred": preds,
+            "confidence": pa.array([float(p.max()) for p in probs], pa.float32()),
+            "loss": pa.array(loss, pa.float32()),
+            "probs": pa.array([p.tolist() for p in probs], pa.list_(pa.float32())),
+            "embedding": pa.array([e.tolist() for e in embeddings], pa.list_(pa.float32())),
+        }
+    )
     run = tmp_path / "run"
     run.mkdir()
     pq.write_table(table, run / "predictions.parquet")
-    (run / "config.json").write_text(json.dumps({"data": {"source": str(root), "task": "all", "sample_rate": SR,
-                                                          "num_samples": SR},
-                                                 "labels": list(WORDS)}))
+    (run / "config.json").write_text(
+        json.dumps(
+            {"data": {"source": str(root), "task": "all", "sample_rate": SR, "num_samples": SR}, "labels": list(WORDS)}
+        )
+    )
     (run / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.8, "macro_f1": 0.78, "per_class": {}}}))
     (run / "history.csv").write_text("epoch,train_loss,val_loss,val_accuracy\n1,1.2,1.1,0.5\n2,0.8,0.9,0.7\n")
     return {"run": run, "root": root, "cutoff": cutoff, "mislabeled": mislabeled, "table": table}

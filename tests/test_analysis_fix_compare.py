@@ -90,9 +90,14 @@ def _sides(frame_a, frame_b):
 
 
 def test_cutoff_moves_keep_their_label_and_rejections_count_apart():
-    a = pd.DataFrame({"path": [str(n) for n in range(8)], "split": ["test"] * 8,
-                      "label": ["x", "x", "y", "y", "x", "y", "x", "y"],
-                      "pred": ["x", "y", "y", "x", "y", "x", "x", "y"]})
+    a = pd.DataFrame(
+        {
+            "path": [str(n) for n in range(8)],
+            "split": ["test"] * 8,
+            "label": ["x", "x", "y", "y", "x", "y", "x", "y"],
+            "pred": ["x", "y", "y", "x", "y", "x", "x", "y"],
+        }
+    )
     b = a.assign(pred=["x", "x", "_cutoff_", "x", "_cutoff_", "_cutoff_", "x", "y"])
     b.loc[[4, 5], "label"] = "_cutoff_"  # `hark fix` moved two clips: judged by their original word
     comparison = compare_sides(*_sides(a, b))
@@ -123,8 +128,9 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
 
 
 def test_bad_comparisons_get_a_clear_message():
-    a = pd.DataFrame({"path": ["1", "2", "3"], "split": ["test"] * 3, "label": ["x", "y", "x"],
-                      "pred": ["x", "y", "y"]})
+    a = pd.DataFrame(
+        {"path": ["1", "2", "3"], "split": ["test"] * 3, "label": ["x", "y", "x"], "pred": ["x", "y", "y"]}
+    )
     disjoint = a.assign(path=["7", "8", "9"])
     with pytest.raises(UsageError, match="share no clip"):
         compare_sides(*_sides(a, disjoint))

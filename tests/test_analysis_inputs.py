@@ -21,8 +21,13 @@ def _write(run, n=40, classes=("a", "b"), drop=None, nan_row=None):
     if nan_row is not None:
         embedding[nan_row, 2] = np.nan
     columns = {
-        "path": [f"{word}/{i}.wav" for i, word in enumerate(labels)], "split": ["train"] * n, "label": labels,
-        "speaker_id": ["s"] * n, "pred": labels, "confidence": [0.9] * n, "loss": [0.1] * n,
+        "path": [f"{word}/{i}.wav" for i, word in enumerate(labels)],
+        "split": ["train"] * n,
+        "label": labels,
+        "speaker_id": ["s"] * n,
+        "pred": labels,
+        "confidence": [0.9] * n,
+        "loss": [0.1] * n,
         "probs": pa.array([[1.0 / len(classes)] * len(classes)] * n, pa.list_(pa.float32())),
         "embedding": pa.array(embedding.tolist(), pa.list_(pa.float32())),
     }
@@ -32,12 +37,15 @@ def _write(run, n=40, classes=("a", "b"), drop=None, nan_row=None):
     return run
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"drop": "embedding"}, "missing column(s) embedding"),
-    ({"nan_row": 3}, "NaN or infinite values in 'embedding'"),
-    ({"classes": ("only",)}, "single class"),
-    ({"n": 20}, "only 20 clips"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"drop": "embedding"}, "missing column(s) embedding"),
+        ({"nan_row": 3}, "NaN or infinite values in 'embedding'"),
+        ({"classes": ("only",)}, "single class"),
+        ({"n": 20}, "only 20 clips"),
+    ],
+)
 def test_bad_runs_are_refused_clearly(tmp_path, kwargs, message):
     run = _write(tmp_path / "run", **kwargs)
     with pytest.raises(HarkError, match="predictions.parquet") as caught:

@@ -74,15 +74,18 @@ def test_each_error_is_explained_once_and_no_single_cause_holds_only_the_rest():
 
 
 def test_errors_without_a_cause_are_no_single_cause_only():
-    mixed = [(4, a, b, None) for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"),
-                                         ("down", "no"))]
+    mixed = [
+        (4, a, b, None)
+        for a, b in (("go", "up"), ("no", "yes"), ("up", "down"), ("off", "go"), ("yes", "off"), ("down", "no"))
+    ]
     modes, _ = _modes(_clips(mixed))
     assert len(modes) == 1 and modes[0].title.endswith(NO_SINGLE_CAUSE) and "most often" in modes[0].description
 
 
 def test_the_share_a_description_states_is_the_share_of_its_clips_matching_the_title():
-    clips = _clips([(24, "yes", "up", "cutoff"), (15, "go", "no", None), (9, "no", "go", None),
-                    (8, "up", "off", "multiword")])
+    clips = _clips(
+        [(24, "yes", "up", "cutoff"), (15, "go", "no", None), (9, "no", "go", None), (8, "up", "off", "multiword")]
+    )
     modes, _ = _modes(clips)
     checked = 0
     for mode in modes:

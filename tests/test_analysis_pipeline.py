@@ -32,8 +32,23 @@ def test_clips_parquet_has_one_row_per_clip_with_the_contract_columns(analysed):
     fake, _ = analysed
     clips = pd.read_parquet(fake["run"] / "analysis" / "clips.parquet")
     assert len(clips) == fake["table"].num_rows
-    for column in ("path", "split", "label", "pred", "confidence", "loss", "label_quality", "label_issue",
-                   "flag_cutoff", "score_cutoff", "flag_multiword", "cluster", "x", "y", "speaker_id"):
+    for column in (
+        "path",
+        "split",
+        "label",
+        "pred",
+        "confidence",
+        "loss",
+        "label_quality",
+        "label_issue",
+        "flag_cutoff",
+        "score_cutoff",
+        "flag_multiword",
+        "cluster",
+        "x",
+        "y",
+        "speaker_id",
+    ):
         assert column in clips, column
     assert clips["label_issue"].dtype == bool and clips["flag_cutoff"].dtype == bool
     assert set(clips["path"]) == set(fake["table"]["path"].to_pylist())

@@ -27,14 +27,20 @@ def reference_block(block: BCResBlock, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(norm(F.conv2d(out, conv.weight.contiguous())))
         layers = layers[3:]
     depthwise, ssn = layers
-    out = F.conv2d(out, depthwise.weight.contiguous(), stride=depthwise.stride, padding=depthwise.padding,
-                   groups=depthwise.groups)
+    out = F.conv2d(
+        out, depthwise.weight.contiguous(), stride=depthwise.stride, padding=depthwise.padding, groups=depthwise.groups
+    )
     b, c, f, t = out.shape
     frequency = ssn.norm(out.reshape(b, c * SUB_BANDS, f // SUB_BANDS, t)).reshape(b, c, f, t)
     temporal_conv, temporal_norm, _, pointwise, _ = block.temporal_path
     temporal = frequency.mean(dim=2, keepdim=True)
-    temporal = F.conv2d(temporal, temporal_conv.weight.contiguous(), padding=temporal_conv.padding,
-                        dilation=temporal_conv.dilation, groups=temporal_conv.groups)
+    temporal = F.conv2d(
+        temporal,
+        temporal_conv.weight.contiguous(),
+        padding=temporal_conv.padding,
+        dilation=temporal_conv.dilation,
+        groups=temporal_conv.groups,
+    )
     temporal = F.conv2d(F.silu(temporal_norm(temporal)), pointwise.weight.contiguous())
     out = frequency + temporal
     return F.relu(out if block.transition else out + x)

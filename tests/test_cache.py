@@ -26,8 +26,9 @@ def every_file_as_a_clip(root: Path) -> ClipDataset:
     """All `<label>/*.wav` as training clips, even those the loader would leave out for a bad
     header: a manifest can still name such files, and the cache must survive them."""
     clips = sorted(p.relative_to(root).as_posix() for p in root.glob("[!_]*/*.wav"))
-    return ClipDataset(root, [Example(rel, rel.split("/")[0], "train") for rel in clips],
-                       sorted({rel.split("/")[0] for rel in clips}))
+    return ClipDataset(
+        root, [Example(rel, rel.split("/")[0], "train") for rel in clips], sorted({rel.split("/")[0] for rel in clips})
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -177,8 +178,11 @@ cache.load_split(dataset, "train", workers=1, progress=False)
 
 def test_a_killed_build_leaves_no_cache_that_looks_complete(fake_sc, decode_count):
     dataset = load_dataset(fake_sc)
-    spec = {"root": str(fake_sc), "labels": dataset.labels,
-            "examples": [{"path": e.path, "label": e.label, "split": e.split} for e in dataset.examples]}
+    spec = {
+        "root": str(fake_sc),
+        "labels": dataset.labels,
+        "examples": [{"path": e.path, "label": e.label, "split": e.split} for e in dataset.examples],
+    }
     killed = subprocess.run([sys.executable, "-c", KILLED_BUILD, json.dumps(spec)], env=os.environ.copy())
     assert killed.returncode == -9
     arrays = cache_dir() / "arrays"
@@ -213,7 +217,7 @@ def test_silence_windows_are_cut_from_the_noise_at_their_offsets(tmp_path):
     assert windows and split.valid.all()
     for i, e in windows[:3]:
         noise, _ = sf.read(root / e.file, dtype="float32")
-        np.testing.assert_array_equal(split.waves[i], noise[e.offset:e.offset + 16000])
+        np.testing.assert_array_equal(split.waves[i], noise[e.offset : e.offset + 16000])
 
 
 @pytest.mark.parametrize("damage", ["truncate-waves", "truncate-valid", "garble-problems", "delete-waves"])
@@ -258,6 +262,7 @@ def test_a_damaged_noise_entry_is_rebuilt(fake_sc, caplog):
 def test_a_full_disk_while_caching_names_the_cache_and_the_space(fake_sc, monkeypatch):
     """Writing into a memory map on a full disk would kill the process with SIGBUS: the space
     is reserved first, so a full disk is a message instead, and no half-built entry stays."""
+
     def full(fd, offset, length):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

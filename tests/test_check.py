@@ -34,15 +34,28 @@ EXPECTED = {
 
 def hark_check(tmp_path: Path, data: Path, *flags: str) -> tuple[int, dict]:
     report = tmp_path / "report.json"
-    code = main(["check", str(data), "--json", str(report), "--out", str(tmp_path / "check"),
-                 "--no-progress", "--workers", "1", *flags])
+    code = main(
+        [
+            "check",
+            str(data),
+            "--json",
+            str(report),
+            "--out",
+            str(tmp_path / "check"),
+            "--no-progress",
+            "--workers",
+            "1",
+            *flags,
+        ]
+    )
     return code, json.loads(report.read_text())
 
 
 @pytest.fixture(scope="module")
 def bad_tree(tmp_path_factory):
-    root = make_fake_speech_commands(tmp_path_factory.mktemp("bad") / "sc", words=("yes", "no"), speakers=3,
-                                     utterances=1, with_noise=False)
+    root = make_fake_speech_commands(
+        tmp_path_factory.mktemp("bad") / "sc", words=("yes", "no"), speakers=3, utterances=1, with_noise=False
+    )
     bad = write_bad_wavs(root / "yes")
     (root / "no" / "notes.txt").write_text("not audio")
     return root, {kind: path.relative_to(root).as_posix() for kind, path in bad.items()}
@@ -95,8 +108,11 @@ def plant_leaks(root: Path) -> tuple[str, str, str]:
     moved = validation.pop()
     speaker = Path(moved).name.split("_nohash_")[0]
     listed = set(validation) | set(testing) | {moved}
-    original = next(p.relative_to(root).as_posix() for p in sorted(root.glob("yes/*.wav"))
-                    if p.relative_to(root).as_posix() not in listed)
+    original = next(
+        p.relative_to(root).as_posix()
+        for p in sorted(root.glob("yes/*.wav"))
+        if p.relative_to(root).as_posix() not in listed
+    )
     copy = "no/0badc0de_nohash_0.wav"
     shutil.copy(root / original, root / copy)
     (root / "validation_list.txt").write_text("\n".join(validation) + "\n")
@@ -118,15 +134,22 @@ def test_leakage_is_found_and_strict_fails_on_it(tmp_path):
     assert set(leaks[0]["splits"]) == {"validation", "test"}
     duplicates = report["leakage"]["duplicate_audio_across_splits"]
     assert [{(c["path"], c["split"]) for c in group["clips"]} for group in duplicates] == [
-        {(original, "train"), (copy, "test")}]
+        {(original, "train"), (copy, "test")}
+    ]
 
     code, _ = hark_check(tmp_path / "strict", root, "--strict", "--no-plots")
     assert code == 1
 
 
 def test_plots_are_valid_images_of_sensible_size(fake_sc, tmp_path):
-    dataset = ClipDataset(fake_sc, [Example(p.relative_to(fake_sc).as_posix(), p.parent.name, "train")
-                                    for p in sorted(fake_sc.glob("[!_]*/*.wav"))], ["down", "no", "up", "yes"])
+    dataset = ClipDataset(
+        fake_sc,
+        [
+            Example(p.relative_to(fake_sc).as_posix(), p.parent.name, "train")
+            for p in sorted(fake_sc.glob("[!_]*/*.wav"))
+        ],
+        ["down", "no", "up", "yes"],
+    )
     report = check_dataset(dataset, CheckConfig(workers=1), out=tmp_path / "plots", progress=False)
     assert set(report["plots"]) == {"lengths", "classes", "preview"}
     for name, path in report["plots"].items():
@@ -172,4 +195,3 @@ def test_check_and_analyze_give_a_recording_the_same_content_hash(tmp_path):
     checked = [inspect_file(tmp_path, path, CheckConfig()).digest for path in paths]
     assert content_hashes(tmp_path, paths, progress=False) == checked
     assert checked[0] == checked[1] != checked[2]
-

@@ -45,8 +45,12 @@ def test_quiet_hides_progress_bars(tmp_path):
         sf.write(tmp_path / f"c{i}.wav", np.zeros(800, np.float32), 8000)
     (tmp_path / "m.csv").write_text("path,label\n" + "".join(f"c{i}.wav,x\n" for i in range(3)))
     code = "import sys; from hark.cli import main; sys.exit(main(sys.argv[1:]))"
-    quiet = subprocess.run([sys.executable, "-c", code, "data", "info", str(tmp_path / "m.csv"), "--quiet"],
-                           capture_output=True, text=True, check=True)
+    quiet = subprocess.run(
+        [sys.executable, "-c", code, "data", "info", str(tmp_path / "m.csv"), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "3 clips" in quiet.stdout and "indexing" not in quiet.stderr
     from tqdm import std
 

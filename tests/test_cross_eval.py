@@ -25,8 +25,26 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cross")
     data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=3)
     with torch_threads(1):
-        assert main(["train", str(data), "--out", str(root / "run"), "--preset", "seed-m5", "--epochs", "2",
-                     "--batch-size", "16", "--device", "cpu", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(data),
+                    "--out",
+                    str(root / "run"),
+                    "--preset",
+                    "seed-m5",
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "16",
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         assert main(["evaluate", str(root / "run"), "--device", "cpu", "--quiet"]) == 0
     return root, data
 
@@ -51,8 +69,22 @@ def test_cross_dataset_evaluation_counts_unknown_labels(trained, capsys):
     own_predictions = (run / "predictions.parquet").read_bytes()
     manifest = _other(root, data)
     with __import__("conftest").torch_threads(1):
-        assert main(["evaluate", str(run), "--data", str(manifest), "--label-map", str(root / "map.csv"),
-                     "--device", "cpu", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    str(run),
+                    "--data",
+                    str(manifest),
+                    "--label-map",
+                    str(root / "map.csv"),
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     out = capsys.readouterr().out
     assert "20 clips have labels the model does not know" in out and "maybe (20)" in out
     folder = run / schema.EVAL_DIR / "other"
@@ -99,8 +131,21 @@ def test_a_bad_label_map_names_the_line(trained, capsys):
     root, data = trained
     manifest = _other(root, data)
     (root / "badmap.csv").write_text("from,to\nYES,yes\nmaybe,perhaps\n")
-    assert main(["evaluate", str(root / "run"), "--data", str(manifest), "--label-map", str(root / "badmap.csv"),
-                 "--device", "cpu"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                str(root / "run"),
+                "--data",
+                str(manifest),
+                "--label-map",
+                str(root / "badmap.csv"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 2
+    )
     assert "badmap.csv: line 3: 'perhaps' is not a label of the model" in capsys.readouterr().err
     assert main(["evaluate", str(root / "run"), "--label-map", str(root / "badmap.csv")]) == 2
 

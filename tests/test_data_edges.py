@@ -30,8 +30,9 @@ def own_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    return make_fake_speech_commands(tmp_path_factory.mktemp("pristine") / "sc", words=("yes", "no"),
-                                     speakers=6, utterances=1)
+    return make_fake_speech_commands(
+        tmp_path_factory.mktemp("pristine") / "sc", words=("yes", "no"), speakers=6, utterances=1
+    )
 
 
 @pytest.fixture
@@ -45,6 +46,7 @@ def problems_of(dataset) -> dict[str, str]:
 
 # ---- audio readers -------------------------------------------------------------------------
 
+
 def nan_wav(path: Path) -> Path:
     wave = np.full(16000, np.nan, dtype=np.float32)
     wave[:100] = 0.1
@@ -55,8 +57,11 @@ def nan_wav(path: Path) -> Path:
 
 def test_non_finite_audio_is_a_named_error_in_every_reader(tmp_path):
     bad = nan_wav(tmp_path / "w" / "nan.wav")
-    for read in (lambda: read_audio(bad), lambda: load_clip(tmp_path, "w/nan.wav", 8000, 8000),
-                 lambda: load_clip(tmp_path, "w/nan.wav#100", 16000, 1000)):
+    for read in (
+        lambda: read_audio(bad),
+        lambda: load_clip(tmp_path, "w/nan.wav", 8000, 8000),
+        lambda: load_clip(tmp_path, "w/nan.wav#100", 16000, 1000),
+    ):
         with pytest.raises(AudioError, match=r"nan\.wav: non-finite samples \(NaN or infinity\)"):
             read()
 
@@ -96,6 +101,7 @@ def test_a_fake_mp3_is_named_by_what_it_holds(tmp_path):
 
 
 # ---- loaders -------------------------------------------------------------------------------
+
 
 def test_the_loader_reports_truncated_nan_and_folder_clips(tree):
     truncated_wav(tree / "yes" / "aaaa0001_nohash_0.wav")
@@ -147,6 +153,7 @@ def test_a_symlink_out_of_the_dataset_is_reported_and_not_used(tree, tmp_path):
 
 # ---- hark check ----------------------------------------------------------------------------
 
+
 def test_check_reports_non_finite_and_truncated_clips(tree):
     nan_wav(tree / "yes" / "ffff0006_nohash_0.wav")
     dataset = load_dataset(tree)
@@ -165,8 +172,23 @@ def test_check_reports_a_split_with_no_clips(tmp_path, capsys):
     (tree / "testing_list.txt").write_text(validation)
     (tree / "validation_list.txt").write_text("")
     report_file = tmp_path / "report.json"
-    assert main(["check", str(tree), "--json", str(report_file), "--out", str(tmp_path / "out"), "--no-plots",
-                 "--no-progress", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                str(tree),
+                "--json",
+                str(report_file),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-plots",
+                "--no-progress",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     report = json.loads(report_file.read_text())
     assert list(report["empty_splits"]) == ["validation"]
     assert "without validation" in report["empty_splits"]["validation"]
@@ -188,8 +210,17 @@ def test_check_json_naming_a_folder_is_refused(tmp_path, capsys):
     assert "--json" in err and "is a folder" in err
 
 
-@pytest.mark.parametrize("option", [["--sample-rate", "0"], ["--n-mels", "0"], ["--seconds", "0"],
-                                    ["--silence-dbfs", "nan"], ["--workers", "-3"], ["--clipped-fraction", "2"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--sample-rate", "0"],
+        ["--n-mels", "0"],
+        ["--seconds", "0"],
+        ["--silence-dbfs", "nan"],
+        ["--workers", "-3"],
+        ["--clipped-fraction", "2"],
+    ],
+)
 def test_check_options_out_of_range_are_refused_before_reading_the_data(tmp_path, capsys, option):
     assert main(["check", str(tmp_path / "no-such-data"), *option, "--no-progress"]) == 2
     err = capsys.readouterr().err

@@ -24,9 +24,24 @@ def test_torchrun_two_processes_match_one(tmp_path):
         assert main(["train", str(data), "--out", str(single), *ARGS]) == 0
 
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "hark.cli", "train", str(data), "--out", str(parallel), *ARGS],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "hark.cli",
+            "train",
+            str(data),
+            "--out",
+            str(parallel),
+            *ARGS,
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
         timeout=900,  # a hang guard only: two gloo ranks crawl when the machine is oversubscribed
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
@@ -44,6 +59,7 @@ def test_torchrun_two_processes_match_one(tmp_path):
             torch.testing.assert_close(two["model"][name], tensor, rtol=1e-4, atol=1e-5, msg=name)
     waves = torch.randn(8, 8000, generator=torch.Generator().manual_seed(0)) * 0.1
     with torch.no_grad():
-        torch.testing.assert_close(load_trained(parallel, "last").model(waves),
-                                   load_trained(single, "last").model(waves), rtol=1e-3, atol=2e-3)
+        torch.testing.assert_close(
+            load_trained(parallel, "last").model(waves), load_trained(single, "last").model(waves), rtol=1e-3, atol=2e-3
+        )
     assert abs(one["history"][-1]["train_loss"] - two["history"][-1]["train_loss"]) < 1e-4

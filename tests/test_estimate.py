@@ -19,8 +19,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
     dataset = load_dataset(make_fake_speech_commands(tmp_path_factory.mktemp("tones") / "sc"))
-    train, val = (ClipTable.build(dataset, dataset.split(s), 8000, 8000, 1, lambda m: None, False)
-                  for s in ("train", "validation"))
+    train, val = (
+        ClipTable.build(dataset, dataset.split(s), 8000, 8000, 1, lambda m: None, False)
+        for s in ("train", "validation")
+    )
     return dataset, train, val
 
 

@@ -32,8 +32,9 @@ LABELS = ["a", "b", "c", "d"]
 def test_metrics_match_hand_computed_values():
     assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(4 / 6)
     assert macro_f1(Y_TRUE, Y_PRED) == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
-    np.testing.assert_array_equal(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)),
-                                  [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    )
     entry = split_metrics(Y_TRUE, Y_PRED, LABELS)
     assert entry["per_class"]["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
     assert entry["per_class"]["c"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
@@ -50,8 +51,9 @@ def test_tables_are_readable_and_put_the_worst_class_first():
 
 
 def test_confusion_files(tmp_path):
-    save_confusion(confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), LABELS, tmp_path / "m.png", tmp_path / "m.csv",
-                   "test")
+    save_confusion(
+        confusion_matrix(Y_TRUE, Y_PRED, np.arange(4)), LABELS, tmp_path / "m.png", tmp_path / "m.csv", "test"
+    )
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].split(",")[1:] == LABELS and lines[1] == "a,2,1,0,0"
@@ -64,8 +66,13 @@ class TinyNet(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.embedding_dim = embedding_dim
-        self.body = nn.Sequential(nn.Unflatten(1, (1, -1)), nn.Conv1d(1, embedding_dim, 64, stride=32), nn.ReLU(),
-                                  nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        self.body = nn.Sequential(
+            nn.Unflatten(1, (1, -1)),
+            nn.Conv1d(1, embedding_dim, 64, stride=32),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool1d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(embedding_dim, num_classes)
 
     def forward(self, x):
@@ -84,8 +91,17 @@ def test_predictions_table_rows_probs_loss_and_embedding(tmp_path):
 
     frame, read_labels = read_predictions(path)
     assert read_labels == labels
-    assert list(frame.columns) == ["path", "split", "label", "speaker_id", "pred", "confidence", "loss", "probs",
-                                   "embedding"]
+    assert list(frame.columns) == [
+        "path",
+        "split",
+        "label",
+        "speaker_id",
+        "pred",
+        "confidence",
+        "loss",
+        "probs",
+        "embedding",
+    ]
     assert list(frame.path) == [examples[i].path for i in rows]
     schema = pq.read_schema(path)
     assert schema.field("probs").type == pa.list_(pa.float32(), len(labels))
@@ -113,6 +129,7 @@ def test_predictions_reject_labels_the_model_never_saw():
 
 # ---- the commands on a real trained run ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A seed-m5 run (8 kHz) trained for two epochs on a fake Speech Commands tree (train 48
@@ -128,8 +145,25 @@ def trained_run(tmp_path_factory):
     nan_clip = (data / "validation_list.txt").read_text().split()[0]
     sf.write(data / nan_clip, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
     with torch_threads(1):
-        assert main(["train", str(data), "--out", str(root / "run"), "--preset", "seed-m5", "--epochs", "2",
-                     "--batch-size", "16", "--device", "cpu"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(data),
+                    "--out",
+                    str(root / "run"),
+                    "--preset",
+                    "seed-m5",
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "16",
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
     return root / "run", corrupt, nan_clip
 
 
@@ -187,8 +221,22 @@ def test_predict_command_handles_any_rate_long_audio_and_bad_files(trained_run, 
 
     files = [tmp_path / "stereo44k.wav", tmp_path / "bad.wav", tmp_path / "long.wav"]
     # Threshold 0: every window reports its best word, so the detections must tile the file.
-    code = main(["predict", str(run), *map(str, files), "--top-k", "2", "--json", "--device", "cpu",
-                 "--threshold", "0", "--hop", "0.5"])
+    code = main(
+        [
+            "predict",
+            str(run),
+            *map(str, files),
+            "--top-k",
+            "2",
+            "--json",
+            "--device",
+            "cpu",
+            "--threshold",
+            "0",
+            "--hop",
+            "0.5",
+        ]
+    )
     captured = capsys.readouterr()
 
     assert code == 1  # one file failed, the others were still processed
@@ -214,5 +262,8 @@ def test_export_command_matches_the_trained_model(trained_run, tmp_path, capsys)
     predictor = Predictor.from_run(run, device="cpu")
     assert sidecar["labels"] == predictor.labels and sidecar["sample_rate"] == 8000 and sidecar["num_samples"] == 8000
     waves = np.random.default_rng(0).uniform(-0.3, 0.3, (4, 8000)).astype(np.float32)
-    np.testing.assert_allclose(torch.softmax(torch.from_numpy(onnx_logits(tmp_path / "kws.onnx", waves)), 1).numpy(),
-                               predictor.probabilities(waves), atol=1e-4)
+    np.testing.assert_allclose(
+        torch.softmax(torch.from_numpy(onnx_logits(tmp_path / "kws.onnx", waves)), 1).numpy(),
+        predictor.probabilities(waves),
+        atol=1e-4,
+    )

@@ -108,15 +108,26 @@ def test_sorting_and_paging(client, clips):
     params = {"sort": "confidence", "order": "asc", "limit": 500, "prediction": "final"}
     by_final = client.get("/api/clips", params=params).json()["clips"]
     assert [c["confidence"] for c in by_final] == sorted(clips.confidence)
-    pages = [client.get("/api/clips", params={"sort": "label_quality", "offset": o, "limit": 20}).json()["clips"]
-             for o in (0, 20, 40)]
+    pages = [
+        client.get("/api/clips", params={"sort": "label_quality", "offset": o, "limit": 20}).json()["clips"]
+        for o in (0, 20, 40)
+    ]
     paths = [c["path"] for page in pages for c in page]
     assert len(paths) == len(set(paths)) == len(clips)
 
 
 def test_nan_scores_sort_last_either_way():
-    frame = pd.DataFrame({"path": list("abcd"), "loss": [1.0, np.nan, 3.0, 2.0], "confidence": 0.5,
-                          "label_quality": 0.5, "label": "x", "pred": "x", "split": "train"})
+    frame = pd.DataFrame(
+        {
+            "path": list("abcd"),
+            "loss": [1.0, np.nan, 3.0, 2.0],
+            "confidence": 0.5,
+            "label_quality": 0.5,
+            "label": "x",
+            "pred": "x",
+            "split": "train",
+        }
+    )
     index = ClipIndex(frame, [])
     everything = np.ones(4, dtype=bool)
     assert frame.path[index.ordered(everything, "loss", "desc")].tolist() == ["c", "d", "a", "b"]
@@ -140,8 +151,17 @@ def test_failure_mode_and_issue_filters(client, run, clips):
 
 
 def test_bad_query_values_are_422(client):
-    for params in ({"sort": "path; DROP TABLE"}, {"limit": 100000}, {"offset": -1}, {"agree": "maybe"},
-                   {"mode": "x"}, {"issue": 0}, {"conf_min": "nan"}, {"loss_max": "inf"}, {"cluster": 1}):
+    for params in (
+        {"sort": "path; DROP TABLE"},
+        {"limit": 100000},
+        {"offset": -1},
+        {"agree": "maybe"},
+        {"mode": "x"},
+        {"issue": 0},
+        {"conf_min": "nan"},
+        {"loss_max": "inf"},
+        {"cluster": 1},
+    ):
         assert client.get("/api/clips", params=params).status_code == 422, params
 
 
@@ -166,8 +186,9 @@ def test_map_has_a_point_per_clip(client, clips):
     import base64
 
     m = client.get("/api/map").json()
-    x, label, mode = (np.frombuffer(base64.b64decode(m[k]), dtype=t) for k, t in (("x", "<f4"), ("label", "<i4"),
-                                                                                    ("mode", "<i4")))
+    x, label, mode = (
+        np.frombuffer(base64.b64decode(m[k]), dtype=t) for k, t in (("x", "<f4"), ("label", "<i4"), ("mode", "<i4"))
+    )
     assert len(x) == len(label) == len(clips)
     assert np.allclose(x, clips.x) and [m["classes"][i] for i in label] == clips.label.tolist()
     for view, column in (("oof", "oof_pred"), ("final", "pred")):
@@ -191,8 +212,10 @@ def test_metrics_confusion_and_findings(client, clips):
     assert m["distribution"]["train"]["yes"] == (train.label == "yes").sum()
     assert m["metrics"]["test"]["accuracy"] == 0.66
     # Numbered from 1; neither the title's "Failure mode N —" nor its repeat in the description shown.
-    assert [(f["number"], f["title"]) for f in m["modes"]] == [(1, "speech runs into the end of the clip"),
-                                                               (2, "'yes' heard as 'no'")]
+    assert [(f["number"], f["title"]) for f in m["modes"]] == [
+        (1, "speech runs into the end of the clip"),
+        (2, "'yes' heard as 'no'"),
+    ]
     assert m["modes"][0]["description"] == "speech runs into the end of the clip"
 
 
@@ -240,16 +263,18 @@ def test_broken_clip_is_a_clear_4xx_not_a_crash(client):
     assert response.status_code == 422 and "zero-length" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["../run/config.json", "../../etc/passwd", "/etc/passwd",
-                                  "yes/../../run/config.json", "", "yes"])
+@pytest.mark.parametrize(
+    "path", ["../run/config.json", "../../etc/passwd", "/etc/passwd", "yes/../../run/config.json", "", "yes"]
+)
 def test_only_clips_of_the_run_are_served(client, path):
     for kind in ("audio", "spectrogram"):
         assert client.get(f"/api/{kind}", params={"path": path}).status_code == 404
 
 
 def test_issue_endpoints(client, clips):
-    created = client.post("/api/issues", json={"title": "Cut-off", "notes": "<script>alert(1)</script>",
-                                               "ids": [0, 1, 1]})
+    created = client.post(
+        "/api/issues", json={"title": "Cut-off", "notes": "<script>alert(1)</script>", "ids": [0, 1, 1]}
+    )
     assert created.status_code == 201
     issue = created.json()
     assert issue["size"] == 2 and issue["notes"] == "<script>alert(1)</script>" and issue["status"] == "open"
@@ -275,18 +300,21 @@ def test_issue_from_a_filter_takes_every_matching_clip(client, clips):
     assert issue["size"] == (clips.label != clips.oof_pred).sum()
 
 
-@pytest.mark.parametrize("method, url, body", [
-    ("post", "/api/issues", {"title": ""}),
-    ("post", "/api/issues", {"title": "x" * 201}),
-    ("post", "/api/issues", {"title": "t", "status": "closed"}),
-    ("post", "/api/issues", {"title": "t", "ids": [10**9]}),
-    ("post", "/api/issues", {"title": "t", "ids": ["a"]}),
-    ("post", "/api/issues", {"title": "t", "unexpected": 1}),
-    ("post", "/api/issues", {"title": "t", "filter": {"sort": "x"}}),
-    ("patch", "/api/issues/abc", {"title": "t"}),
-    ("post", "/api/issues/1/clips", {"ids": []}),
-    ("put", "/api/corrections", {"path": "yes/x.wav"}),
-])
+@pytest.mark.parametrize(
+    "method, url, body",
+    [
+        ("post", "/api/issues", {"title": ""}),
+        ("post", "/api/issues", {"title": "x" * 201}),
+        ("post", "/api/issues", {"title": "t", "status": "closed"}),
+        ("post", "/api/issues", {"title": "t", "ids": [10**9]}),
+        ("post", "/api/issues", {"title": "t", "ids": ["a"]}),
+        ("post", "/api/issues", {"title": "t", "unexpected": 1}),
+        ("post", "/api/issues", {"title": "t", "filter": {"sort": "x"}}),
+        ("patch", "/api/issues/abc", {"title": "t"}),
+        ("post", "/api/issues/1/clips", {"ids": []}),
+        ("put", "/api/corrections", {"path": "yes/x.wav"}),
+    ],
+)
 def test_invalid_bodies_are_4xx(client, method, url, body):
     response = getattr(client, method)(url, json=body)
     assert 400 <= response.status_code < 500, response.text
@@ -340,8 +368,12 @@ def test_query_model_rejects_unknown_sort():
 
 
 def _start_server(run):
-    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(run), "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hark.cli", "explore", str(run), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = server.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+/", line)
     if not match:
@@ -389,6 +421,7 @@ def test_run_without_analysis_is_a_clear_error(tmp_path, capsys):
 
 # ---- one schema: the browser reads every shared name from /api/schema -------------------------
 
+
 def test_schema_is_served_from_hark_schema(client):
     from hark.explorer.queries import ClipFilter
 
@@ -411,8 +444,14 @@ def test_static_scripts_hold_no_copy_of_the_schema():
 
     static = Path(__file__).resolve().parents[1] / "src" / "hark" / "explorer" / "static"
     sort_list = ", ".join(f'"{k}"' for k in schema.SORT_KEYS[:2])
-    copies = [*(f'"{label}"' for label in schema.SPECIAL_LABEL_NAMES), "FILTER_KEYS", "PAGE_SIZE =",
-              '"open", "resolved"', sort_list, f"= {schema.PAGE_SIZE}"]
+    copies = [
+        *(f'"{label}"' for label in schema.SPECIAL_LABEL_NAMES),
+        "FILTER_KEYS",
+        "PAGE_SIZE =",
+        '"open", "resolved"',
+        sort_list,
+        f"= {schema.PAGE_SIZE}",
+    ]
     for script in static.glob("*.js"):
         text = script.read_text()
         assert [c for c in copies if c in text] == [], script.name
@@ -436,7 +475,8 @@ def test_facets_count_each_value_under_the_filter(client, clips):
     train = clips[clips.split == "train"]
     assert facets["total"] == len(train)
     assert facets["counts"]["label"] == train.label.value_counts().to_dict() | {
-        k: 0 for k in set(clips.label) - set(train.label)}
+        k: 0 for k in set(clips.label) - set(train.label)
+    }
     assert facets["counts"]["agree"]["disagree"] == (train.label != train.oof_pred).sum()
     assert facets["counts"]["flag"]["cutoff"] == train.flag_cutoff.sum()
     assert sum(facets["histograms"]["conf"]["counts"]) == train.oof_confidence.notna().sum()
@@ -480,11 +520,13 @@ def test_clip_detail_names_every_score(client, clips):
 
 # ---- server hardening ----------------------------------------------------------------------
 
+
 def test_ids_out_of_range_and_non_finite_numbers_are_4xx(client):
     assert client.get("/api/issues/99999999999999999999").status_code == 422
     assert client.get("/api/issues/0").status_code == 422
-    response = client.post("/api/issues", content=b'{"title": "t", "ids": [1e400]}',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/issues", content=b'{"title": "t", "ids": [1e400]}', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422 and "finite" in response.json()["detail"]
     assert client.post("/api/issues", json={"title": "t", "ids": [2**70]}).status_code == 422
 
@@ -520,8 +562,12 @@ def test_writes_need_a_same_origin_request(client):
     assert client.post("/api/issues", json=body, headers={"origin": "http://evil.example"}).status_code == 403
     assert client.post("/api/issues", json=body, headers={"origin": "null"}).status_code == 403
     assert client.post("/api/issues", json=body, headers={"sec-fetch-site": "cross-site"}).status_code == 403
-    assert client.put("/api/corrections", json={"path": "x", "label": "y"},
-                      headers={"origin": "http://127.0.0.1:9999"}).status_code == 403
+    assert (
+        client.put(
+            "/api/corrections", json={"path": "x", "label": "y"}, headers={"origin": "http://127.0.0.1:9999"}
+        ).status_code
+        == 403
+    )
     assert client.get("/api/issues", headers={"origin": "http://evil.example"}).status_code == 200  # reads are fine
     ok = client.post("/api/issues", json=body, headers={"origin": LOCAL, "sec-fetch-site": "same-origin"})
     assert ok.status_code == 201
@@ -581,6 +627,7 @@ def test_a_folder_that_is_no_run_names_the_problem(tmp_path, capsys):
 
 # ---- compare two runs ------------------------------------------------------------------------
 
+
 def make_run_b(run_a, tmp_path):
     """Run B: run A's clips, where B gets every third clip right and the fifth wrong."""
     import shutil
@@ -593,8 +640,10 @@ def make_run_b(run_a, tmp_path):
     b = clips.oof_pred.where(rows % 3 != 0, clips.label)
     b = b.where(rows % 5 != 1, [x + "-wrong" for x in clips.label])
     clips["oof_pred"] = b
-    pq.write_table(pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
-                   run_b / "analysis" / "clips.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
+        run_b / "analysis" / "clips.parquet",
+    )
     return run_b, clips
 
 

@@ -38,8 +38,12 @@ def analysed(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(analysed):
-    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(analysed), "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hark.cli", "explore", str(analysed), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     match = re.search(r"http://\S+/", server.stdout.readline())
     assert match, "the explorer printed no URL"
     yield analysed, match.group(0)
@@ -55,8 +59,15 @@ def browser():
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--autoplay-policy=no-user-gesture-required"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -261,8 +272,9 @@ def test_selection_stays_consistent_with_the_filter(page, served):
     shoot(page, "map-selection")
     page.select_option("select[name=agree]", "disagree")
     wrong = int((clips.label != clips[schema.OOF_PRED]).sum())
-    page.wait_for_function("n => document.getElementById('picked-count').textContent.startsWith(n + ' selected')",
-                           arg=wrong)
+    page.wait_for_function(
+        "n => document.getElementById('picked-count').textContent.startsWith(n + ' selected')", arg=wrong
+    )
     assert f"{len(clips) - wrong} left the selection: outside the filter" in page.text_content("#picked-count")
     assert page.evaluate("document.getElementById('map-plot').pointcloud.highlight.length") == wrong
     page.click("#issue-from-picked")
@@ -287,8 +299,11 @@ def test_confusion_cell_is_reachable_by_keyboard_and_opens_its_clips(page, serve
     assert total(page) == ((clips.label == label) & (clips[schema.OOF_PRED] == pred)).sum()
     page.click("#prediction-switch button[value=final]")  # the one switch to the final model's view
     final = int(((clips.label == label) & (clips.pred == pred)).sum())
-    page.wait_for_function("n => location.search.includes('prediction=final') && document.querySelector('.pager')"
-                           " .textContent.includes(`· ${n} clips`)", arg=final)
+    page.wait_for_function(
+        "n => location.search.includes('prediction=final') && document.querySelector('.pager')"
+        " .textContent.includes(`· ${n} clips`)",
+        arg=final,
+    )
     assert {b.get_attribute("title") for b in page.locator("#grid .card .pred").all()} == {"predicted (final model)"}
 
 
@@ -350,10 +365,16 @@ def served_pair(analysed, tmp_path_factory):
     clips = table.to_pandas()
     column = schema.OOF_PRED if schema.OOF_PRED in clips else "oos_pred"
     clips[column] = clips[column].where(clips.index % 3 != 0, clips.label)
-    pq.write_table(pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
-                   run_b / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
-    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(analysed), str(run_b), "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    pq.write_table(
+        pa.Table.from_pandas(clips, preserve_index=False).replace_schema_metadata(table.schema.metadata),
+        run_b / schema.ANALYSIS_DIR / schema.CLIPS_FILE,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hark.cli", "explore", str(analysed), str(run_b), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     match = re.search(r"http://\S+/", server.stdout.readline())
     assert match, "the explorer printed no URL"
     yield clips.rename(columns={column: "b_pred"}), match.group(0)
@@ -372,8 +393,10 @@ def test_compare_two_runs_in_the_app(page, served, served_pair):
     page.wait_for_selector("#grid .card")
     assert "compare=fixed" in page.url and total(page) == len(fixed)
     card = page.locator("#grid .card").first
-    assert card.locator(".compare-pred.right").count() == 1 and card.locator(".pred").text_content() != \
-        card.locator(".label").text_content()
+    assert (
+        card.locator(".compare-pred.right").count() == 1
+        and card.locator(".pred").text_content() != card.locator(".label").text_content()
+    )
     shoot(page, "compare")
 
 
@@ -420,8 +443,9 @@ def test_map_hover_preview_click_plays_and_lasso_selects(page, served):
     page.wait_for_selector("#selection-grid .card")
     selected = int(page.text_content("#selection-title").split()[0])
     shown = [p.text_content() for p in page.locator("#selection-grid .card .path").all()]
-    middle = page.evaluate("(() => { const c = document.getElementById('map-plot').pointcloud;"
-                           " return c.toWorld(c.width / 2, 0)[0]; })()")
+    middle = page.evaluate(
+        "(() => { const c = document.getElementById('map-plot').pointcloud; return c.toWorld(c.width / 2, 0)[0]; })()"
+    )
     assert 0 < selected == len(shown) or len(shown) == schema.PAGE_SIZE
     assert clips.set_index("path").loc[shown].x.max() <= middle
     page.focus("#map-plot")  # the map is reachable and pans by keyboard
@@ -432,9 +456,12 @@ def test_map_hover_preview_click_plays_and_lasso_selects(page, served):
 
 
 def test_a_missing_data_folder_is_said_on_the_page_and_the_cards(browser, analysed, tmp_path):
-    server = subprocess.Popen([sys.executable, "-m", "hark.cli", "explore", str(analysed), "--port", "0",
-                               "--data", str(tmp_path / "moved")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hark.cli", "explore", str(analysed), "--port", "0", "--data", str(tmp_path / "moved")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         match = re.search(r"http://\S+/", server.stdout.readline())
         assert match, "the explorer printed no URL"

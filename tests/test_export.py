@@ -38,8 +38,12 @@ def test_onnxruntime_matches_torch(name, tmp_path):
     assert onnx_logits(path, waves).shape == (5, len(LABELS))
     assert max_abs_difference(model, path, waves) < 1e-3
     assert json.loads(sidecar_path(path).read_text()) == {
-        "labels": LABELS, "sample_rate": sample_rate, "num_samples": sample_rate,
-        "input": "waveform", "output": "logits", "opset": 17,
+        "labels": LABELS,
+        "sample_rate": sample_rate,
+        "num_samples": sample_rate,
+        "input": "waveform",
+        "output": "logits",
+        "opset": 17,
     }
 
 

@@ -29,8 +29,10 @@ def fsdd(tmp_path_factory):
         pytest.skip(f"FSDD not found at {recordings} (set HARK_SHARED_DATA)")
     root = tmp_path_factory.mktemp("fsdd")
     manifest = root / "fsdd.csv"
-    assert main(["data", "index", str(recordings), "--pattern", "{label}_{speaker}_{take}.wav",
-                 "--out", str(manifest)]) == 0
+    assert (
+        main(["data", "index", str(recordings), "--pattern", "{label}_{speaker}_{take}.wav", "--out", str(manifest)])
+        == 0
+    )
     return root, manifest
 
 
@@ -39,16 +41,34 @@ def outside(fsdd):
     """Every 8th FSDD clip (375, all 6 speakers), logistic regression on log-mel statistics."""
     root, manifest = fsdd
     predictions = root / "sk.parquet"
-    subprocess.run([sys.executable, str(EXAMPLE), str(manifest), str(predictions), "--every", "8"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, str(EXAMPLE), str(manifest), str(predictions), "--every", "8"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return root, manifest, predictions
 
 
 def test_outside_model_analysed_and_explorable(outside, capsys):
     root, manifest, predictions = outside
     out = root / "analysis-out"
-    assert main(["analyze", "--predictions", str(predictions), "--data", str(manifest), "--out", str(out),
-                 "--no-umap", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--predictions",
+                str(predictions),
+                "--data",
+                str(manifest),
+                "--out",
+                str(out),
+                "--no-umap",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "out-of-fold probabilities (oof_probs)" in printed
     clips = pq.read_table(out / schema.ANALYSIS_DIR / schema.CLIPS_FILE).to_pandas()
@@ -67,7 +87,8 @@ def test_outside_model_analysed_and_explorable(outside, capsys):
     metrics = json.loads((out / schema.METRICS_FILE).read_text())
     held = source[schema.SPLIT] == "validation"
     assert metrics["validation"]["accuracy"] == pytest.approx(
-        float((probs[held.to_numpy()].argmax(1) == [labels.index(x) for x in source[schema.LABEL][held]]).mean()))
+        float((probs[held.to_numpy()].argmax(1) == [labels.index(x) for x in source[schema.LABEL][held]]).mean())
+    )
 
     from fastapi.testclient import TestClient
 
@@ -100,8 +121,21 @@ def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys
     n = table.num_rows
 
     def analyze(path, *extra):
-        code = main(["analyze", "--predictions", str(path), "--data", str(manifest), "--out",
-                     str(tmp_path / "out"), "--no-umap", "--no-report", "--quiet", *extra])
+        code = main(
+            [
+                "analyze",
+                "--predictions",
+                str(path),
+                "--data",
+                str(manifest),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-umap",
+                "--no-report",
+                "--quiet",
+                *extra,
+            ]
+        )
         return code, capsys.readouterr().err
 
     short = table.set_column(table.schema.get_field_index("probs"), "probs", _vectors(np.full((n, 9), 1 / 9)))
@@ -109,8 +143,13 @@ def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys
     assert code == 1 and "short.parquet: row 0: 'probs' has 9 values but the label list has 10" in err
 
     ragged = pa.array([[0.1] * 10] * (n - 1) + [[0.5, 0.5]], pa.list_(pa.float32()))
-    code, err = analyze(_write(tmp_path / "ragged.parquet", short.set_column(
-        short.schema.get_field_index("probs"), "probs", ragged), labels))
+    code, err = analyze(
+        _write(
+            tmp_path / "ragged.parquet",
+            short.set_column(short.schema.get_field_index("probs"), "probs", ragged),
+            labels,
+        )
+    )
     assert code == 1 and f"row {n - 1}: 'probs' has 2 values" in err
 
     paths = table.column("path").to_pylist()
@@ -131,8 +170,9 @@ def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys
     code, err = analyze(tmp_path / "bare.parquet", "--labels", str(tmp_path / "labels.txt"))
     assert code == 1 and "has 10 values but the label list has 9" in err
 
-    logits = table.set_column(table.schema.get_field_index("probs"), "probs",
-                              _vectors(np.random.default_rng(0).standard_normal((n, 10))))
+    logits = table.set_column(
+        table.schema.get_field_index("probs"), "probs", _vectors(np.random.default_rng(0).standard_normal((n, 10)))
+    )
     code, err = analyze(_write(tmp_path / "logits.parquet", logits, labels))
     assert code == 1 and "negative values" in err and "softmax" in err
 
@@ -143,8 +183,23 @@ def test_without_oof_the_label_error_step_says_in_sample(outside, tmp_path, caps
     plain = table.drop_columns(["oof_probs", "embedding"])
     path = tmp_path / "plain.parquet"
     pq.write_table(plain, path)
-    assert main(["analyze", "--predictions", str(path), "--data", str(manifest), "--out", str(tmp_path / "o"),
-                 "--no-umap", "--no-report", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--predictions",
+                str(path),
+                "--data",
+                str(manifest),
+                "--out",
+                str(tmp_path / "o"),
+                "--no-umap",
+                "--no-report",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "from in-sample probabilities" in capsys.readouterr().out
     written = pq.read_schema(tmp_path / "o" / schema.PREDICTIONS_FILE)
     assert written.field(schema.EMBEDDING).type == pa.list_(pa.float32(), 10)  # log-probabilities stand in

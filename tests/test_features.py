@@ -31,8 +31,15 @@ def test_logmel_matches_librosa(sample_rate):
     wave = _speechlike(sample_rate)
     ours = front(torch.from_numpy(np.stack([wave, 0.5 * wave]))).numpy()
     reference = librosa.feature.melspectrogram(
-        y=wave, sr=sample_rate, n_fft=front.n_fft, hop_length=front.hop_length, n_mels=40, fmin=20.0,
-        center=True, pad_mode="constant", power=2.0,
+        y=wave,
+        sr=sample_rate,
+        n_fft=front.n_fft,
+        hop_length=front.hop_length,
+        n_mels=40,
+        fmin=20.0,
+        center=True,
+        pad_mode="constant",
+        power=2.0,
     )
     assert ours.shape == (2, 40, 1 + len(wave) // front.hop_length) == (2, 40, 101)
     np.testing.assert_allclose(ours[0], np.log(reference + 1e-6), atol=2e-3)
@@ -48,8 +55,9 @@ def test_logmel_matches_librosa_on_real_clips(shared_data):
     waves = np.stack([load_clip(root, path) for path in paths])
     ours = LogMel()(torch.from_numpy(waves)).numpy()
     for wave, features in zip(waves, ours, strict=True):
-        reference = librosa.feature.melspectrogram(y=wave, sr=16000, n_fft=480, hop_length=160, n_mels=40,
-                                                   fmin=20.0, pad_mode="constant")
+        reference = librosa.feature.melspectrogram(
+            y=wave, sr=16000, n_fft=480, hop_length=160, n_mels=40, fmin=20.0, pad_mode="constant"
+        )
         np.testing.assert_allclose(features, np.log(reference + 1e-6), atol=1e-3)
 
 
@@ -146,8 +154,9 @@ def test_time_shift_moves_the_signal_and_fills_zeros():
 
 def test_spec_augment_masks_only_in_training():
     spec = torch.randn(8, 40, 101)
-    augment = SpecAugment(freq_masks=2, freq_width=7, time_masks=2, time_width=25,
-                          generator=torch.Generator().manual_seed(0))
+    augment = SpecAugment(
+        freq_masks=2, freq_width=7, time_masks=2, time_width=25, generator=torch.Generator().manual_seed(0)
+    )
     masked = augment(spec)
     fill = spec.mean(dim=(1, 2), keepdim=True)
     hit = masked == fill

@@ -22,8 +22,9 @@ def manifest(tmp_path):
     rows = ["path,label,speaker"]
     for i in range(12):
         label, speaker = ("yes", "no", "up")[i % 3], f"spk{i % 4}"
-        sf.write(tmp_path / f"{label}_{speaker}_{i}.wav", 0.1 * rng.standard_normal(4000 + 100 * i), 8000,
-                 subtype="PCM_16")
+        sf.write(
+            tmp_path / f"{label}_{speaker}_{i}.wav", 0.1 * rng.standard_normal(4000 + 100 * i), 8000, subtype="PCM_16"
+        )
         rows.append(f"{label}_{speaker}_{i}.wav,{label},{speaker}")
     path = tmp_path / "m.csv"
     path.write_text("\n".join(rows) + "\n")
@@ -93,11 +94,17 @@ def test_a_saved_dataset_with_string_labels_and_a_split_column(tmp_path):
         audio.append({"bytes": buffer.getvalue(), "path": f"take{i}.flac"})
         labels.append("on" if i % 2 else "off")
         splits.append("test" if i == 5 else "train")
-    features = datasets.Features({"sound": datasets.Audio(sampling_rate=16000), "label": datasets.Value("string"),
-                                  "split": datasets.Value("string")})
+    features = datasets.Features(
+        {
+            "sound": datasets.Audio(sampling_rate=16000),
+            "label": datasets.Value("string"),
+            "split": datasets.Value("string"),
+        }
+    )
     table = pa.table({"sound": pa.array(audio, features["sound"].pa_type), "label": labels, "split": splits})
-    datasets.Dataset(datasets.table.InMemoryTable(table), info=datasets.DatasetInfo(features=features)) \
-        .save_to_disk(str(tmp_path / "saved"))
+    datasets.Dataset(datasets.table.InMemoryTable(table), info=datasets.DatasetInfo(features=features)).save_to_disk(
+        str(tmp_path / "saved")
+    )
     loaded = load_dataset(tmp_path / "saved")
     assert loaded.labels == ["off", "on"] and [e.split for e in loaded.examples] == splits
     assert all(e.sample_rate == 16000 and e.num_samples == 1600 for e in loaded.examples)

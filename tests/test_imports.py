@@ -20,8 +20,11 @@ PACKAGE = Path(hark.__file__).resolve().parent
 # option ranges and file reading/writing every stage shares; cli dispatches to every command by name.
 STAGES = ("data", "features", "models", "train", "evaluate", "analysis", "explorer")
 BASE = ("hark", "hark.schema", "hark.errors", "hark.fileio", "hark.runfiles", "hark.ranges")
-RANK = {**{name: 0 for name in BASE}, **{f"hark.{stage}": rank for rank, stage in enumerate(STAGES, 1)},
-        "hark.cli": len(STAGES) + 1}
+RANK = {
+    **{name: 0 for name in BASE},
+    **{f"hark.{stage}": rank for rank, stage in enumerate(STAGES, 1)},
+    "hark.cli": len(STAGES) + 1,
+}
 # hark.synth is a side branch: it writes datasets with hark.data's helpers, and no stage may
 # depend on it (the analysis must never learn the synthetic faults it is tested against).
 SIDE_BRANCHES = {"hark.synth": ("hark.data", *BASE)}
@@ -136,7 +139,8 @@ def test_imports_run_down_the_pipeline_only():
 def test_the_checker_sees_an_upward_import_and_a_cycle():
     graph = {"hark.train.loop": {"hark.evaluate.metrics"}, "hark.evaluate.metrics": {"hark.train.loop"}}
     assert upward_imports(graph) == [
-        "hark.train.loop imports hark.evaluate.metrics: up the pipeline (hark.train comes before hark.evaluate)"]
+        "hark.train.loop imports hark.evaluate.metrics: up the pipeline (hark.train comes before hark.evaluate)"
+    ]
     assert cycles(graph) == [["hark.evaluate.metrics", "hark.train.loop"]]
     assert upward_imports({"hark.analysis.x": {"hark.synth.faults"}})
     assert upward_imports({"hark.synth.x": {"hark.train.run"}})
@@ -144,18 +148,24 @@ def test_the_checker_sees_an_upward_import_and_a_cycle():
 
 
 def test_lazy_and_relative_imports_count(tmp_path):
-    modules = {"hark.a": Path("a.py"), "hark.b": Path("b.py"), "hark.pkg": Path("pkg/__init__.py"),
-               "hark.pkg.c": Path("pkg/c.py")}
+    modules = {
+        "hark.a": Path("a.py"),
+        "hark.b": Path("b.py"),
+        "hark.pkg": Path("pkg/__init__.py"),
+        "hark.pkg.c": Path("pkg/c.py"),
+    }
     source = tmp_path / "probe.py"
     source.write_text("def f():\n    from hark.b import x\nfrom . import a\nfrom hark.pkg import c\n")
     assert imports_of("hark.probe", source, modules) == {"hark.a", "hark.b", "hark.pkg.c"}
 
 
 def test_help_imports_no_numerical_library():
-    probe = ("import sys, contextlib, io\n"
-             "from hark.cli import main\n"
-             "with contextlib.redirect_stdout(io.StringIO()):\n"
-             "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
-             f"print(' '.join(sorted(m for m in {NUMERICAL!r} if m in sys.modules)))\n")
+    probe = (
+        "import sys, contextlib, io\n"
+        "from hark.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+        f"print(' '.join(sorted(m for m in {NUMERICAL!r} if m in sys.modules)))\n"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"`hark --help` imports {result.stdout.strip()}"

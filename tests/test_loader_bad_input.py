@@ -16,8 +16,9 @@ CLIPS = 3 * 6 * 1  # words x speakers x utterances of the tree below
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    return make_fake_speech_commands(tmp_path_factory.mktemp("pristine") / "sc", words=("yes", "no", "up"),
-                                     speakers=6, utterances=1)
+    return make_fake_speech_commands(
+        tmp_path_factory.mktemp("pristine") / "sc", words=("yes", "no", "up"), speakers=6, utterances=1
+    )
 
 
 @pytest.fixture
@@ -45,9 +46,15 @@ def test_unreadable_files_are_skipped_and_the_rest_loads(tree):
 def test_unusual_but_valid_wavs_load_with_their_own_format(tree):
     bad = write_bad_wavs(tree / "no")
     by_path = {e.path: e for e in load_dataset(tree).examples}
-    expected = {"8-bit": (16000, 16000), "float": (16000, 16000), "44.1k": (44100, 44100),
-                "stereo": (16000, 16000), "over-long": (40000, 16000), "silent": (16000, 16000),
-                "clipped": (16000, 16000)}
+    expected = {
+        "8-bit": (16000, 16000),
+        "float": (16000, 16000),
+        "44.1k": (44100, 44100),
+        "stereo": (16000, 16000),
+        "over-long": (40000, 16000),
+        "silent": (16000, 16000),
+        "clipped": (16000, 16000),
+    }
     for kind, (frames, rate) in expected.items():
         example = by_path[f"no/{bad[kind].name}"]
         assert (example.num_samples, example.sample_rate) == (frames, rate), kind
@@ -79,8 +86,10 @@ def test_malformed_list_lines_are_named_by_file_and_line(tree):
     dataset = load_dataset(tree)
     problems = [str(p) for p in dataset.problems]
     not_an_entry = "is not a <word>/<file>.wav entry; ignored"
-    assert problems == [f"validation_list.txt: line 1: 'garbage line' {not_an_entry}",
-                        f"validation_list.txt: line {len(listed) + 2}: '../../etc/passwd.wav' {not_an_entry}"]
+    assert problems == [
+        f"validation_list.txt: line 1: 'garbage line' {not_an_entry}",
+        f"validation_list.txt: line {len(listed) + 2}: '../../etc/passwd.wav' {not_an_entry}",
+    ]
     assert {e.path for e in dataset.split("validation")} == set(listed)
 
 
@@ -91,8 +100,10 @@ def test_list_entries_naming_absent_files_are_reported(tree):
         handle.write("yes/ffffffff_nohash_9.wav\n")
     dataset = load_dataset(tree)
     problems = [str(p) for p in dataset.problems]
-    assert problems == [f"validation_list.txt: line 1: {listed[0]} does not exist",
-                        f"validation_list.txt: line {len(listed) + 1}: yes/ffffffff_nohash_9.wav does not exist"]
+    assert problems == [
+        f"validation_list.txt: line 1: {listed[0]} does not exist",
+        f"validation_list.txt: line {len(listed) + 1}: yes/ffffffff_nohash_9.wav does not exist",
+    ]
     assert len(dataset) == CLIPS - 1
     assert {e.path for e in dataset.split("validation")} == set(listed[1:])
 

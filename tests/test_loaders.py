@@ -28,8 +28,11 @@ TWELVE_TASK_WORDS = (*CORE_WORDS, "bed", "cat", "tree")
 
 def listed_splits(root: Path) -> dict[str, str]:
     """Split of every clip according to the list files, read independently of the loader."""
-    splits = {str(p.relative_to(root).as_posix()): "train" for p in root.glob("*/*.wav")
-              if p.parent.name != "_background_noise_"}
+    splits = {
+        str(p.relative_to(root).as_posix()): "train"
+        for p in root.glob("*/*.wav")
+        if p.parent.name != "_background_noise_"
+    }
     for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
         for line in (root / name).read_text().split():
             splits[line] = split
@@ -52,8 +55,9 @@ def fake_sc(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def twelve_task_root(tmp_path_factory) -> Path:
-    root = make_fake_speech_commands(tmp_path_factory.mktemp("sc12") / "sc12", words=TWELVE_TASK_WORDS,
-                                     speakers=16, utterances=1)
+    root = make_fake_speech_commands(
+        tmp_path_factory.mktemp("sc12") / "sc12", words=TWELVE_TASK_WORDS, speakers=16, utterances=1
+    )
     rng = np.random.default_rng(1)
     for name in ("white_noise", "pink_noise"):  # long enough for validation/test stretches
         write_wav(root / "_background_noise_" / f"{name}.wav", 0.1 * rng.standard_normal(16000 * 30))
@@ -192,6 +196,7 @@ def test_twelve_class_silence_windows_never_share_noise_across_splits(twelve_tas
 def test_twelve_class_unknown_sample_is_deterministic_for_a_seed(twelve_task_root):
     def unknown(**opts):
         return [e.path for e in load_dataset(twelve_task_root, task="12", **opts).examples if e.label == "_unknown_"]
+
     assert unknown() == unknown()
     assert unknown(seed=1) == unknown(seed=1) != unknown(seed=2)
 
@@ -212,7 +217,7 @@ def make_twelve_class_test_archive_layout(root: Path) -> Path:
     """As the official speech_commands_test_set_v0.02: `_silence_`/`_unknown_` folders,
     unknown clips named `<word>_<speaker>_nohash_<n>.wav.wav`."""
     rng = np.random.default_rng(0)
-    speakers = [f"{i:08x}" for i in range(0x0c540988, 0x0c540988 + 16)]
+    speakers = [f"{i:08x}" for i in range(0x0C540988, 0x0C540988 + 16)]
     for s, speaker in enumerate(speakers):
         write_wav(root / "yes" / f"{speaker}_nohash_0.wav", 0.1 * rng.standard_normal(16000))
         write_wav(root / "_unknown_" / f"backward_{speaker}_nohash_{s % 3}.wav.wav", rng.standard_normal(16000) * 0.1)

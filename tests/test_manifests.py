@@ -46,11 +46,14 @@ def test_csv_manifest_with_splits_speakers_and_windows(tmp_path):
     wav(tmp_path / "clips" / "a.wav")
     wav(tmp_path / "clips" / "b.wav")
     wav(tmp_path / "long.wav", seconds=3.0)
-    manifest = write(tmp_path / "m.csv", "path,label,split,speaker,start,end\n"
-                                         "clips/a.wav,yes,train,s1,,\n"
-                                         "clips/b.wav,no,valid,s2,,\n"
-                                         "long.wav,yes,test,s3,1.0,2.0\n"
-                                         "long.wav,no,test,s3,2.0,\n")
+    manifest = write(
+        tmp_path / "m.csv",
+        "path,label,split,speaker,start,end\n"
+        "clips/a.wav,yes,train,s1,,\n"
+        "clips/b.wav,no,valid,s2,,\n"
+        "long.wav,yes,test,s3,1.0,2.0\n"
+        "long.wav,no,test,s3,2.0,\n",
+    )
     dataset = load_dataset(manifest)
     assert dataset.root == tmp_path and dataset.labels == ["no", "yes"]
     by_path = {e.path: e for e in dataset.examples}
@@ -69,10 +72,16 @@ def test_tsv_and_jsonl_manifests_read_like_csv(tmp_path):
     wav(tmp_path / "a.wav")
     wav(tmp_path / "b.wav")
     tsv = load_dataset(write(tmp_path / "m.tsv", "path\tlabel\tspeaker\na.wav\tyes\tann\nb.wav\tno\tbob\n"))
-    jsonl = load_dataset(write(tmp_path / "m.jsonl", '{"path": "a.wav", "label": "yes", "speaker": "ann"}\n\n'
-                                                     '{"path": "b.wav", "label": "no", "speaker": "bob"}\n'))
-    assert [(e.path, e.label, e.speaker_id, e.split) for e in tsv.examples] == \
-           [(e.path, e.label, e.speaker_id, e.split) for e in jsonl.examples]
+    jsonl = load_dataset(
+        write(
+            tmp_path / "m.jsonl",
+            '{"path": "a.wav", "label": "yes", "speaker": "ann"}\n\n'
+            '{"path": "b.wav", "label": "no", "speaker": "bob"}\n',
+        )
+    )
+    assert [(e.path, e.label, e.speaker_id, e.split) for e in tsv.examples] == [
+        (e.path, e.label, e.speaker_id, e.split) for e in jsonl.examples
+    ]
 
 
 def test_split_from_speaker_hash_else_file_name(tmp_path):
@@ -99,17 +108,23 @@ def test_missing_or_unreadable_files_are_problems_naming_the_line(tmp_path):
     assert "line 4" in problems["bad.wav"]
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("file,label\na.wav,x\n", r"m\.csv: missing column\(s\) path \(has: file, label\)"),
-    ("path,label\na.wav,x\nb.wav,y\na.wav,z\n", r"m\.csv: .*line 4: a\.wav is listed twice \(also line 2\)"),
-    ("path,label\n/etc/a.wav,x\n", r"m\.csv: .*line 2: path '/etc/a\.wav' is absolute"),
-    ("path,label\n../a.wav,x\n", r"m\.csv: .*line 2: path '\.\./a\.wav' leaves the data folder"),
-    ("path,label\na.wav,yes\nb.wav,Yes\n", r"m\.csv: .*line 3: label 'Yes' is another spelling of 'yes' \(line 2\)"),
-    ("path,label\na.wav,yes \n", r"m\.csv: .*line 2: label 'yes ' has leading or trailing spaces"),
-    ("path,label,split\na.wav,x,holdout\n", r"m\.csv: .*line 2: split 'holdout' is not one of"),
-    ("path,label,start,end\na.wav,x,2,1\n", r"m\.csv: .*line 2: end 1 is not after start 2"),
-    ("path,label\na.wav,x,extra\n", r"m\.csv: line 2: 3 fields, the header has 2"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("file,label\na.wav,x\n", r"m\.csv: missing column\(s\) path \(has: file, label\)"),
+        ("path,label\na.wav,x\nb.wav,y\na.wav,z\n", r"m\.csv: .*line 4: a\.wav is listed twice \(also line 2\)"),
+        ("path,label\n/etc/a.wav,x\n", r"m\.csv: .*line 2: path '/etc/a\.wav' is absolute"),
+        ("path,label\n../a.wav,x\n", r"m\.csv: .*line 2: path '\.\./a\.wav' leaves the data folder"),
+        (
+            "path,label\na.wav,yes\nb.wav,Yes\n",
+            r"m\.csv: .*line 3: label 'Yes' is another spelling of 'yes' \(line 2\)",
+        ),
+        ("path,label\na.wav,yes \n", r"m\.csv: .*line 2: label 'yes ' has leading or trailing spaces"),
+        ("path,label,split\na.wav,x,holdout\n", r"m\.csv: .*line 2: split 'holdout' is not one of"),
+        ("path,label,start,end\na.wav,x,2,1\n", r"m\.csv: .*line 2: end 1 is not after start 2"),
+        ("path,label\na.wav,x,extra\n", r"m\.csv: line 2: 3 fields, the header has 2"),
+    ],
+)
 def test_bad_manifests_name_the_file_line_and_problem(tmp_path, body, expected):
     wav(tmp_path / "a.wav")
     wav(tmp_path / "b.wav")
@@ -152,8 +167,14 @@ def test_pattern_fields_may_span_folders(tmp_path):
     wav(tmp_path / "r" / "ann" / "yes-1.wav")
     wav(tmp_path / "r" / "bob" / "no-2.wav")
     rows, unmatched = index_by_pattern(tmp_path / "r", "{speaker}/{label}-{take}.wav")
-    assert rows == [{"path": "ann/yes-1.wav", "label": "yes", "speaker": "ann"},
-                    {"path": "bob/no-2.wav", "label": "no", "speaker": "bob"}] and unmatched == []
+    assert (
+        rows
+        == [
+            {"path": "ann/yes-1.wav", "label": "yes", "speaker": "ann"},
+            {"path": "bob/no-2.wav", "label": "no", "speaker": "bob"},
+        ]
+        and unmatched == []
+    )
 
 
 def test_pattern_matching_nothing_names_the_folder_and_examples(recordings, tmp_path, capsys):
@@ -168,28 +189,36 @@ def test_pattern_matching_nothing_names_the_folder_and_examples(recordings, tmp_
 
 def test_speechbrain_csvs(tmp_path):
     data = tmp_path / "gsc"
-    files = {name: wav(data / word / f"{spk}_nohash_0.wav", seconds=1.0, rate=16000)
-             for name, word, spk in (("a", "yes", "aaa"), ("b", "no", "bbb"), ("c", "yes", "ccc"))}
+    files = {
+        name: wav(data / word / f"{spk}_nohash_0.wav", seconds=1.0, rate=16000)
+        for name, word, spk in (("a", "yes", "aaa"), ("b", "no", "bbb"), ("c", "yes", "ccc"))
+    }
     noise = wav(data / "_background_noise_" / "white.wav", seconds=3.0, rate=16000)
     csv_dir = tmp_path / "csv"
     csv_dir.mkdir()
     header = "ID,duration,start,stop,wav,spk_id,command\n"
-    write(csv_dir / "train.csv", header + f"a,1.0,0,16000,{files['a']},aaa,yes\n"
-                                          f"n1,1.0,16000,32000,{noise},,_silence_\n")
+    write(
+        csv_dir / "train.csv", header + f"a,1.0,0,16000,{files['a']},aaa,yes\nn1,1.0,16000,32000,{noise},,_silence_\n"
+    )
     write(csv_dir / "valid.csv", header + f"b,1.0,0,16000,{files['b']},bbb,no\n")
     write(csv_dir / "test.csv", header + f"c,1.0,0,16000,{files['c']},ccc,yes\n")
     dataset = load_dataset(csv_dir)
     assert dataset.root == data
     got = sorted((e.path, e.label, e.split, e.speaker_id) for e in dataset.examples)
-    assert got == [("_background_noise_/white.wav#16000", "_silence_", "train", None),
-                   ("no/bbb_nohash_0.wav", "no", "validation", "bbb"),
-                   ("yes/aaa_nohash_0.wav", "yes", "train", "aaa"),
-                   ("yes/ccc_nohash_0.wav", "yes", "test", "ccc")]
+    assert got == [
+        ("_background_noise_/white.wav#16000", "_silence_", "train", None),
+        ("no/bbb_nohash_0.wav", "no", "validation", "bbb"),
+        ("yes/aaa_nohash_0.wav", "yes", "train", "aaa"),
+        ("yes/ccc_nohash_0.wav", "yes", "test", "ccc"),
+    ]
     single = load_dataset(csv_dir / "valid.csv")
     assert [(e.path, e.split) for e in single.examples] == [("bbb_nohash_0.wav", "validation")]  # root: its folder
     write(csv_dir / "test.csv", header + f"c,1.0,0,16000,{files['c']},ccc,Yes\n")
-    with pytest.raises(HarkError, match=r"test\.csv line 2: label 'Yes' is another spelling of 'yes' "
-                                        r"\(train\.csv line 2\)"):
+    with pytest.raises(
+        HarkError,
+        match=r"test\.csv line 2: label 'Yes' is another spelling of 'yes' "
+        r"\(train\.csv line 2\)",
+    ):
         load_dataset(csv_dir)
 
 
@@ -210,8 +239,10 @@ def test_check_reports_speaker_leakage_in_a_manifest_split(tmp_path):
 
     for i in range(4):
         wav(tmp_path / f"c{i}.wav", seed=i)
-    manifest = write(tmp_path / "m.csv", "path,label,split,speaker\nc0.wav,x,train,ann\nc1.wav,y,test,ann\n"
-                                         "c2.wav,x,train,bob\nc3.wav,y,train,bob\n")
+    manifest = write(
+        tmp_path / "m.csv",
+        "path,label,split,speaker\nc0.wav,x,train,ann\nc1.wav,y,test,ann\nc2.wav,x,train,bob\nc3.wav,y,train,bob\n",
+    )
     report = check_dataset(load_dataset(manifest), CheckConfig(sample_rate=RATE), progress=False)
     leaks = report["leakage"]["speakers_in_multiple_splits"]
     assert [leak["speaker"] for leak in leaks] == ["ann"]
@@ -244,10 +275,15 @@ def test_hugging_face_without_the_datasets_package_says_how_to_install(tmp_path,
 def test_speechbrain_relative_and_data_root_paths(tmp_path):
     wav(tmp_path / "audio" / "go" / "x_nohash_0.wav", seconds=1.0, rate=16000)
     wav(tmp_path / "audio" / "stop" / "y_nohash_0.wav", seconds=1.0, rate=16000)
-    write(tmp_path / "test.csv", "ID,duration,start,stop,wav,spk_id,command\n"
-                                 "a,1.0,0,16000,audio/go/x_nohash_0.wav,x,go\n"
-                                 "b,1.0,0,16000,$data_root/audio/stop/y_nohash_0.wav,y,stop\n")
+    write(
+        tmp_path / "test.csv",
+        "ID,duration,start,stop,wav,spk_id,command\n"
+        "a,1.0,0,16000,audio/go/x_nohash_0.wav,x,go\n"
+        "b,1.0,0,16000,$data_root/audio/stop/y_nohash_0.wav,y,stop\n",
+    )
     dataset = load_dataset(tmp_path / "test.csv")
     assert dataset.root == tmp_path / "audio"
-    assert sorted((e.path, e.split) for e in dataset.examples) == [("go/x_nohash_0.wav", "test"),
-                                                                   ("stop/y_nohash_0.wav", "test")]
+    assert sorted((e.path, e.split) for e in dataset.examples) == [
+        ("go/x_nohash_0.wav", "test"),
+        ("stop/y_nohash_0.wav", "test"),
+    ]

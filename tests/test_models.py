@@ -70,8 +70,13 @@ def test_m5_is_the_tutorial_size_and_runs_at_8_and_16_khz():
 
 def test_bc_resnet_sizes_follow_the_paper():
     # Kim et al. 2021, Table 2 (12 classes): 9.2k, 27.3k, 54.2k, 188k, 321k parameters.
-    for name, paper in [("bcresnet-1", 9.2e3), ("bcresnet-2", 27.3e3), ("bcresnet-3", 54.2e3),
-                        ("bcresnet-6", 188e3), ("bcresnet-8", 321e3)]:
+    for name, paper in [
+        ("bcresnet-1", 9.2e3),
+        ("bcresnet-2", 27.3e3),
+        ("bcresnet-3", 54.2e3),
+        ("bcresnet-6", 188e3),
+        ("bcresnet-8", 321e3),
+    ]:
         assert abs(count_parameters(create_model(name, 12)) - paper) / paper < 0.01, name
 
 
@@ -83,8 +88,9 @@ def test_log_mel_models_follow_the_sample_rate():
 
 def test_eval_is_deterministic_and_spec_augment_only_trains():
     torch.manual_seed(0)
-    augmented = create_model("bcresnet-1", 12,
-                             spec_augment=dict(freq_masks=2, freq_width=7, time_masks=2, time_width=25))
+    augmented = create_model(
+        "bcresnet-1", 12, spec_augment=dict(freq_masks=2, freq_width=7, time_masks=2, time_width=25)
+    )
     plain = create_model("bcresnet-1", 12)
     plain.load_state_dict(augmented.state_dict())
     augmented.eval(), plain.eval()
@@ -111,9 +117,16 @@ def test_onnx_export_includes_the_front_end_and_agrees(name, tmp_path):
     model = create_model(name, 12, spec_augment=None)  # None is accepted even by m5
     model.eval()
     path = tmp_path / f"{name}.onnx"
-    torch.onnx.export(model, (_clips(16000, batch=2),), str(path), dynamo=False, opset_version=17,
-                      input_names=["waveform"], output_names=["logits"],
-                      dynamic_axes={"waveform": {0: "batch"}, "logits": {0: "batch"}})
+    torch.onnx.export(
+        model,
+        (_clips(16000, batch=2),),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["waveform"],
+        output_names=["logits"],
+        dynamic_axes={"waveform": {0: "batch"}, "logits": {0: "batch"}},
+    )
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     clips = _clips(16000, batch=3, seed=1)
     (ours,) = session.run(None, {"waveform": clips.numpy()})

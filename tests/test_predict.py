@@ -29,7 +29,7 @@ class ToneSpotter(nn.Module):
 
     def forward(self, waves):
         power = torch.fft.rfft(waves, n=RATE).abs().square()  # 1-Hz bins
-        bands = [power[:, int(f) - 20:int(f) + 20].sum(1) for f in TONES.values()]
+        bands = [power[:, int(f) - 20 : int(f) + 20].sum(1) for f in TONES.values()]
         return self.head(torch.log(torch.stack(bands, 1) + 1e-3))
 
 
@@ -49,7 +49,7 @@ def test_long_audio_gives_one_detection_per_word_at_its_time(spotter, tmp_path):
     placed = {"yes": 1.0, "no": 3.8}  # onsets in seconds; each word lasts 0.5 s
     for word, onset in placed.items():
         start = int(onset * RATE)
-        audio[start:start + RATE // 2] += tone(word)
+        audio[start : start + RATE // 2] += tone(word)
     write_wav(tmp_path / "long.wav", audio)
 
     result = spotter.predict_file(tmp_path / "long.wav", top_k=2, hop_seconds=0.25)
@@ -80,15 +80,20 @@ def test_short_clip_at_44k_stereo_is_resampled_and_down_mixed(spotter, tmp_path)
 
 def test_detect_merges_consecutive_windows_and_ignores_non_words():
     starts = np.arange(6) * 0.25
-    probs = np.array([
-        [0.1, 0.0, 0.9, 0.0],  # yes
-        [0.1, 0.0, 0.8, 0.1],  # yes (merged)
-        [0.1, 0.9, 0.0, 0.0],  # _unknown_ is never a detection
-        [0.0, 0.0, 0.3, 0.7],  # no
-        [0.0, 0.0, 0.6, 0.4],  # yes right after no: a new detection
-        [0.6, 0.0, 0.4, 0.0],  # below threshold
-    ])
+    probs = np.array(
+        [
+            [0.1, 0.0, 0.9, 0.0],  # yes
+            [0.1, 0.0, 0.8, 0.1],  # yes (merged)
+            [0.1, 0.9, 0.0, 0.0],  # _unknown_ is never a detection
+            [0.0, 0.0, 0.3, 0.7],  # no
+            [0.0, 0.0, 0.6, 0.4],  # yes right after no: a new detection
+            [0.6, 0.0, 0.4, 0.0],  # below threshold
+        ]
+    )
     found = detect(starts, probs, LABELS, window_seconds=1.0, threshold=0.5)
     assert [(d.label, d.start, d.end, d.probability) for d in found] == [
-        ("yes", 0.0, 1.25, 0.9), ("no", 0.75, 1.75, 0.7), ("yes", 1.0, 2.0, 0.6)]
+        ("yes", 0.0, 1.25, 0.9),
+        ("no", 0.75, 1.75, 0.7),
+        ("yes", 1.0, 2.0, 0.6),
+    ]
     assert found[0].peak == 0.5

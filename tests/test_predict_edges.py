@@ -19,17 +19,44 @@ def run_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("predict-edges")
     data = make_fake_speech_commands(base / "sc", speakers=6)
     run = base / "run"
-    assert main(["train", str(data), "--out", str(run), "--preset", "seed-m5", "--epochs", "1",
-                 "--batch-size", "16", "--device", "cpu", "--set", "run.workers=1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(data),
+                "--out",
+                str(run),
+                "--preset",
+                "seed-m5",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--device",
+                "cpu",
+                "--set",
+                "run.workers=1",
+            ]
+        )
+        == 0
+    )
     return run
 
 
-@pytest.mark.parametrize("option, named", [
-    (["--hop", "0"], "--hop"), (["--hop", "-0.5"], "--hop"), (["--hop", "nan"], "--hop"), (["--hop", "inf"], "--hop"),
-    (["--top-k", "0"], "--top-k"), (["--top-k", "-5"], "--top-k"),
-    (["--threshold", "1.5"], "--threshold"), (["--threshold", "nan"], "--threshold"),
-    (["--device", "gpu"], "--device"),
-])
+@pytest.mark.parametrize(
+    "option, named",
+    [
+        (["--hop", "0"], "--hop"),
+        (["--hop", "-0.5"], "--hop"),
+        (["--hop", "nan"], "--hop"),
+        (["--hop", "inf"], "--hop"),
+        (["--top-k", "0"], "--top-k"),
+        (["--top-k", "-5"], "--top-k"),
+        (["--threshold", "1.5"], "--threshold"),
+        (["--threshold", "nan"], "--threshold"),
+        (["--device", "gpu"], "--device"),
+    ],
+)
 def test_an_option_out_of_range_is_refused_before_the_run_is_loaded(tmp_path, capsys, option, named):
     assert main(["predict", str(tmp_path / "no-such-run"), str(tmp_path / "x.wav"), *option]) == 2
     err = capsys.readouterr().err

@@ -20,9 +20,28 @@ KILL_AFTER = 2
 
 
 def train_command(data, run, *extra):
-    return [sys.executable, "-m", "hark.cli", "train", str(data), "--out", str(run), "--preset", "seed-m5",
-            "--epochs", str(EPOCHS), "--batch-size", "16", "--device", "cpu", "--set", "run.workers=1",
-            "--set", "run.checkpoint_every=1", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "hark.cli",
+        "train",
+        str(data),
+        "--out",
+        str(run),
+        "--preset",
+        "seed-m5",
+        "--epochs",
+        str(EPOCHS),
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--set",
+        "run.workers=1",
+        "--set",
+        "run.checkpoint_every=1",
+        *extra,
+    ]
 
 
 def test_killed_run_resumes_to_identical_weights(tmp_path):

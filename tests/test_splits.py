@@ -16,8 +16,7 @@ LIST_FILES = {"validation": "validation_list.txt", "test": "testing_list.txt"}
 @pytest.mark.parametrize("version, expected_entries", [("v0.02", 9981 + 11005), ("v0.01", 6798 + 6835)])
 def test_hash_split_reproduces_every_official_list_entry(shared_data, version, expected_entries):
     root = shared_data / f"speech_commands_official_lists_{version}"
-    entries = [(split, line) for split, name in LIST_FILES.items()
-               for line in (root / name).read_text().split()]
+    entries = [(split, line) for split, name in LIST_FILES.items() for line in (root / name).read_text().split()]
     assert len(entries) == expected_entries
     wrong = [(split, path) for split, path in entries if which_set(path) != split]
     assert wrong == []
@@ -26,15 +25,18 @@ def test_hash_split_reproduces_every_official_list_entry(shared_data, version, e
     assert wrong == []
 
 
-@pytest.mark.parametrize("path, words, expected", [
-    ("yes/0a7c2a8d_nohash_3.wav", (), ("0a7c2a8d", 3)),
-    ("_unknown_/backward_0c540988_nohash_0.wav.wav", ("backward",), ("0c540988", 0)),
-    ("yes/yes_0c540988_nohash_12.wav", ("yes",), ("0c540988", 12)),
-    # An unknown prefix may be part of a speaker id that contains underscores.
-    ("alpha/en_us_f1_nohash_2.wav", ("alpha",), ("en_us_f1", 2)),
-    ("_silence_/noise_17.wav", (), (None, None)),
-    ("x/abc_nohash_take.wav", (), ("abc", None)),
-])
+@pytest.mark.parametrize(
+    "path, words, expected",
+    [
+        ("yes/0a7c2a8d_nohash_3.wav", (), ("0a7c2a8d", 3)),
+        ("_unknown_/backward_0c540988_nohash_0.wav.wav", ("backward",), ("0c540988", 0)),
+        ("yes/yes_0c540988_nohash_12.wav", ("yes",), ("0c540988", 12)),
+        # An unknown prefix may be part of a speaker id that contains underscores.
+        ("alpha/en_us_f1_nohash_2.wav", ("alpha",), ("en_us_f1", 2)),
+        ("_silence_/noise_17.wav", (), (None, None)),
+        ("x/abc_nohash_take.wav", (), ("abc", None)),
+    ],
+)
 def test_speaker_and_utterance_from_file_names(path, words, expected):
     assert speaker_and_utterance(path, words) == expected
 
@@ -66,8 +68,10 @@ def test_hash_split_honours_percentages():
 
 def test_read_split_list_names_malformed_lines(tmp_path: Path):
     list_file = tmp_path / "validation_list.txt"
-    list_file.write_text("yes/a_nohash_0.wav\r\n\nnot a path\n/abs/x.wav\nyes/../b.wav\n"
-                         "yes/notes.txt\nyes\\c_nohash_0.wav\n  no/d_nohash_1.wav  \n")
+    list_file.write_text(
+        "yes/a_nohash_0.wav\r\n\nnot a path\n/abs/x.wav\nyes/../b.wav\n"
+        "yes/notes.txt\nyes\\c_nohash_0.wav\n  no/d_nohash_1.wav  \n"
+    )
     entries, problems = read_split_list(list_file)
     assert entries == [(1, "yes/a_nohash_0.wav"), (8, "no/d_nohash_1.wav")]
     assert [p.path for p in problems] == ["validation_list.txt"] * 5

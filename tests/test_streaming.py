@@ -20,7 +20,7 @@ def _long_audio(seconds: float, rate: int = 16000) -> np.ndarray:
     wave = 0.01 * rng.standard_normal(int(seconds * rate)).astype(np.float32)
     for i, at in enumerate(at for at in (0.5, 2.2, 3.9) if at + 1 <= seconds):
         tone = word_tone(i, 0, rng, rate)
-        wave[int(at * rate):int(at * rate) + len(tone)] += tone
+        wave[int(at * rate) : int(at * rate) + len(tone)] += tone
     return wave
 
 

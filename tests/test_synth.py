@@ -20,8 +20,9 @@ from hark.synth.voices import missing_voices
 
 TINY = dict(words=("yes", "three", "tree"), speakers=6, utterances=2, seed=3, faults={}, progress=False)
 FAULTY_RATES = {"cutoff": 0.2, "mislabel": 0.15, "multiword": 0.15, "silent": 0.1, "clipped": 0.15}
-FAULTY = dict(words=("three", "tree", "up", "off"), speakers=10, utterances=3, seed=1, faults=FAULTY_RATES,
-              progress=False)
+FAULTY = dict(
+    words=("three", "tree", "up", "off"), speakers=10, utterances=3, seed=1, faults=FAULTY_RATES, progress=False
+)
 CLIP_NAME = re.compile(r"^[0-9a-f]{8}_nohash_\d+\.wav$")
 
 
@@ -118,9 +119,11 @@ def test_mislabels_prefer_confusable_words(faulty):
 
 def test_cut_off_clips_end_in_speech_and_clean_clips_end_quiet(faulty):
     root, truth = faulty
+
     def end_over_floor(path):
         frames = frame_rms(root / path)
         return frames[-1] / noise_floor(frames)
+
     cut = [end_over_floor(p) for p, r in truth.items() if r["fault"] == "cutoff"]
     clean = [end_over_floor(p) for p in clips(root) if p not in truth]
     assert cut and clean
@@ -130,9 +133,11 @@ def test_cut_off_clips_end_in_speech_and_clean_clips_end_quiet(faulty):
 
 def test_silent_clips_hold_only_noise(faulty):
     root, truth = faulty
+
     def peak_over_floor(path):
         frames = frame_rms(root / path)
         return frames.max() / noise_floor(frames)
+
     silent = [peak_over_floor(p) for p, r in truth.items() if r["fault"] == "silent"]
     clean = [peak_over_floor(p) for p in clips(root) if p not in truth]
     assert max(silent) < 4.0 < min(clean), (sorted(silent)[-3:], sorted(clean)[:3])
@@ -140,9 +145,11 @@ def test_silent_clips_hold_only_noise(faulty):
 
 def test_clipped_clips_sit_at_full_scale(faulty):
     root, truth = faulty
+
     def full_scale_share(path):
         pcm, _ = sf.read(str(root / path), dtype="int16")
         return np.mean(np.abs(pcm.astype(np.int32)) >= 32767)
+
     clipped = [full_scale_share(p) for p, r in truth.items() if r["fault"] == "clipped"]
     assert min(clipped) > 0.01
     assert max(full_scale_share(p) for p in clips(root) if p not in truth) == 0
@@ -150,9 +157,11 @@ def test_clipped_clips_sit_at_full_scale(faulty):
 
 def test_multiword_clips_hold_more_speech(faulty):
     root, truth = faulty
+
     def speech_frames(path):
         frames = frame_rms(root / path)
         return int(np.sum(frames > 4 * noise_floor(frames)))
+
     multi = np.mean([speech_frames(p) for p, r in truth.items() if r["fault"] == "multiword"])
     single = np.mean([speech_frames(p) for p in clips(root) if p not in truth])
     assert multi > 1.3 * single
@@ -183,13 +192,16 @@ def test_espeak_binding_speaks_and_rejects_unknown_voices():
         synth.set_voice("xx-nowhere")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("bogus=0.1", "valid keys: cutoff, mislabel, multiword, silent, clipped"),
-    ("cutoff", "not KEY=RATE"),
-    ("cutoff=lots", "must be a number"),
-    ("cutoff=1.5", "between 0 and 1"),
-    ("cutoff=0.6,silent=0.6", "add up to"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("bogus=0.1", "valid keys: cutoff, mislabel, multiword, silent, clipped"),
+        ("cutoff", "not KEY=RATE"),
+        ("cutoff=lots", "must be a number"),
+        ("cutoff=1.5", "between 0 and 1"),
+        ("cutoff=0.6,silent=0.6", "add up to"),
+    ],
+)
 def test_bad_faults_are_refused_with_the_valid_keys(text, message, tmp_path, capsys):
     with pytest.raises(HarkError, match=message):
         parse_faults(text)
@@ -226,8 +238,26 @@ def test_a_finished_set_is_reused_and_a_changed_one_replaced(tiny, tmp_path):
 
 def test_cli_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert cli.main(["synth", str(out), "--words", "up,off", "--speakers", "2", "--utterances", "1",
-                     "--faults", "silent=0.25", "--workers", "1", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "synth",
+                str(out),
+                "--words",
+                "up,off",
+                "--speakers",
+                "2",
+                "--utterances",
+                "1",
+                "--faults",
+                "silent=0.25",
+                "--workers",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert len(clips(out)) == 4
     rows = (out / "faults.csv").read_text().splitlines()
     assert rows[0] == "path,fault,true_label" and len(rows) == 2 and rows[1].endswith(",silent,_silence_")

@@ -15,8 +15,26 @@ def test_hparams_and_projector(tmp_path):
     data = make_fake_speech_commands(tmp_path / "sc", words=("yes", "no", "up"), speakers=6, utterances=2, seed=2)
     run = tmp_path / "run"
     with torch_threads(1):
-        assert main(["train", str(data), "--out", str(run), "--preset", "seed-m5", "--epochs", "1",
-                     "--batch-size", "16", "--device", "cpu", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(data),
+                    "--out",
+                    str(run),
+                    "--preset",
+                    "seed-m5",
+                    "--epochs",
+                    "1",
+                    "--batch-size",
+                    "16",
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
     hparams = events.PluginTagToContent("hparams")

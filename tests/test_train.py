@@ -40,8 +40,9 @@ def tiny_config(source, epochs: int = 2) -> TrainConfig:
 
 def test_run_folder_is_complete_and_the_model_learns(tones, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3",
-                 "--set", "run.checkpoint_every=2"]) == 0
+    assert (
+        main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "3", "--set", "run.checkpoint_every=2"]) == 0
+    )
     saved = json.loads((run / "config.json").read_text())
     assert saved["labels"] == ["down", "no", "up", "yes"]
     assert saved["data"]["source"] == str(tones.resolve()) and saved["model"]["name"] == "m5"
@@ -66,8 +67,10 @@ def test_run_folder_is_complete_and_the_model_learns(tones, tmp_path, capsys):
 def test_same_seed_gives_bit_identical_weights(tones):
     dataset = load_dataset(tones)
     config = tiny_config(tones)
-    first, second = (fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
-                     for _ in range(2))
+    first, second = (
+        fit(config, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
+        for _ in range(2)
+    )
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     config.run.seed = 1
@@ -105,8 +108,21 @@ def test_unknown_names_list_the_valid_ones(tones, tmp_path):
     with pytest.raises(HarkError, match="run.epochs='many': expected an integer"):
         build_config(_parse([str(tones), "--out", str(tmp_path), "--set", "run.epochs=many"]))
     assert main(["train", str(tones), "--out", str(tmp_path / "r"), "--model", "m6"]) == 2
-    config = build_config(_parse([str(tones), "--out", str(tmp_path), "--set", "augment.noise_snr_db=0,10",
-                                  "--set", 'model.kwargs={"n_channel": 16}', "--lr", "0.5"]))
+    config = build_config(
+        _parse(
+            [
+                str(tones),
+                "--out",
+                str(tmp_path),
+                "--set",
+                "augment.noise_snr_db=0,10",
+                "--set",
+                'model.kwargs={"n_channel": 16}',
+                "--lr",
+                "0.5",
+            ]
+        )
+    )
     assert config.augment.noise_snr_db == (0.0, 10.0) and config.model.kwargs == {"n_channel": 16}
     assert config.optim.lr == 0.5
 

@@ -32,30 +32,33 @@ def refused(capsys, argv) -> str:
     return err
 
 
-@pytest.mark.parametrize("option, field", [
-    (["--batch-size", "0"], "run.batch_size"),
-    (["--batch-size", "-4"], "run.batch_size"),
-    (["--lr", "nan"], "optim.lr"),
-    (["--lr", "-1"], "optim.lr"),
-    (["--lr", "inf"], "optim.lr"),
-    (["--epochs", "0"], "run.epochs"),
-    (["--seed", "-1"], "run.seed"),
-    (["--set", "data.num_samples=-5"], "data.num_samples"),
-    (["--set", "data.sample_rate=0"], "data.sample_rate"),
-    (["--set", "optim.momentum=1.5"], "optim.momentum"),
-    (["--set", "optim.weight_decay=-0.1"], "optim.weight_decay"),
-    (["--set", "optim.optimizer=rmsprop"], "optim.optimizer"),
-    (["--set", "optim.schedule=linear"], "optim.schedule"),
-    (["--set", "optim.step_size=0"], "optim.step_size"),
-    (["--set", "augment.noise_prob=1.5"], "augment.noise_prob"),
-    (["--set", "augment.noise_snr_db=30,5"], "augment.noise_snr_db"),
-    (["--set", "augment.noise_snr_db=NaN,5"], "augment.noise_snr_db"),
-    (["--set", "augment.label_smoothing=1"], "augment.label_smoothing"),
-    (["--set", "augment.time_masks=-1"], "augment.time_masks"),
-    (["--set", "run.checkpoint_every=0"], "run.checkpoint_every"),
-    (["--set", "run.workers=-2"], "run.workers"),
-    (["--set", "data.task=13"], "data.task"),
-])
+@pytest.mark.parametrize(
+    "option, field",
+    [
+        (["--batch-size", "0"], "run.batch_size"),
+        (["--batch-size", "-4"], "run.batch_size"),
+        (["--lr", "nan"], "optim.lr"),
+        (["--lr", "-1"], "optim.lr"),
+        (["--lr", "inf"], "optim.lr"),
+        (["--epochs", "0"], "run.epochs"),
+        (["--seed", "-1"], "run.seed"),
+        (["--set", "data.num_samples=-5"], "data.num_samples"),
+        (["--set", "data.sample_rate=0"], "data.sample_rate"),
+        (["--set", "optim.momentum=1.5"], "optim.momentum"),
+        (["--set", "optim.weight_decay=-0.1"], "optim.weight_decay"),
+        (["--set", "optim.optimizer=rmsprop"], "optim.optimizer"),
+        (["--set", "optim.schedule=linear"], "optim.schedule"),
+        (["--set", "optim.step_size=0"], "optim.step_size"),
+        (["--set", "augment.noise_prob=1.5"], "augment.noise_prob"),
+        (["--set", "augment.noise_snr_db=30,5"], "augment.noise_snr_db"),
+        (["--set", "augment.noise_snr_db=NaN,5"], "augment.noise_snr_db"),
+        (["--set", "augment.label_smoothing=1"], "augment.label_smoothing"),
+        (["--set", "augment.time_masks=-1"], "augment.time_masks"),
+        (["--set", "run.checkpoint_every=0"], "run.checkpoint_every"),
+        (["--set", "run.workers=-2"], "run.workers"),
+        (["--set", "data.task=13"], "data.task"),
+    ],
+)
 def test_an_option_out_of_range_is_refused_before_the_data_is_read(capsys, tmp_path, option, field):
     # The dataset does not exist: the option must be refused before anyone looks for it.
     err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"), *option])
@@ -70,8 +73,19 @@ def test_the_presets_are_valid():
 
 
 def test_an_input_too_short_for_the_model_is_refused_at_start(capsys, tmp_path):
-    err = refused(capsys, ["train", str(tmp_path / "no-such-data"), "--out", str(tmp_path / "run"),
-                           "--preset", "seed-m5", "--set", "data.num_samples=16"])
+    err = refused(
+        capsys,
+        [
+            "train",
+            str(tmp_path / "no-such-data"),
+            "--out",
+            str(tmp_path / "run"),
+            "--preset",
+            "seed-m5",
+            "--set",
+            "data.num_samples=16",
+        ],
+    )
     assert "m5" in err and "16 samples" in err and "data.num_samples" in err
 
 
@@ -122,8 +136,22 @@ def test_a_broken_yaml_config_names_the_line(tmp_path):
 
 
 def test_print_config_shows_the_resolved_config_and_trains_nothing(capsys, tmp_path):
-    assert main(["train", str(tmp_path / "data"), "--preset", "seed-m5", "--lr", "0.5",
-                 "--set", "augment.noise_prob=0.25", "--print-config"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tmp_path / "data"),
+                "--preset",
+                "seed-m5",
+                "--lr",
+                "0.5",
+                "--set",
+                "augment.noise_prob=0.25",
+                "--print-config",
+            ]
+        )
+        == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     assert shown["optim"]["lr"] == 0.5 and shown["augment"]["noise_prob"] == 0.25
     assert shown["model"]["name"] == "m5" and shown["data"]["source"] == str((tmp_path / "data").resolve())

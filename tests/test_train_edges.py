@@ -91,8 +91,11 @@ def test_a_full_disk_stops_with_the_path_and_the_space_and_keeps_the_last_checkp
 def test_leftover_temporaries_of_a_killed_run_are_cleaned_on_resume(tones, tmp_path):
     run = tmp_path / "run"
     assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "1"]) == 0
-    leftovers = [run / "checkpoints" / ".last.pt.tmp", run / ".history.csv.tmp",
-                 run / "checkpoints" / ".best.pt.1234-abcdef01.tmp"]
+    leftovers = [
+        run / "checkpoints" / ".last.pt.tmp",
+        run / ".history.csv.tmp",
+        run / "checkpoints" / ".best.pt.1234-abcdef01.tmp",
+    ]
     for path in leftovers:
         path.write_bytes(b"torn")
     assert main(["train", str(tones), "--out", str(run), *FAST, "--epochs", "1", "--resume"]) == 0

@@ -50,7 +50,9 @@ def _overview() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     top = argparse.ArgumentParser(
-        prog="hark", description=DESCRIPTION, epilog=_overview(),
+        prog="hark",
+        description=DESCRIPTION,
+        epilog=_overview(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"hark {__version__}")

@@ -32,8 +32,9 @@ def read_json(path: str | Path, what: str, produced_by: str, default: Any = _REQ
         raise HarkError(f"{path}: cannot read the {what} ({err})") from None
 
 
-def read_table(path: str | Path, what: str, produced_by: str, required: tuple[str, ...] = (),
-               columns: list[str] | None = None) -> pa.Table:
+def read_table(
+    path: str | Path, what: str, produced_by: str, required: tuple[str, ...] = (), columns: list[str] | None = None
+) -> pa.Table:
     """The table at `path`; `what` names its content and `produced_by` the command that writes it."""
     path = Path(path)
     if not path.exists():

@@ -58,9 +58,13 @@ UNUSABLE_LABEL = "unusable"  # a correction that marks a clip as not worth keepi
 UNKNOWN_TO_MODEL = "_unknown_to_model_"  # cross-dataset evaluation: a clip whose label the model was never taught
 NOT_WORDS = (SILENCE_LABEL, UNKNOWN_LABEL)
 # How the explorer names special labels to a person.
-SPECIAL_LABEL_NAMES = {CUTOFF_LABEL: "cut-off", UNUSABLE_LABEL: "unusable",
-                       SILENCE_LABEL: "silence", UNKNOWN_LABEL: "unknown word",
-                       UNKNOWN_TO_MODEL: "unknown to the model"}
+SPECIAL_LABEL_NAMES = {
+    CUTOFF_LABEL: "cut-off",
+    UNUSABLE_LABEL: "unusable",
+    SILENCE_LABEL: "silence",
+    UNKNOWN_LABEL: "unknown word",
+    UNKNOWN_TO_MODEL: "unknown to the model",
+}
 
 # ---- predictions.parquet (hark evaluate) and the columns clips.parquet keeps from it --------
 PATH = "path"  # relative to the dataset root, forward slashes; a clip's identity everywhere
@@ -113,10 +117,13 @@ class Detector:
 
 # The order is the report's and the explorer's order.
 DETECTORS = (
-    Detector("cutoff", "cut off", "loudness of the clip's last 50 ms relative to its speech (0-1)",
-             "speech runs into the end of the clip"),
-    Detector("multiword", "several words", "longest pause between two strong speech segments (s)",
-             "two or more words"),
+    Detector(
+        "cutoff",
+        "cut off",
+        "loudness of the clip's last 50 ms relative to its speech (0-1)",
+        "speech runs into the end of the clip",
+    ),
+    Detector("multiword", "several words", "longest pause between two strong speech segments (s)", "two or more words"),
     Detector("no_speech", "no speech", "voiced (pitched) frames near the clip's peak", "no speech"),
     Detector("clipping", "clipped", "fraction of samples in flat runs at the peak", "clipped (saturated)"),
     Detector("low_snr", "noisy", "estimated speech-to-noise ratio (dB; low is bad)", "low signal-to-noise ratio"),
@@ -133,9 +140,26 @@ def detector_columns() -> list[str]:
 
 
 CLIP_COLUMNS = (
-    PATH, SPLIT, LABEL, SPEAKER, PRED, CONFIDENCE, LOSS,
-    OOF_PRED, OOF_CONFIDENCE, OOF_PROBS, ERROR, LABEL_QUALITY, LABEL_ISSUE, SUGGESTED_LABEL, CLEANLAB_ISSUE,
-    *detector_columns(), CLUSTER, MAP_X, MAP_Y, OUTLIER_SCORE,
+    PATH,
+    SPLIT,
+    LABEL,
+    SPEAKER,
+    PRED,
+    CONFIDENCE,
+    LOSS,
+    OOF_PRED,
+    OOF_CONFIDENCE,
+    OOF_PROBS,
+    ERROR,
+    LABEL_QUALITY,
+    LABEL_ISSUE,
+    SUGGESTED_LABEL,
+    CLEANLAB_ISSUE,
+    *detector_columns(),
+    CLUSTER,
+    MAP_X,
+    MAP_Y,
+    OUTLIER_SCORE,
 )
 
 # ---- the explorer ---------------------------------------------------------------------------
@@ -161,8 +185,16 @@ class RunSchema:
 
 
 def run_schema() -> dict:
-    return asdict(RunSchema(
-        version=SCHEMA_VERSION, clip_columns=CLIP_COLUMNS, detectors=tuple(asdict(d) for d in DETECTORS),
-        special_labels=SPECIAL_LABEL_NAMES, sort_keys=SORT_KEYS, default_sort=DEFAULT_SORT,
-        issue_statuses=ISSUE_STATUSES, page_size=PAGE_SIZE, no_cluster=NO_CLUSTER,
-    ))
+    return asdict(
+        RunSchema(
+            version=SCHEMA_VERSION,
+            clip_columns=CLIP_COLUMNS,
+            detectors=tuple(asdict(d) for d in DETECTORS),
+            special_labels=SPECIAL_LABEL_NAMES,
+            sort_keys=SORT_KEYS,
+            default_sort=DEFAULT_SORT,
+            issue_statuses=ISSUE_STATUSES,
+            page_size=PAGE_SIZE,
+            no_cluster=NO_CLUSTER,
+        )
+    )

@@ -12,7 +12,10 @@ import pandas as pd
 from hark.analysis.confusions import confusable_pairs
 from hark.analysis.detectors import DetectorConfig, detect_clips
 from hark.analysis.duplicates import (
-    content_hashes, exact_duplicate_groups, near_duplicate_pairs, neighbour_structure,
+    content_hashes,
+    exact_duplicate_groups,
+    near_duplicate_pairs,
+    neighbour_structure,
 )
 from hark.analysis.embedding_map import embed_2d
 from hark.analysis.failure_modes import FailureMode, FailureModeConfig, find_failure_modes
@@ -23,9 +26,28 @@ from hark.analysis.slices import error_rates
 from hark.data.datasets import dataset_root
 from hark.errors import HarkError
 from hark.schema import (
-    ANALYSIS_DIR, CLEANLAB_ISSUE, CLIPS_FILE, CLUSTER, CONTENT_FAULTS, DETECTOR_BY_NAME, ERROR, FINDINGS_FILE, LABEL,
-    LABEL_ISSUE, LABEL_QUALITY, MAP_X, MAP_Y, OOF_CONFIDENCE, OOF_PRED, OOF_PROBS, OUTLIER_SCORE, PATH, PRED,
-    REPORT_FILE, SPEAKER, SUGGESTED_LABEL,
+    ANALYSIS_DIR,
+    CLEANLAB_ISSUE,
+    CLIPS_FILE,
+    CLUSTER,
+    CONTENT_FAULTS,
+    DETECTOR_BY_NAME,
+    ERROR,
+    FINDINGS_FILE,
+    LABEL,
+    LABEL_ISSUE,
+    LABEL_QUALITY,
+    MAP_X,
+    MAP_Y,
+    OOF_CONFIDENCE,
+    OOF_PRED,
+    OOF_PROBS,
+    OUTLIER_SCORE,
+    PATH,
+    PRED,
+    REPORT_FILE,
+    SPEAKER,
+    SUGGESTED_LABEL,
 )
 
 
@@ -98,13 +120,20 @@ def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig(), run:
     clips[CLUSTER] = cluster
     hashes = content_hashes(root, paths, config.progress)
     analysis = Analysis(
-        run=run, clips=clips, modes=modes, findings=build_findings(modes, clips),
-        label_errors=errors, pairs=confusable_pairs(clips, run.labels, defining),
+        run=run,
+        clips=clips,
+        modes=modes,
+        findings=build_findings(modes, clips),
+        label_errors=errors,
+        pairs=confusable_pairs(clips, run.labels, defining),
         class_rates=error_rates(clips, LABEL),
         speaker_rates=error_rates(clips[clips[SPEAKER] != ""], SPEAKER, min_clips=3),
         duplicates=exact_duplicate_groups(clips, hashes),
         near_duplicates=near_duplicate_pairs(clips, nearest_distance, nearest_row),
-        map_method=map_method, problems=problems, out_dir=out_dir, defining=defining,
+        map_method=map_method,
+        problems=problems,
+        out_dir=out_dir,
+        defining=defining,
     )
     write_clips(clips, out_dir / CLIPS_FILE, run.labels, root, defining)
     write_findings(analysis.findings, out_dir / FINDINGS_FILE)

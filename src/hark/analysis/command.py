@@ -13,7 +13,15 @@ from hark.data.cache import ensure_cache_writable
 from hark.errors import UsageError
 from hark.fileio import ensure_writable_dir
 from hark.schema import (
-    ANALYSIS_DIR, CLEANLAB_ISSUE, CLIPS_FILE, DETECTOR_BY_NAME, ERROR, FINDINGS_FILE, LABEL_ISSUE, REPORT_FILE, SPLIT,
+    ANALYSIS_DIR,
+    CLEANLAB_ISSUE,
+    CLIPS_FILE,
+    DETECTOR_BY_NAME,
+    ERROR,
+    FINDINGS_FILE,
+    LABEL_ISSUE,
+    REPORT_FILE,
+    SPLIT,
 )
 
 CUTOFF_FLAG = DETECTOR_BY_NAME["cutoff"].flag_column
@@ -40,28 +48,44 @@ def _analyze(args: argparse.Namespace, config: AnalysisConfig) -> tuple[Analysis
         return analyze(args.run, config), None
     run, left_out = external.prepare_folder(args.run)
     if left_out:
-        print(f"{left_out} clips whose label the model does not know are left out of the analysis "
-              "(they are in metrics.json and predictions.parquet)")
+        print(
+            f"{left_out} clips whose label the model does not know are left out of the analysis "
+            "(they are in metrics.json and predictions.parquet)"
+        )
     note = external.evidence_note(args.run)
     return external.analyze_without_model(run, config, note), note
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", type=Path, nargs="?",
-                        help="run folder with predictions.parquet (from `hark evaluate`), or RUN/eval/<name>/")
-    parser.add_argument("--predictions", type=Path,
-                        help="analyse this predictions file of any model instead (format: `hark schema`)")
+    parser.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        help="run folder with predictions.parquet (from `hark evaluate`), or RUN/eval/<name>/",
+    )
+    parser.add_argument(
+        "--predictions", type=Path, help="analyse this predictions file of any model instead (format: `hark schema`)"
+    )
     parser.add_argument("--data", help="with --predictions: the dataset the predictions are about")
-    parser.add_argument("--labels", type=Path,
-                        help="with --predictions: class order of probs (one per line, or a JSON list), "
-                             "if the file's metadata lacks it")
-    parser.add_argument("--out", type=Path,
-                        help="with --predictions: folder for the analysis (then `hark explore OUT`)")
-    parser.add_argument("--folds", type=int, default=LabelErrorConfig.folds,
-                        help="cross-validation folds for out-of-fold training predictions "
-                             f"(default {LabelErrorConfig.folds})")
-    parser.add_argument("--no-crossval", action="store_true",
-                        help="use the model's own (in-sample) predictions on the training split: fast, less accurate")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="with --predictions: class order of probs (one per line, or a JSON list), if the file's metadata lacks it",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="with --predictions: folder for the analysis (then `hark explore OUT`)"
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=LabelErrorConfig.folds,
+        help=f"cross-validation folds for out-of-fold training predictions (default {LabelErrorConfig.folds})",
+    )
+    parser.add_argument(
+        "--no-crossval",
+        action="store_true",
+        help="use the model's own (in-sample) predictions on the training split: fast, less accurate",
+    )
     parser.add_argument("--no-umap", action="store_true", help="2-D map by PCA instead of UMAP")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -72,18 +96,24 @@ def suggested_fixes(findings: list[dict], label_issues: int, run_dir: Path) -> l
     the check that tells whether it paid on this data."""
     fixes = []
     if any(f.get("slice") == CUTOFF_FLAG for f in findings):
-        fixes.append(f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes), retrain, then "
-                     f"`hark compare {run_dir} NEW_RUN` for its gain on cut-off clips and its cost on clean ones")
+        fixes.append(
+            f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes), retrain, then "
+            f"`hark compare {run_dir} NEW_RUN` for its gain on cut-off clips and its cost on clean ones"
+        )
     if label_issues:
-        fixes.append(f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors of the "
-                     "training split the label the analysis suggests (listen to a few in the report first)")
+        fixes.append(
+            f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors of the "
+            "training split the label the analysis suggests (listen to a few in the report first)"
+        )
     return fixes
 
 
 def run(args: argparse.Namespace) -> int:
     config = AnalysisConfig(
         label_errors=LabelErrorConfig(folds=args.folds, crossval=not args.no_crossval),
-        umap=not args.no_umap, report=not args.no_report, progress=not args.quiet,
+        umap=not args.no_umap,
+        report=not args.no_report,
+        progress=not args.quiet,
     )
     if args.folds < 2 and not args.no_crossval:
         raise UsageError(f"--folds {args.folds}: cross-validation needs at least 2 folds (or pass --no-crossval)")

@@ -66,8 +66,10 @@ def shared_clips(runs_a: list, runs_b: list, split: str) -> pd.DataFrame:
     for frame in frames[1:]:
         common = common.intersection(frame.index)
     if not len(common):
-        raise UsageError(f"the runs share no clip in the {split} split: compare runs trained on the same dataset "
-                         "(or a `hark fix` manifest of it)")
+        raise UsageError(
+            f"the runs share no clip in the {split} split: compare runs trained on the same dataset "
+            "(or a `hark fix` manifest of it)"
+        )
     labels = pd.DataFrame({k: f.loc[common, LABEL] for k, f in enumerate(frames)})
     is_cutoff = (labels == CUTOFF_LABEL).any(axis=1)
     truth = labels.where(labels != CUTOFF_LABEL).bfill(axis=1).iloc[:, 0]
@@ -75,8 +77,10 @@ def shared_clips(runs_a: list, runs_b: list, split: str) -> pd.DataFrame:
     differs = known.nunique(axis=1) > 1
     if differs.mean() > MAX_RELABELLED_SHARE:
         example = differs[differs].index[0]
-        raise UsageError(f"the label sets cannot be mapped: {differs.mean():.0%} of the shared clips carry different "
-                         f"labels (e.g. {example}: {', '.join(map(str, labels.loc[example]))})")
+        raise UsageError(
+            f"the label sets cannot be mapped: {differs.mean():.0%} of the shared clips carry different "
+            f"labels (e.g. {example}: {', '.join(map(str, labels.loc[example]))})"
+        )
     out = pd.DataFrame({"truth": truth.fillna(CUTOFF_LABEL), "is_cutoff": is_cutoff}, index=common)
     for k, frame in enumerate(frames):
         side, index = ("a", k) if k < len(runs_a) else ("b", k - len(runs_a))
@@ -127,8 +131,7 @@ def _verdict(name: str, higher_is_better: bool, a: float, b: float, low: float, 
     return "B is better" if better else "B is worse"
 
 
-def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name: str,
-                 higher_is_better: bool) -> dict:
+def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name: str, higher_is_better: bool) -> dict:
     """Paired over clips (and over seeds k: A's k-th run with B's k-th)."""
     a = np.concatenate([outcome(clips.loc[rows, f"pred_a{k}"], clips.loc[rows]) for k in range(count)])
     b = np.concatenate([outcome(clips.loc[rows, f"pred_b{k}"], clips.loc[rows]) for k in range(count)])
@@ -136,8 +139,17 @@ def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name:
     low, high = _bootstrap(lambda idx: -delta[idx].mean(), len(delta)) if len(delta) else (np.nan, np.nan)
     p = mcnemar(a, b) if len(a) else 1.0
     rate_a, rate_b = float(a.mean()) if len(a) else np.nan, float(b.mean()) if len(b) else np.nan
-    return {"measure": name, "clips": len(rows), "a": rate_a, "b": rate_b, "delta": rate_b - rate_a, "low": low,
-            "high": high, "p_value": p, "verdict": _verdict(name, higher_is_better, rate_a, rate_b, low, high, p)}
+    return {
+        "measure": name,
+        "clips": len(rows),
+        "a": rate_a,
+        "b": rate_b,
+        "delta": rate_b - rate_a,
+        "low": low,
+        "high": high,
+        "p_value": p,
+        "verdict": _verdict(name, higher_is_better, rate_a, rate_b, low, high, p),
+    }
 
 
 def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
@@ -152,9 +164,17 @@ def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
     b = float(np.mean([macro_f1(truth, preds[f"b{k}"]) for k in range(count)]))
     low, high = _bootstrap(delta, len(rows))
     significant = not (low <= 0 <= high)
-    return {"measure": "macro-F1, clean clips", "clips": len(rows), "a": a, "b": b, "delta": b - a, "low": low,
-            "high": high, "p_value": np.nan,
-            "verdict": ("B is better" if b > a else "B is worse") if significant else "no difference beyond noise"}
+    return {
+        "measure": "macro-F1, clean clips",
+        "clips": len(rows),
+        "a": a,
+        "b": b,
+        "delta": b - a,
+        "low": low,
+        "high": high,
+        "p_value": np.nan,
+        "verdict": ("B is better" if b > a else "B is worse") if significant else "no difference beyond noise",
+    }
 
 
 def _per_class(clips: pd.DataFrame) -> pd.DataFrame:
@@ -180,8 +200,15 @@ def _modes_in_b(findings_path: Path, clips: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for finding in read_findings(findings_path):
         present = right_b[right_b.index.isin(finding["clips"])]
-        rows.append({"title": finding["title"], "size": finding["size"], "in_b": len(present),
-                     "fixed_in_b": int(present.sum()), "share_fixed": present.mean() if len(present) else float("nan")})
+        rows.append(
+            {
+                "title": finding["title"],
+                "size": finding["size"],
+                "in_b": len(present),
+                "fixed_in_b": int(present.sum()),
+                "share_fixed": present.mean() if len(present) else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -192,8 +219,11 @@ def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list
         if row.clips == 0:
             continue
         change = f"{row.a:.1%} -> {row.b:.1%}" if "F1" not in row.measure else f"{row.a:.3f} -> {row.b:.3f}"
-        interval = f"95% CI of the change {row.low:+.1%} to {row.high:+.1%}" if "F1" not in row.measure else (
-            f"95% CI {row.low:+.3f} to {row.high:+.3f}")
+        interval = (
+            f"95% CI of the change {row.low:+.1%} to {row.high:+.1%}"
+            if "F1" not in row.measure
+            else (f"95% CI {row.low:+.3f} to {row.high:+.3f}")
+        )
         p = "" if not np.isfinite(row.p_value) else f", McNemar p={row.p_value:.3g}"
         parts.append(f"{row.measure}: {row.verdict} ({change}; {interval}{p})")
     notes = []
@@ -201,17 +231,21 @@ def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list
         spread = max(np.std(a.clean_accuracy, ddof=1), np.std(b.clean_accuracy, ddof=1))
         difference = np.mean(b.clean_accuracy) - np.mean(a.clean_accuracy)
         within = abs(difference) <= 2 * spread
-        notes.append(f"seed-to-seed spread of clean accuracy: A ±{np.std(a.clean_accuracy, ddof=1):.1%}, "
-                     f"B ±{np.std(b.clean_accuracy, ddof=1):.1%}; the mean difference {difference:+.1%} is "
-                     + ("within two spreads (seed noise)" if within else "beyond two spreads"))
+        notes.append(
+            f"seed-to-seed spread of clean accuracy: A ±{np.std(a.clean_accuracy, ddof=1):.1%}, "
+            f"B ±{np.std(b.clean_accuracy, ddof=1):.1%}; the mean difference {difference:+.1%} is "
+            + ("within two spreads (seed noise)" if within else "beyond two spreads")
+        )
     return "\n".join(parts), notes
 
 
 def compare_sides(runs_a: list, runs_b: list) -> Comparison:
     """`runs_a`, `runs_b`: RunData of each side's runs (seeds), the same number per side."""
     if len(runs_a) != len(runs_b):
-        raise UsageError(f"A has {len(runs_a)} run(s) but B has {len(runs_b)}: give the same number of seeds per "
-                         "side (e.g. `hark train --seeds N` for both)")
+        raise UsageError(
+            f"A has {len(runs_a)} run(s) but B has {len(runs_b)}: give the same number of seeds per "
+            "side (e.g. `hark train --seeds N` for both)"
+        )
     split = _evaluation_split(runs_a + runs_b)
     clips = shared_clips(runs_a, runs_b, split)
     count = len(runs_a)
@@ -219,15 +253,30 @@ def compare_sides(runs_a: list, runs_b: list) -> Comparison:
     clean = clips.index[~clips["is_cutoff"]]
     cut = clips.index[clips["is_cutoff"]]
     tests = [
-        _paired_test(clips, clean, lambda pred, rows: (pred == rows["truth"]).to_numpy(), count,
-                     "accuracy, clean clips", True),
+        _paired_test(
+            clips, clean, lambda pred, rows: (pred == rows["truth"]).to_numpy(), count, "accuracy, clean clips", True
+        ),
         _macro_f1_test(clips, clean, count),
-        _paired_test(clips, clean, lambda pred, rows: (pred == CUTOFF_LABEL).to_numpy(), count,
-                     "false rejections, clean clips", False),
+        _paired_test(
+            clips,
+            clean,
+            lambda pred, rows: (pred == CUTOFF_LABEL).to_numpy(),
+            count,
+            "false rejections, clean clips",
+            False,
+        ),
     ]
     if len(cut):
-        tests.append(_paired_test(clips, cut, lambda pred, rows: ((pred != rows["truth"]) & (pred != CUTOFF_LABEL))
-                                  .to_numpy(), count, "wrong word, cut-off clips", False))
+        tests.append(
+            _paired_test(
+                clips,
+                cut,
+                lambda pred, rows: ((pred != rows["truth"]) & (pred != CUTOFF_LABEL)).to_numpy(),
+                count,
+                "wrong word, cut-off clips",
+                False,
+            )
+        )
     tests = pd.DataFrame(tests)
     verdict, notes = _summary(tests, a, b)
     modes = _modes_in_b(runs_a[0].run_dir / ANALYSIS_DIR / FINDINGS_FILE, clips)
@@ -238,8 +287,14 @@ def _rates_table(comparison: Comparison) -> pd.DataFrame:
     rows = []
     for side, rates in (("A", comparison.a), ("B", comparison.b)):
         row = {"side": side, "runs": len(rates.clean_accuracy)}
-        for name in ("clean_accuracy", "false_rejection", "macro_f1", "cutoff_right", "cutoff_wrong",
-                     "cutoff_rejected"):
+        for name in (
+            "clean_accuracy",
+            "false_rejection",
+            "macro_f1",
+            "cutoff_right",
+            "cutoff_wrong",
+            "cutoff_rejected",
+        ):
             values = getattr(rates, name)
             row[name] = float(np.mean(values)) if values else float("nan")
         rows.append(row)
@@ -248,14 +303,22 @@ def _rates_table(comparison: Comparison) -> pd.DataFrame:
 
 def format_comparison(comparison: Comparison, name_a: str, name_b: str, classes: int = 10) -> str:
     clips = comparison.clips
-    lines = [f"A = {name_a}   B = {name_b}",
-             f"{len(clips)} shared {comparison.split} clips: {int((~clips['is_cutoff']).sum())} clean, "
-             f"{int(clips['is_cutoff'].sum())} moved to {CUTOFF_LABEL} by a fix (judged by their original label)", "",
-             _rates_table(comparison).to_string(index=False, float_format="{:.3f}".format), "",
-             comparison.tests.to_string(index=False, float_format="{:.4f}".format), ""]
+    lines = [
+        f"A = {name_a}   B = {name_b}",
+        f"{len(clips)} shared {comparison.split} clips: {int((~clips['is_cutoff']).sum())} clean, "
+        f"{int(clips['is_cutoff'].sum())} moved to {CUTOFF_LABEL} by a fix (judged by their original label)",
+        "",
+        _rates_table(comparison).to_string(index=False, float_format="{:.3f}".format),
+        "",
+        comparison.tests.to_string(index=False, float_format="{:.4f}".format),
+        "",
+    ]
     if len(comparison.per_class):
-        lines += [f"per-class F1 on clean {comparison.split} clips (largest drops first):",
-                  comparison.per_class.head(classes).to_string(index=False, float_format="{:.3f}".format), ""]
+        lines += [
+            f"per-class F1 on clean {comparison.split} clips (largest drops first):",
+            comparison.per_class.head(classes).to_string(index=False, float_format="{:.3f}".format),
+            "",
+        ]
     if len(comparison.modes):
         lines += ["failure modes of A in B:", comparison.modes.to_string(index=False, float_format="{:.2f}".format), ""]
     lines += ["Verdict:", comparison.verdict, *comparison.notes]
@@ -266,16 +329,22 @@ def comparison_html(comparison: Comparison, name_a: str, name_b: str) -> str:
     clips = comparison.clips
     changed = clips[clips["pred_a0"] != clips["pred_b0"]].sort_values(PATH)
     sections = [
-        ("Verdict", "".join(f"<p>{escape(line)}</p>"
-                            for line in [*comparison.verdict.splitlines(), *comparison.notes])),
+        (
+            "Verdict",
+            "".join(f"<p>{escape(line)}</p>" for line in [*comparison.verdict.splitlines(), *comparison.notes]),
+        ),
         ("Rates", table_html(_rates_table(comparison))),
         ("Paired tests", table_html(comparison.tests, "{:.4f}")),
         (f"Per-class F1 ({comparison.split}, clean clips)", table_html(comparison.per_class)),
-        ("Failure modes of A in B",
-         table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>"),
+        (
+            "Failure modes of A in B",
+            table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>",
+        ),
         ("Clips whose prediction changed", table_html(changed.head(500))),
     ]
     title = f"hark compare: {name_a} vs {name_b}"
     body = "".join(f"<h2>{escape(t)}</h2>{html}" for t, html in sections)
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )

@@ -16,8 +16,9 @@ SEED_PREFIX = "seed-"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_a", help="the baseline: a run folder, comma-separated runs (seeds), or a "
-                                      "`hark train --seeds N` folder")
+    parser.add_argument(
+        "run_a", help="the baseline: a run folder, comma-separated runs (seeds), or a `hark train --seeds N` folder"
+    )
     parser.add_argument("run_b", help="the runs to compare with it (e.g. retrained after `hark fix`), as for A")
     parser.add_argument("--html", type=Path, help="HTML page to write (default: B's first run/compare.html)")
 
@@ -48,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     sides = [[load_run_data(path) for path in side_runs(spec)] for spec in (args.run_a, args.run_b)]
     roots = {_dataset_root(run) for side in sides for run in side}
     if len(roots) > 1:
-        raise UsageError(f"the runs were trained on different datasets ({', '.join(map(str, sorted(roots)))}); "
-                         "compare runs of one dataset, or of a `hark fix` manifest of it")
+        raise UsageError(
+            f"the runs were trained on different datasets ({', '.join(map(str, sorted(roots)))}); "
+            "compare runs of one dataset, or of a `hark fix` manifest of it"
+        )
     comparison = compare_sides(*sides)
     print(format_comparison(comparison, args.run_a, args.run_b))
     out = args.html or sides[1][0].run_dir / "compare.html"

@@ -97,7 +97,7 @@ def periodicity(wave: np.ndarray, config: DetectorConfig) -> np.ndarray:
     spectrum = np.fft.rfft(frames, 2 * frame)
     autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, 2 * frame)[:, :frame]
     low, high = int(sr / config.pitch_max_hz), min(frame - 1, int(sr / config.pitch_min_hz))
-    return autocorrelation[:, low:high + 1].max(axis=1) / np.maximum(autocorrelation[:, 0], 1e-12)
+    return autocorrelation[:, low : high + 1].max(axis=1) / np.maximum(autocorrelation[:, 0], 1e-12)
 
 
 def _db(x: np.ndarray, floor: float) -> np.ndarray:
@@ -120,14 +120,16 @@ def _frames(seconds: float, config: DetectorConfig) -> int:
     return int(round(seconds / config.hop_s))
 
 
-def _word_pauses(level: np.ndarray, segments: list[tuple[int, int]], peak: float,
-                 config: DetectorConfig) -> tuple[float, bool]:
+def _word_pauses(
+    level: np.ndarray, segments: list[tuple[int, int]], peak: float, config: DetectorConfig
+) -> tuple[float, bool]:
     """(longest pause between two strong speech segments in s, whether some pause parts two
     words): a long pause always does, a short one only between two word-long segments."""
-    word_gap, min_word, long_pause = (_frames(s, config) for s in
-                                      (config.word_gap_s, config.min_word_s, config.multiword_pause_s))
+    word_gap, min_word, long_pause = (
+        _frames(s, config) for s in (config.word_gap_s, config.min_word_s, config.multiword_pause_s)
+    )
     parts = _merge(segments, word_gap - 1, _frames(config.min_segment_s, config))
-    strong = [s for s in parts if level[s[0]:s[1]].max() >= peak - config.strong_segment_db]
+    strong = [s for s in parts if level[s[0] : s[1]].max() >= peak - config.strong_segment_db]
     longest, parted = 0, False
     for a, b in zip(strong, strong[1:], strict=False):
         pause = b[0] - a[1]
@@ -172,7 +174,7 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
 
     onset_s = merged[0][0] * config.hop_s if merged else 0.0
     offset_s = min(length_s, (merged[-1][1] - 1) * config.hop_s + config.frame_s) if merged else 0.0
-    tail = level[-max(1, _frames(config.tail_s, config)):]
+    tail = level[-max(1, _frames(config.tail_s, config)) :]
     end_level = float(np.clip((tail.mean() - floor) / max(speech_range, 1e-6), 0.0, 1.0)) if has_speech else 0.0
     runs_to_end = bool(merged) and merged[-1][1] >= len(level) - 1
     late_start = has_speech and onset_s >= length_s - config.late_onset_s
@@ -190,8 +192,13 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
         "length": bool(length_s < config.min_length_s or length_s > config.max_length_ratio * config.expected_length_s),
     }
     scores = {
-        "cutoff": end_level, "multiword": float(pause_s), "no_speech": float(voiced), "clipping": float(clipped),
-        "low_snr": float(snr_db), "dc_offset": abs(dc), "length": float(length_s),
+        "cutoff": end_level,
+        "multiword": float(pause_s),
+        "no_speech": float(voiced),
+        "clipping": float(clipped),
+        "low_snr": float(snr_db),
+        "dc_offset": abs(dc),
+        "length": float(length_s),
     }
     result: dict[str, float | bool] = {}
     for detector in DETECTORS:
@@ -201,8 +208,9 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     return result
 
 
-def detect_clips(root, paths: list[str], config: DetectorConfig = DetectorConfig(),
-                 progress: bool = True) -> tuple[pd.DataFrame, list[str]]:
+def detect_clips(
+    root, paths: list[str], config: DetectorConfig = DetectorConfig(), progress: bool = True
+) -> tuple[pd.DataFrame, list[str]]:
     """Detector columns for every clip (one row per path, in order) and the clips that could not
     be read; an unreadable clip gets NaN scores and no flags instead of stopping the analysis."""
     rows, problems = [], []

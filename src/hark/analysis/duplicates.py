@@ -33,10 +33,14 @@ def exact_duplicate_groups(clips: pd.DataFrame, hashes: list[str | None]) -> lis
     groups = []
     for _, group in frame.groupby("hash"):
         if len(group) > 1:
-            groups.append({
-                "paths": group[schema.PATH].tolist(), "splits": sorted(set(group[schema.SPLIT])),
-                "labels": sorted(set(group[schema.LABEL])), "across_splits": group[schema.SPLIT].nunique() > 1,
-            })
+            groups.append(
+                {
+                    "paths": group[schema.PATH].tolist(),
+                    "splits": sorted(set(group[schema.SPLIT])),
+                    "labels": sorted(set(group[schema.LABEL])),
+                    "across_splits": group[schema.SPLIT].nunique() > 1,
+                }
+            )
     return sorted(groups, key=lambda g: (not g["across_splits"], -len(g["paths"])))
 
 
@@ -49,8 +53,9 @@ def neighbour_structure(reduced: np.ndarray, k: int = 5) -> tuple[np.ndarray, np
     return distance[:, 1], index[:, 1], spread / max(float(np.median(spread)), 1e-9)
 
 
-def near_duplicate_pairs(clips: pd.DataFrame, nearest_distance: np.ndarray, nearest_row: np.ndarray,
-                         max_distance: float = 0.02) -> list[dict]:
+def near_duplicate_pairs(
+    clips: pd.DataFrame, nearest_distance: np.ndarray, nearest_row: np.ndarray, max_distance: float = 0.02
+) -> list[dict]:
     """Pairs of clips in different splits whose embeddings (unit length) nearly coincide."""
     pairs, seen = [], set()
     split, path = clips[schema.SPLIT].to_numpy(), clips[schema.PATH].to_numpy()
@@ -59,6 +64,12 @@ def near_duplicate_pairs(clips: pd.DataFrame, nearest_distance: np.ndarray, near
         key = (min(row, other), max(row, other))
         if split[row] != split[other] and key not in seen:
             seen.add(key)
-            pairs.append({"a": path[key[0]], "b": path[key[1]], "splits": [split[key[0]], split[key[1]]],
-                          "distance": float(nearest_distance[row])})
+            pairs.append(
+                {
+                    "a": path[key[0]],
+                    "b": path[key[1]],
+                    "splits": [split[key[0]], split[key[1]]],
+                    "distance": float(nearest_distance[row]),
+                }
+            )
     return sorted(pairs, key=lambda p: p["distance"])

@@ -67,17 +67,25 @@ def vectors(table: pa.Table, column: str, width: int | None, path: Path, what: s
     """[N, width] float32 from a fixed-size or variable list column; every row must have `width`
     finite values (`width` None: any width, the same on every row)."""
     values = table.column(column).combine_chunks()
-    if not pa.types.is_fixed_size_list(values.type) and not pa.types.is_list(values.type) \
-            and not pa.types.is_large_list(values.type):
+    if (
+        not pa.types.is_fixed_size_list(values.type)
+        and not pa.types.is_list(values.type)
+        and not pa.types.is_large_list(values.type)
+    ):
         raise HarkError(f"{path}: column {column!r} must be a list of floats ({SCHEMA_HINT}), not {values.type}")
-    lengths = np.asarray(values.value_lengths().fill_null(-1)) if not pa.types.is_fixed_size_list(values.type) \
+    lengths = (
+        np.asarray(values.value_lengths().fill_null(-1))
+        if not pa.types.is_fixed_size_list(values.type)
         else np.where(np.asarray(values.is_null()), -1, values.type.list_size)
+    )
     expected = width if width is not None else int(lengths[0]) if len(lengths) else 0
     wrong = lengths != expected
     if wrong.any():
         first = int(np.flatnonzero(wrong)[0])
-        raise HarkError(f"{path}: row {first}: {column!r} has {int(lengths[first])} values but {what} has "
-                        f"{expected} (rows {_rows(wrong)})")
+        raise HarkError(
+            f"{path}: row {first}: {column!r} has {int(lengths[first])} values but {what} has "
+            f"{expected} (rows {_rows(wrong)})"
+        )
     matrix = np.asarray(values.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(values), -1)
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
@@ -88,8 +96,10 @@ def vectors(table: pa.Table, column: str, width: int | None, path: Path, what: s
 def _probabilities(matrix: np.ndarray, path: Path, column: str) -> np.ndarray:
     negative = (matrix < 0).any(axis=1)
     if negative.any():
-        raise HarkError(f"{path}: rows {_rows(negative)}: {column!r} has negative values; it must hold "
-                        "probabilities (apply a softmax to logits)")
+        raise HarkError(
+            f"{path}: rows {_rows(negative)}: {column!r} has negative values; it must hold "
+            "probabilities (apply a softmax to logits)"
+        )
     sums = matrix.sum(axis=1, keepdims=True)
     off = np.abs(sums[:, 0] - 1.0) > 1e-2
     if off.any():
@@ -102,8 +112,10 @@ def _labels(table: pa.Table, path: Path, labels_file: Path | None) -> list[str]:
         return read_labels_file(labels_file)
     metadata = table.schema.metadata or {}
     if schema.LABELS_METADATA_KEY not in metadata:
-        raise UsageError(f"{path}: no class order: store it as Parquet metadata {schema.LABELS_METADATA_KEY.decode()!r}"
-                         f" (a JSON list) or pass --labels FILE ({SCHEMA_HINT})")
+        raise UsageError(
+            f"{path}: no class order: store it as Parquet metadata {schema.LABELS_METADATA_KEY.decode()!r}"
+            f" (a JSON list) or pass --labels FILE ({SCHEMA_HINT})"
+        )
     return [str(label) for label in json.loads(metadata[schema.LABELS_METADATA_KEY])]
 
 
@@ -114,21 +126,28 @@ def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path 
 
     predictions = Path(predictions)
     out = ensure_writable_dir(out)
-    table = read_table(predictions, "predictions", f"your model's export ({SCHEMA_HINT})",
-                       required=(schema.PATH, schema.LABEL, schema.PROBS))
+    table = read_table(
+        predictions,
+        "predictions",
+        f"your model's export ({SCHEMA_HINT})",
+        required=(schema.PATH, schema.LABEL, schema.PROBS),
+    )
     labels = _labels(table, predictions, labels_file)
-    probs = _probabilities(vectors(table, schema.PROBS, len(labels), predictions, "the label list"),
-                           predictions, schema.PROBS)
+    probs = _probabilities(
+        vectors(table, schema.PROBS, len(labels), predictions, "the label list"), predictions, schema.PROBS
+    )
     oof = None
     if schema.OOF_PROBS in table.column_names:
-        oof = _probabilities(vectors(table, schema.OOF_PROBS, len(labels), predictions, "the label list"),
-                             predictions, schema.OOF_PROBS)
+        oof = _probabilities(
+            vectors(table, schema.OOF_PROBS, len(labels), predictions, "the label list"), predictions, schema.OOF_PROBS
+        )
     if schema.EMBEDDING in table.column_names:
         embeddings = vectors(table, schema.EMBEDDING, None, predictions, "the first row")
     else:
         embeddings = np.log(np.clip(probs, 1e-6, None)).astype(np.float32)
-    frame = table.select([c for c in (schema.PATH, schema.LABEL, schema.SPLIT, schema.SPEAKER)
-                          if c in table.column_names]).to_pandas()
+    frame = table.select(
+        [c for c in (schema.PATH, schema.LABEL, schema.SPLIT, schema.SPEAKER) if c in table.column_names]
+    ).to_pandas()
     for column in (schema.PATH, schema.LABEL):
         frame[column] = frame[column].astype(str)
     dataset = load_dataset(data)
@@ -144,19 +163,30 @@ def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path 
         frame[schema.SPEAKER] = [e.speaker_id for e in examples]
     frame = _with_model_columns(frame, probs, labels)
     rates = Counter(e.sample_rate for e in examples)
-    config = {"data": {"source": str(Path(data).resolve()), "task": "all", "sample_rate": rates.most_common(1)[0][0]},
-              "labels": labels,
-              schema.PREDICTIONS_ORIGIN_KEY: {
-                  "kind": schema.ORIGIN_EXTERNAL, "predictions": str(predictions.resolve()),
-                  "labels_file": str(labels_file) if labels_file else None,
-                  "oof_probs": oof is not None, "embedding": schema.EMBEDDING in table.column_names}}
-    _write_folder(out, config, frame, {schema.PROBS: probs, schema.EMBEDDING: embeddings, schema.OOF_PROBS: oof},
-                  dataset.root.resolve())
+    config = {
+        "data": {"source": str(Path(data).resolve()), "task": "all", "sample_rate": rates.most_common(1)[0][0]},
+        "labels": labels,
+        schema.PREDICTIONS_ORIGIN_KEY: {
+            "kind": schema.ORIGIN_EXTERNAL,
+            "predictions": str(predictions.resolve()),
+            "labels_file": str(labels_file) if labels_file else None,
+            "oof_probs": oof is not None,
+            "embedding": schema.EMBEDDING in table.column_names,
+        },
+    }
+    _write_folder(
+        out,
+        config,
+        frame,
+        {schema.PROBS: probs, schema.EMBEDDING: embeddings, schema.OOF_PROBS: oof},
+        dataset.root.resolve(),
+    )
     return _run_data(out, config, labels, frame, oof if oof is not None else probs, embeddings)
 
 
-def _write_folder(out: Path, config: dict, frame: pd.DataFrame, matrices: dict[str, np.ndarray | None],
-                  data_root: Path) -> None:
+def _write_folder(
+    out: Path, config: dict, frame: pd.DataFrame, matrices: dict[str, np.ndarray | None], data_root: Path
+) -> None:
     from hark.evaluate.predictions import describe_table, vector_column, write_predictions
 
     columns = {c: pa.array(frame[c]) for c in schema.PREDICTION_COLUMNS if c not in matrices}
@@ -172,23 +202,30 @@ def _check_rows(frame: pd.DataFrame, labels: list[str], by_path: dict, path: Pat
     missing = ~paths.isin(by_path.keys()).to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
-        raise HarkError(f"{path}: row {first}: path {paths.iloc[first]!r} is not a clip of {data} "
-                        f"({int(missing.sum())} such rows: {_rows(missing)}); paths are relative to DATA's root")
+        raise HarkError(
+            f"{path}: row {first}: path {paths.iloc[first]!r} is not a clip of {data} "
+            f"({int(missing.sum())} such rows: {_rows(missing)}); paths are relative to DATA's root"
+        )
     duplicated = paths.duplicated().to_numpy()
     if duplicated.any():
-        raise HarkError(f"{path}: rows {_rows(duplicated)}: a path is listed twice "
-                        f"(e.g. {paths[duplicated].iloc[0]!r})")
+        raise HarkError(
+            f"{path}: rows {_rows(duplicated)}: a path is listed twice (e.g. {paths[duplicated].iloc[0]!r})"
+        )
     if schema.SPLIT in frame:
         bad_split = ~frame[schema.SPLIT].isin(schema.SPLITS).to_numpy()
         if bad_split.any():
             first = int(np.flatnonzero(bad_split)[0])
-            raise HarkError(f"{path}: row {first}: split {frame[schema.SPLIT].iloc[first]!r} is not one of "
-                            f"{', '.join(schema.SPLITS)} (rows {_rows(bad_split)})")
+            raise HarkError(
+                f"{path}: row {first}: split {frame[schema.SPLIT].iloc[first]!r} is not one of "
+                f"{', '.join(schema.SPLITS)} (rows {_rows(bad_split)})"
+            )
     unknown = ~frame[schema.LABEL].isin(labels).to_numpy()
     if unknown.any():
         first = int(np.flatnonzero(unknown)[0])
-        raise HarkError(f"{path}: row {first}: label {frame[schema.LABEL].iloc[first]!r} is not in the class list "
-                        f"({', '.join(labels[:12])}) (rows {_rows(unknown)})")
+        raise HarkError(
+            f"{path}: row {first}: label {frame[schema.LABEL].iloc[first]!r} is not in the class list "
+            f"({', '.join(labels[:12])}) (rows {_rows(unknown)})"
+        )
     if len(frame) < MIN_CLIPS:
         raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS}")
 
@@ -211,13 +248,17 @@ def _metrics(frame: pd.DataFrame, probs: np.ndarray, labels: list[str]) -> dict:
     metrics = {}
     for split in [s for s in schema.SPLITS if s in set(frame[schema.SPLIT])]:
         rows = (frame[schema.SPLIT] == split).to_numpy()
-        metrics[split] = {**split_metrics(targets[rows], probs[rows].argmax(axis=1), labels),
-                          "clips": int(rows.sum()), "skipped": 0}
+        metrics[split] = {
+            **split_metrics(targets[rows], probs[rows].argmax(axis=1), labels),
+            "clips": int(rows.sum()),
+            "skipped": 0,
+        }
     return metrics
 
 
-def _run_data(folder: Path, config: dict, labels: list[str], frame: pd.DataFrame, probs: np.ndarray,
-              embeddings: np.ndarray) -> RunData:
+def _run_data(
+    folder: Path, config: dict, labels: list[str], frame: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray
+) -> RunData:
     clips = frame[[c for c in schema.PREDICTION_COLUMNS if c in frame]].reset_index(drop=True)
     clips[schema.SPEAKER] = clips[schema.SPEAKER].fillna("").astype(str)
     metrics = read_json(folder / schema.METRICS_FILE, "metrics", "hark evaluate", default={})
@@ -234,8 +275,10 @@ def prepare_folder(folder: Path) -> tuple[RunData, int]:
     known = frame[schema.LABEL].isin(labels).to_numpy()
     frame = frame[known].reset_index(drop=True)
     if len(frame) < MIN_CLIPS:
-        raise HarkError(f"{folder / schema.PREDICTIONS_FILE}: only {len(frame)} clips with a label the model knows; "
-                        f"analysis needs at least {MIN_CLIPS}")
+        raise HarkError(
+            f"{folder / schema.PREDICTIONS_FILE}: only {len(frame)} clips with a label the model knows; "
+            f"analysis needs at least {MIN_CLIPS}"
+        )
     probs = np.stack(frame[schema.PROBS].to_numpy()).astype(np.float32)
     evidence = np.stack(frame[schema.OOF_PROBS].to_numpy()).astype(np.float32) if schema.OOF_PROBS in frame else probs
     embeddings = np.stack(frame[schema.EMBEDDING].to_numpy()).astype(np.float32)
@@ -255,7 +298,10 @@ def evidence_note(folder: Path) -> str:
     if section.get("oof_probs"):
         return "from the file's out-of-fold probabilities (oof_probs)"
     if section.get("kind") == schema.ORIGIN_CROSS_DATASET:
-        return ("from the run's model, which did not train on this dataset (out-of-sample unless the datasets "
-                "share clips)")
-    return ("from in-sample probabilities: the predictions have no oof_probs, and a model is over-confident on "
-            "clips it trained on, so fewer label errors are found on the training split")
+        return (
+            "from the run's model, which did not train on this dataset (out-of-sample unless the datasets share clips)"
+        )
+    return (
+        "from in-sample probabilities: the predictions have no oof_probs, and a model is over-confident on "
+        "clips it trained on, so fewer label errors are found on the training split"
+    )

@@ -79,8 +79,9 @@ class Slice:
     handicap: float = 1.0  # its excess errors are divided by this when slices compete
 
 
-def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int,
-                 min_errors: int) -> list[Slice]:
+def _pair_slices(
+    clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base: float, classes: int, min_errors: int
+) -> list[Slice]:
     """Two words confused (either direction): among the clips of either word, confusions into
     the other, against an even spread of their errors over every other class."""
     labels = clips[LABEL].to_numpy()
@@ -98,9 +99,17 @@ def _pair_slices(clips: pd.DataFrame, error: np.ndarray, pred: np.ndarray, base:
         if b_as_a.sum() > a_as_b.sum():
             a, b = b, a
         members = np.concatenate([rows_of[key[0]], rows_of[key[1]]])
-        slices.append(Slice(f"pair:{key[0]}|{key[1]}", f"'{a}' and '{b}' confused",
-                            f"'{a}' heard as '{b}' or the reverse", members, np.flatnonzero(a_as_b | b_as_a),
-                            base / max(classes - 1, 1), (a, b)))
+        slices.append(
+            Slice(
+                f"pair:{key[0]}|{key[1]}",
+                f"'{a}' and '{b}' confused",
+                f"'{a}' heard as '{b}' or the reverse",
+                members,
+                np.flatnonzero(a_as_b | b_as_a),
+                base / max(classes - 1, 1),
+                (a, b),
+            )
+        )
     return slices
 
 
@@ -108,20 +117,25 @@ def min_mode_errors(error: np.ndarray, config: FailureModeConfig) -> int:
     return max(config.min_errors, int(np.ceil(config.min_error_share * error.sum())))
 
 
-def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, reduced: np.ndarray | None,
-                     config: FailureModeConfig) -> list[Slice]:
+def candidate_slices(
+    clips: pd.DataFrame, error: np.ndarray, pred_column: str, reduced: np.ndarray | None, config: FailureModeConfig
+) -> list[Slice]:
     base = float(error.mean())
     min_errors = min_mode_errors(error, config)
     pred = clips[pred_column].to_numpy()
 
-    def attribute(key: str, name: str, phrase: str, members: np.ndarray,
-                  handicap: float = config.where_handicap) -> Slice:
+    def attribute(
+        key: str, name: str, phrase: str, members: np.ndarray, handicap: float = config.where_handicap
+    ) -> Slice:
         """`members`: a bool mask or row indices."""
         rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
         return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap)
 
-    slices = [attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
-              for d in DETECTORS if d.flag_column in clips]
+    slices = [
+        attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
+        for d in DETECTORS
+        if d.flag_column in clips
+    ]
     slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique(), min_errors)
     for word, rows in sorted(clips.groupby(LABEL).indices.items()):
         slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", rows))
@@ -143,18 +157,25 @@ def candidate_slices(clips: pd.DataFrame, error: np.ndarray, pred_column: str, r
         slices.append(attribute(f"{column}{sign}{bar:.6g}", phrase, f"{phrase} ({where} {bar:.2f} {unit})", members))
     if reduced is not None and len(reduced) >= 2 * config.embedding_groups:
         # Fitted on a sample: the regions are coarse, and 100k clips must not cost minutes.
-        sample = np.random.default_rng(config.seed).permutation(len(reduced))[:config.embedding_fit_max]
+        sample = np.random.default_rng(config.seed).permutation(len(reduced))[: config.embedding_fit_max]
         regions = KMeans(config.embedding_groups, n_init=3, random_state=config.seed).fit(reduced[sample])
         groups = regions.predict(reduced)
         for group in range(config.embedding_groups):
-            slices.append(attribute(f"embedding={group + 1}", f"embedding region {group + 1}",
-                                    f"in region {group + 1} of the model's embedding", groups == group,
-                                    config.embedding_handicap))
+            slices.append(
+                attribute(
+                    f"embedding={group + 1}",
+                    f"embedding region {group + 1}",
+                    f"in region {group + 1} of the model's embedding",
+                    groups == group,
+                    config.embedding_handicap,
+                )
+            )
     return slices
 
 
-def pick_slices(slices: list[Slice], error: np.ndarray,
-                config: FailureModeConfig) -> list[tuple[Slice, np.ndarray, float, float, float]]:
+def pick_slices(
+    slices: list[Slice], error: np.ndarray, config: FailureModeConfig
+) -> list[tuple[Slice, np.ndarray, float, float, float]]:
     """Greedy cover: (slice, the errors it claims, its error rate, the expected rate, lift), most
     excess errors first; each error goes to the first slice that explains it."""
     claimed = np.zeros(len(error), bool)
@@ -194,24 +215,41 @@ def _confusions(clips: pd.DataFrame, rows: np.ndarray, pred_column: str, top: in
     return ", ".join(f"'{pair.split(ARROW)[0]}' as '{pair.split(ARROW)[1]}' ({count})" for pair, count in pairs.items())
 
 
-def describe(rank: int, found: Slice, rows: np.ndarray, rate: float, expected: float, total_errors: int,
-             clips: pd.DataFrame, pred_column: str) -> tuple[str, str]:
+def describe(
+    rank: int,
+    found: Slice,
+    rows: np.ndarray,
+    rate: float,
+    expected: float,
+    total_errors: int,
+    clips: pd.DataFrame,
+    pred_column: str,
+) -> tuple[str, str]:
     share = len(rows) / max(total_errors, 1)
     if found.pair:
         a, b = found.pair
         labels, preds = clips[LABEL].to_numpy()[rows], clips[pred_column].to_numpy()[rows]
         forward, reverse = int(((labels == a) & (preds == b)).sum()), int(((labels == b) & (preds == a)).sum())
-        detail = (f"'{a}' as '{b}' {forward} times, '{b}' as '{a}' {reverse} times; {rate:.0%} of the clips of "
-                  f"the two words fail this way, against {expected:.0%} for any one other word")
+        detail = (
+            f"'{a}' as '{b}' {forward} times, '{b}' as '{a}' {reverse} times; {rate:.0%} of the clips of "
+            f"the two words fail this way, against {expected:.0%} for any one other word"
+        )
     else:
-        detail = (f"such clips are wrong {rate:.0%} of the time, against {expected:.0%} overall; "
-                  f"most often {_confusions(clips, rows, pred_column)}")
+        detail = (
+            f"such clips are wrong {rate:.0%} of the time, against {expected:.0%} overall; "
+            f"most often {_confusions(clips, rows, pred_column)}"
+        )
     description = f"{share:.0%} of errors: {found.phrase} (all {len(rows)} clips); {detail}."
     return f"Failure mode {rank} {DASH} {found.name}", description
 
 
-def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray | None, error: np.ndarray, pred_column: str,
-                       config: FailureModeConfig = FailureModeConfig()) -> tuple[list[FailureMode], np.ndarray]:
+def find_failure_modes(
+    clips: pd.DataFrame,
+    reduced: np.ndarray | None,
+    error: np.ndarray,
+    pred_column: str,
+    config: FailureModeConfig = FailureModeConfig(),
+) -> tuple[list[FailureMode], np.ndarray]:
     """Failure modes (explained ones by the errors they explain, then the unexplained rest) and the mode
     number of every clip (`schema.NO_CLUSTER` for correct clips)."""
     error = np.asarray(error, bool)
@@ -227,19 +265,41 @@ def find_failure_modes(clips: pd.DataFrame, reduced: np.ndarray | None, error: n
         rows = np.flatnonzero(claimed)
         title, description = describe(rank, found, rows, rate, expected, int(error.sum()), clips, pred_column)
         cluster[rows] = rank
-        modes.append(FailureMode(rank, rows, title, description, {
-            "slice": found.key, "matches_title": 1.0, "error_rate": rate, "expected_rate": expected, "lift": lift,
-            "share": len(rows) / error.sum()}))
+        modes.append(
+            FailureMode(
+                rank,
+                rows,
+                title,
+                description,
+                {
+                    "slice": found.key,
+                    "matches_title": 1.0,
+                    "error_rate": rate,
+                    "expected_rate": expected,
+                    "lift": lift,
+                    "share": len(rows) / error.sum(),
+                },
+            )
+        )
     rest = np.flatnonzero(error & (cluster == NO_CLUSTER))
     if len(rest):
         rank = len(modes) + 1
         cluster[rest] = rank
         share = len(rest) / error.sum()
-        description = (f"{share:.0%} of errors ({len(rest)}): no slice explains them beyond chance; "
-                       f"{clips[LABEL].iloc[rest].nunique()} words, most often "
-                       f"{_confusions(clips, rest, pred_column)}.")
-        modes.append(FailureMode(rank, rest, f"Failure mode {rank} {DASH} {NO_SINGLE_CAUSE}", description,
-                                 {"slice": "", "matches_title": float("nan"), "share": share}))
+        description = (
+            f"{share:.0%} of errors ({len(rest)}): no slice explains them beyond chance; "
+            f"{clips[LABEL].iloc[rest].nunique()} words, most often "
+            f"{_confusions(clips, rest, pred_column)}."
+        )
+        modes.append(
+            FailureMode(
+                rank,
+                rest,
+                f"Failure mode {rank} {DASH} {NO_SINGLE_CAUSE}",
+                description,
+                {"slice": "", "matches_title": float("nan"), "share": share},
+            )
+        )
     return modes, cluster
 
 

@@ -15,16 +15,28 @@ from hark.analysis.failure_modes import FailureMode
 from hark.fileio import atomic_write, write_json
 from hark.runfiles import read_json
 from hark.schema import (
-    CLIP_COLUMNS, DATA_ROOT_METADATA_KEY, ERROR_DEFINED_BY_METADATA_KEY, LABELS_METADATA_KEY, OOF_PROBS, PATH,
-    SCHEMA_METADATA_KEY, SCHEMA_VERSION,
+    CLIP_COLUMNS,
+    DATA_ROOT_METADATA_KEY,
+    ERROR_DEFINED_BY_METADATA_KEY,
+    LABELS_METADATA_KEY,
+    OOF_PROBS,
+    PATH,
+    SCHEMA_METADATA_KEY,
+    SCHEMA_VERSION,
 )
 
 
 def build_findings(modes: list[FailureMode], clips: pd.DataFrame) -> list[dict]:
     paths = clips[PATH].to_numpy()
     return [
-        {"title": m.title, "description": m.description, "size": int(len(m.rows)), "clips": paths[m.rows].tolist(),
-         "cluster": int(m.cluster), **m.details}
+        {
+            "title": m.title,
+            "description": m.description,
+            "size": int(len(m.rows)),
+            "clips": paths[m.rows].tolist(),
+            "cluster": int(m.cluster),
+            **m.details,
+        }
         for m in sorted(modes, key=lambda m: m.cluster)
     ]
 
@@ -41,9 +53,13 @@ def clips_table(clips: pd.DataFrame, labels: list[str], root: Path | str, defini
     probs = np.stack(clips[OOF_PROBS].to_numpy()).astype(np.float32)
     column = pa.FixedSizeListArray.from_arrays(pa.array(probs.ravel()), probs.shape[1])
     table = table.add_column(CLIP_COLUMNS.index(OOF_PROBS), OOF_PROBS, column)
-    metadata = {**(table.schema.metadata or {}), LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
-                DATA_ROOT_METADATA_KEY: str(root).encode(), SCHEMA_METADATA_KEY: str(SCHEMA_VERSION).encode(),
-                ERROR_DEFINED_BY_METADATA_KEY: defining.encode()}
+    metadata = {
+        **(table.schema.metadata or {}),
+        LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
+        DATA_ROOT_METADATA_KEY: str(root).encode(),
+        SCHEMA_METADATA_KEY: str(SCHEMA_VERSION).encode(),
+        ERROR_DEFINED_BY_METADATA_KEY: defining.encode(),
+    }
     return table.replace_schema_metadata(metadata)
 
 

@@ -13,7 +13,15 @@ from hark.data.example import ClipDataset
 from hark.errors import HarkError, UsageError
 from hark.runfiles import read_clips
 from hark.schema import (
-    CLIPS_FILE, CUTOFF_LABEL, DETECTOR_BY_NAME, DETECTORS, LABEL, LABEL_ISSUE, PATH, SPLIT, SUGGESTED_LABEL,
+    CLIPS_FILE,
+    CUTOFF_LABEL,
+    DETECTOR_BY_NAME,
+    DETECTORS,
+    LABEL,
+    LABEL_ISSUE,
+    PATH,
+    SPLIT,
+    SUGGESTED_LABEL,
     UNUSABLE_LABEL,
 )
 
@@ -66,8 +74,9 @@ def _flag_column(name: str) -> str:
 def suggested_labels(clips: pd.DataFrame) -> dict[str, str]:
     """Training clips the analysis calls label errors, with the label it suggests. Only the
     training split: relabelling test clips by the model would grade the model by itself."""
-    flagged = clips[clips[LABEL_ISSUE].astype(bool) & (clips[SPLIT] == "train")
-                    & (clips[SUGGESTED_LABEL] != clips[LABEL])]
+    flagged = clips[
+        clips[LABEL_ISSUE].astype(bool) & (clips[SPLIT] == "train") & (clips[SUGGESTED_LABEL] != clips[LABEL])
+    ]
     return dict(zip(flagged[PATH], flagged[SUGGESTED_LABEL], strict=True))
 
 
@@ -77,8 +86,10 @@ def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tupl
     clips = table.set_index(PATH)
     drop_columns = [_flag_column(name) for name in plan.drop]
     # Human corrections win over the analysis' suggestions.
-    corrections = {**(suggested_labels(table) if plan.relabel_suggested else {}),
-                   **(read_relabel_csv(plan.relabel) if plan.relabel else {})}
+    corrections = {
+        **(suggested_labels(table) if plan.relabel_suggested else {}),
+        **(read_relabel_csv(plan.relabel) if plan.relabel else {}),
+    }
     unknown = sorted(set(corrections) - {e.path for e in dataset.examples})
     if unknown:
         raise HarkError(f"{plan.relabel}: {len(unknown)} path(s) not in the dataset, e.g. {', '.join(unknown[:3])}")
@@ -107,6 +118,7 @@ def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tupl
     if summary.to_cutoff and CUTOFF_CLASS not in labels:
         labels.append(CUTOFF_CLASS)
     summary.kept = len(examples)
-    fixed = ClipDataset(dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems),
-                        f"{dataset.name} (fixed)")
+    fixed = ClipDataset(
+        dataset.root, examples, labels, list(dataset.noise_files), list(dataset.problems), f"{dataset.name} (fixed)"
+    )
     return fixed, summary

@@ -14,17 +14,31 @@ from hark.schema import ANALYSIS_DIR, CUTOFF_LABEL
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="run folder analysed by `hark analyze`")
-    parser.add_argument("--cutoff-class", action="store_true",
-                        help=f"move clips flagged cut-off to a new class {CUTOFF_LABEL}")
-    parser.add_argument("--drop", action="append", default=[], metavar="FLAG",
-                        help=f"drop clips with this flag (repeatable): {', '.join(DROPPABLE)}")
-    parser.add_argument("--relabel", type=Path, metavar="CSV",
-                        help="label corrections, columns path,label ('unusable' drops the clip)")
-    parser.add_argument("--relabel-suggested", action="store_true",
-                        help="give the training clips flagged as label errors the label the analysis suggests "
-                             "(--relabel CSV rows win)")
-    parser.add_argument("--cutoff-min-score", type=float, default=FixPlan.cutoff_min_score, metavar="S",
-                        help="with --cutoff-class, move only flagged clips whose cut-off score is at least S (0-1)")
+    parser.add_argument(
+        "--cutoff-class", action="store_true", help=f"move clips flagged cut-off to a new class {CUTOFF_LABEL}"
+    )
+    parser.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help=f"drop clips with this flag (repeatable): {', '.join(DROPPABLE)}",
+    )
+    parser.add_argument(
+        "--relabel", type=Path, metavar="CSV", help="label corrections, columns path,label ('unusable' drops the clip)"
+    )
+    parser.add_argument(
+        "--relabel-suggested",
+        action="store_true",
+        help="give the training clips flagged as label errors the label the analysis suggests (--relabel CSV rows win)",
+    )
+    parser.add_argument(
+        "--cutoff-min-score",
+        type=float,
+        default=FixPlan.cutoff_min_score,
+        metavar="S",
+        help="with --cutoff-class, move only flagged clips whose cut-off score is at least S (0-1)",
+    )
     parser.add_argument("--out", type=Path, help="manifest to write (default RUN/fixed_dataset.json)")
 
 
@@ -39,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     plan = FixPlan(args.cutoff_class, args.drop, args.relabel, args.relabel_suggested, args.cutoff_min_score)
     fixed, summary = fix_dataset(dataset, args.run / ANALYSIS_DIR, plan)
     out = write_manifest(fixed, args.out or args.run / "fixed_dataset.json")
-    print(f"{summary.kept} clips kept: {summary.to_cutoff} moved to {CUTOFF_LABEL}, {summary.relabelled} relabelled, "
-          f"{summary.dropped} dropped")
+    print(
+        f"{summary.kept} clips kept: {summary.to_cutoff} moved to {CUTOFF_LABEL}, {summary.relabelled} relabelled, "
+        f"{summary.dropped} dropped"
+    )
     print(f"wrote {out}; retrain with: hark train {out} --out NEW_RUN")
     return 0

@@ -53,8 +53,10 @@ def _matrix(column: pd.Series, path: Path, name: str) -> np.ndarray:
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
         examples = ", ".join(column.index[bad][:3].astype(str))
-        raise HarkError(f"{path}: {int(bad.sum())} clip(s) have NaN or infinite values in {name!r} "
-                        f"(rows {examples}); re-run `hark evaluate`")
+        raise HarkError(
+            f"{path}: {int(bad.sum())} clip(s) have NaN or infinite values in {name!r} "
+            f"(rows {examples}); re-run `hark evaluate`"
+        )
     return matrix
 
 
@@ -71,18 +73,21 @@ def load_run_data(run_dir: str | Path) -> RunData:
     if not labels:
         raise HarkError(f"{run_dir / schema.CONFIG_FILE}: no class list ('{schema.LABELS_KEY}')")
     if len(frame) < MIN_CLIPS:
-        raise HarkError(f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} "
-                        "to say anything reliable")
+        raise HarkError(
+            f"{path}: only {len(frame)} clips; analysis needs at least {MIN_CLIPS} to say anything reliable"
+        )
     if len(labels) < 2 or frame[schema.LABEL].nunique() < 2:
-        raise HarkError(f"{path}: a single class ({frame[schema.LABEL].iloc[0]!r}); "
-                        "there is nothing to confuse it with")
+        raise HarkError(
+            f"{path}: a single class ({frame[schema.LABEL].iloc[0]!r}); there is nothing to confuse it with"
+        )
     unknown = sorted(map(str, (set(frame[schema.LABEL]) | set(frame[schema.PRED])) - set(labels)))
     if unknown:
         raise HarkError(f"{path}: labels not in the run's class list: {', '.join(unknown[:5])}")
     probs = _matrix(frame[schema.PROBS], path, schema.PROBS)
     if probs.shape[1] != len(labels):
-        raise HarkError(f"{path}: probability vectors have {probs.shape[1]} entries but the run has "
-                        f"{len(labels)} classes")
+        raise HarkError(
+            f"{path}: probability vectors have {probs.shape[1]} entries but the run has {len(labels)} classes"
+        )
     embeddings = _matrix(frame[schema.EMBEDDING], path, schema.EMBEDDING)
     history_path = run_dir / schema.HISTORY_FILE
     history = pd.read_csv(history_path) if history_path.exists() else None

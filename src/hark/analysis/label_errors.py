@@ -91,8 +91,14 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     folds = list(splitter.split(train, targets))
     for fit_rows, held_rows in tqdm(folds, desc="cross-validation", unit="fold", disable=not progress):
         fit_examples = [by_path[p] for p in paths[train[fit_rows]]]
-        model = fit(config, dataset, fit_examples, [by_path[p] for p in paths[train[held_rows]]],
-                    report=print if progress else _silent, progress=progress)
+        model = fit(
+            config,
+            dataset,
+            fit_examples,
+            [by_path[p] for p in paths[train[held_rows]]],
+            report=print if progress else _silent,
+            progress=progress,
+        )
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
         probs[held] = softmax(outputs.logits, axis=1)
@@ -165,8 +171,13 @@ def per_class_thresholds(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return thresholds
 
 
-def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(), reduced: np.ndarray | None = None,
-                      progress: bool = True, explained: np.ndarray | None = None) -> LabelErrors:
+def find_label_errors(
+    run: RunData,
+    config: LabelErrorConfig = LabelErrorConfig(),
+    reduced: np.ndarray | None = None,
+    progress: bool = True,
+    explained: np.ndarray | None = None,
+) -> LabelErrors:
     """`explained`: clips whose audio detectors already account for the model's disagreement
     (no word, a cut-off word, several words): their labels are not what is wrong with them."""
     targets = run.targets
@@ -185,8 +196,12 @@ def find_label_errors(run: RunData, config: LabelErrorConfig = LabelErrorConfig(
     suggested = np.where(np.isfinite(above.max(axis=1)), above.argmax(axis=1), combined.argmax(axis=1))
     # Both witnesses must lean the same way: the model prefers the other class and its
     # neighbours carry it more than the given label; a merely hard clip sits among mixed labels.
-    issue = (np.isfinite(above.max(axis=1)) & (quality < thresholds[targets])
-             & (probs[rows, suggested] > probs[rows, targets]) & (shares[rows, suggested] > shares[rows, targets]))
+    issue = (
+        np.isfinite(above.max(axis=1))
+        & (quality < thresholds[targets])
+        & (probs[rows, suggested] > probs[rows, targets])
+        & (shares[rows, suggested] > shares[rows, targets])
+    )
     if explained is not None:
         issue &= ~explained
     return LabelErrors(probs, quality.astype(np.float32), issue, suggested, cleanlab_issues(targets, probs), folds)

@@ -59,24 +59,28 @@ def clip_html(root: Path, path: str, caption: str, front_end: MelSettings) -> st
         return f'<div class="clip">{escape(path)}<br>{escape(err.problem)}<br>{escape(caption)}</div>'
     image = log_mel(wave, front_end)
     png = io.BytesIO()
-    plt.imsave(png, image, cmap="magma", origin="lower", vmin=image.max() - DISPLAY_RANGE, vmax=image.max(),
-               format="png")
+    plt.imsave(
+        png, image, cmap="magma", origin="lower", vmin=image.max() - DISPLAY_RANGE, vmax=image.max(), format="png"
+    )
     encoded = base64.b64encode(png.getvalue()).decode()
     picture = f'<img alt="spectrogram" height="80" width="200" src="data:image/png;base64,{encoded}">'
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(wave, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
     audio = base64.b64encode(buffer.getvalue()).decode()
-    return (f'<div class="clip">{picture}<br>'
-            f'<audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
-            f"<br>{escape(path)}<br>{escape(caption)}</div>")
+    return (
+        f'<div class="clip">{picture}<br>'
+        f'<audio controls preload="none" src="data:audio/wav;base64,{audio}"></audio>'
+        f"<br>{escape(path)}<br>{escape(caption)}</div>"
+    )
 
 
 def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):
-        cells = "".join(f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>"
-                        for v in values)
+        cells = "".join(
+            f"<td>{escape(floats.format(v) if isinstance(v, (float, np.floating)) else str(v))}</td>" for v in values
+        )
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -84,9 +88,18 @@ def table_html(frame: pd.DataFrame, floats: str = "{:.3f}") -> str:
 def _metrics_section(metrics: dict) -> str:
     if not metrics:
         return "<p>No metrics.json in the run.</p>"
-    frame = pd.DataFrame([{"split": s, "clips": m.get("clips", ""), "accuracy": m.get("accuracy", np.nan),
-                           "macro-F1": m.get("macro_f1", np.nan)}
-                          for s, m in metrics.items() if isinstance(m, dict)])
+    frame = pd.DataFrame(
+        [
+            {
+                "split": s,
+                "clips": m.get("clips", ""),
+                "accuracy": m.get("accuracy", np.nan),
+                "macro-F1": m.get("macro_f1", np.nan),
+            }
+            for s, m in metrics.items()
+            if isinstance(m, dict)
+        ]
+    )
     return table_html(frame, "{:.4f}")
 
 
@@ -133,8 +146,14 @@ def _map_plot(clips: pd.DataFrame, method: str) -> str:
     correct = ~clips[ERROR]
     ax.scatter(clips.loc[correct, "x"], clips.loc[correct, "y"], s=3, c="#bbb", label="correct")
     wrong = clips[clips[ERROR]]
-    ax.scatter(wrong["x"], wrong["y"], s=6, c=np.where(wrong["cluster"] != NO_CLUSTER, wrong["cluster"], 0),
-               cmap="tab10", label="errors (colour = failure mode)")
+    ax.scatter(
+        wrong["x"],
+        wrong["y"],
+        s=6,
+        c=np.where(wrong["cluster"] != NO_CLUSTER, wrong["cluster"], 0),
+        cmap="tab10",
+        label="errors (colour = failure mode)",
+    )
     ax.set_title(f"embedding map ({method})")
     ax.legend(fontsize=8, loc="best")
     return _figure_png(fig)
@@ -148,11 +167,13 @@ def _modes_section(analysis, root: Path) -> str:
     front_end = MelSettings.of_run(analysis.run.config)
     for mode in analysis.modes[:MODES_SHOWN]:
         rows = clips.iloc[mode.rows].sort_values(confidence, ascending=False).head(EXAMPLES_PER_MODE)
-        examples = "".join(clip_html(root, path, f"{label} \u2192 {said} ({sure:.2f})", front_end)
-                           for path, label, said, sure in zip(rows[PATH], rows[LABEL], rows[pred], rows[confidence],
-                                                              strict=True))
-        parts.append(f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>'
-                     f"{examples}</div>")
+        examples = "".join(
+            clip_html(root, path, f"{label} \u2192 {said} ({sure:.2f})", front_end)
+            for path, label, said, sure in zip(rows[PATH], rows[LABEL], rows[pred], rows[confidence], strict=True)
+        )
+        parts.append(
+            f'<div class="mode"><h3>{escape(mode.title)}</h3><p>{escape(mode.description)}</p>{examples}</div>'
+        )
     return "".join(parts)
 
 
@@ -161,14 +182,22 @@ def _label_section(analysis, root: Path) -> str:
     ours, theirs = clips["label_issue"], clips["cleanlab_issue"]
     folds = analysis.label_errors.crossval_folds
     how = f"{folds}-fold cross-validated" if folds else "in-sample"
-    summary = (f"<p>{int(ours.sum())} likely label errors (label quality from "
-               f"{how} probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
-               f"both agree on {int((ours & theirs).sum())}.</p>")
+    summary = (
+        f"<p>{int(ours.sum())} likely label errors (label quality from "
+        f"{how} probabilities and embedding neighbours); cleanlab finds {int(theirs.sum())}; "
+        f"both agree on {int((ours & theirs).sum())}.</p>"
+    )
     candidates = clips[ours].sort_values("label_quality").head(LABEL_CANDIDATES_SHOWN)
     front_end = MelSettings.of_run(analysis.run.config)
-    examples = "".join(clip_html(root, r.path, f"filed '{r.label}', sounds like '{r.suggested_label}' "
-                                 f"(quality {r.label_quality:.2f})", front_end)
-                       for r in candidates.itertuples())
+    examples = "".join(
+        clip_html(
+            root,
+            r.path,
+            f"filed '{r.label}', sounds like '{r.suggested_label}' (quality {r.label_quality:.2f})",
+            front_end,
+        )
+        for r in candidates.itertuples()
+    )
     return summary + examples
 
 
@@ -177,28 +206,47 @@ def _detector_section(clips: pd.DataFrame) -> str:
     for detector in DETECTORS:
         flagged = clips[detector.flag_column]
         rate = clips.loc[flagged, ERROR].mean() if flagged.any() else np.nan
-        rows.append({"detector": detector.name, "flag means": detector.flag_meaning, "flagged": int(flagged.sum()),
-                     "error rate if flagged": rate, "error rate otherwise": clips.loc[~flagged, ERROR].mean(),
-                     "score": detector.score_meaning})
+        rows.append(
+            {
+                "detector": detector.name,
+                "flag means": detector.flag_meaning,
+                "flagged": int(flagged.sum()),
+                "error rate if flagged": rate,
+                "error rate otherwise": clips.loc[~flagged, ERROR].mean(),
+                "score": detector.score_meaning,
+            }
+        )
     return table_html(pd.DataFrame(rows))
 
 
 def _duplicates_section(analysis) -> str:
     leaks = [g for g in analysis.duplicates if g["across_splits"]]
-    text = (f"<p>{len(analysis.duplicates)} groups of identical recordings, {len(leaks)} across splits (leakage); "
-            f"{len(analysis.near_duplicates)} near-identical pairs across splits in embedding space.</p>")
-    shown = pd.DataFrame([{"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]),
-                           "labels": ", ".join(g["labels"])} for g in analysis.duplicates[:20]])
+    text = (
+        f"<p>{len(analysis.duplicates)} groups of identical recordings, {len(leaks)} across splits (leakage); "
+        f"{len(analysis.near_duplicates)} near-identical pairs across splits in embedding space.</p>"
+    )
+    shown = pd.DataFrame(
+        [
+            {"clips": ", ".join(g["paths"][:4]), "splits": ", ".join(g["splits"]), "labels": ", ".join(g["labels"])}
+            for g in analysis.duplicates[:20]
+        ]
+    )
     near = pd.DataFrame(analysis.near_duplicates[:20])
     outliers = analysis.clips.nlargest(10, "outlier_score")[["path", "split", "label", "outlier_score"]]
-    return (text + (table_html(shown) if len(shown) else "") + (table_html(near) if len(near) else "")
-            + "<h3>Outliers (far from every other clip)</h3>" + table_html(outliers))
+    return (
+        text
+        + (table_html(shown) if len(shown) else "")
+        + (table_html(near) if len(near) else "")
+        + "<h3>Outliers (far from every other clip)</h3>"
+        + table_html(outliers)
+    )
 
 
 def render_report(analysis, root: Path) -> str:
     run, clips = analysis.run, analysis.clips
-    pairs = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()}
-                          for p in analysis.pairs])
+    pairs = pd.DataFrame(
+        [{k: (", ".join(v) if isinstance(v, list) else v) for k, v in p.items()} for p in analysis.pairs]
+    )
     sections = [
         ("Metrics", _metrics_section(run.metrics)),
         ("Failure modes", _modes_section(analysis, root)),
@@ -208,8 +256,10 @@ def render_report(analysis, root: Path) -> str:
         ("Error rates per class (95% Wilson interval)", table_html(analysis.class_rates)),
         ("Error rates per speaker (worst 20, at least 3 clips)", table_html(analysis.speaker_rates.head(20))),
         ("Class distribution", _distribution_plot(clips)),
-        (f"Confusion matrix ({_prediction_words(analysis)}, log scale)",
-         _confusion_plot(clips, run.labels, analysis.defining)),
+        (
+            f"Confusion matrix ({_prediction_words(analysis)}, log scale)",
+            _confusion_plot(clips, run.labels, analysis.defining),
+        ),
         ("Training curves", _curves_plot(run.history)),
         ("Embedding map", _map_plot(clips, analysis.map_method)),
         ("Duplicates and leakage", _duplicates_section(analysis)),
@@ -219,10 +269,12 @@ def render_report(analysis, root: Path) -> str:
         sections.append(("Unreadable clips", f"<ul>{items}</ul>"))
     body = "".join(f"<h2>{escape(title)}</h2>{html}" for title, html in sections)
     title = f"hark analysis: {run.run_dir.name}"
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
-            f"<p>{len(clips)} clips, {int(clips[ERROR].sum())} errors ({_prediction_words(analysis)}).</p>"
-            f"{body}</body></html>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<p>{len(clips)} clips, {int(clips[ERROR].sum())} errors ({_prediction_words(analysis)}).</p>"
+        f"{body}</body></html>"
+    )
 
 
 def write_report(analysis, root: Path, path: Path) -> Path:

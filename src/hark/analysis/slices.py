@@ -24,8 +24,11 @@ def wilson_interval(errors: np.ndarray, totals: np.ndarray, z: float = Z95) -> t
 def error_rates(clips: pd.DataFrame, by: str, error_column: str = ERROR, min_clips: int = 1) -> pd.DataFrame:
     """One row per value of `by`: clips, errors, rate, low, high; worst lower bound first, so that
     a slice is ranked high only when the evidence says it is really bad."""
-    grouped = (clips.groupby(by, dropna=False)[error_column].agg(["size", "sum"])
-               .rename(columns={"size": "clips", "sum": "errors"}))
+    grouped = (
+        clips.groupby(by, dropna=False)[error_column]
+        .agg(["size", "sum"])
+        .rename(columns={"size": "clips", "sum": "errors"})
+    )
     grouped = grouped[grouped["clips"] >= min_clips]
     grouped["errors"] = grouped["errors"].astype(int)
     grouped["rate"] = grouped["errors"] / grouped["clips"]

@@ -81,8 +81,11 @@ def _check_complete(path: str | Path, header) -> None:
     declared_bytes, held_bytes = map(int, found.groups())
     if declared_bytes > held_bytes > 0:
         declared, rate = round(header.frames * declared_bytes / held_bytes), header.samplerate
-        raise TruncatedAudio(path, f"truncated: the header declares {declared} frames ({declared / rate:.2f} s), "
-                                   f"the file holds {header.frames} ({header.frames / rate:.2f} s)")
+        raise TruncatedAudio(
+            path,
+            f"truncated: the header declares {declared} frames ({declared / rate:.2f} s), "
+            f"the file holds {header.frames} ({header.frames / rate:.2f} s)",
+        )
 
 
 def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:

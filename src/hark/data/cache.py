@@ -72,8 +72,13 @@ def default_workers() -> int:
 
 
 def map_chunks(
-    task: Callable[[Sequence[Any]], R], items: Sequence[Any], *, workers: int | None = None,
-    progress: bool = True, desc: str = "", chunk_size: int | None = None,
+    task: Callable[[Sequence[Any]], R],
+    items: Sequence[Any],
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    desc: str = "",
+    chunk_size: int | None = None,
 ) -> Iterator[tuple[int, R]]:
     """Yield `(start, task(items[start:start + chunk_size]))` for every chunk, in completion
     order, on a process pool (in this process when one worker or one chunk suffices).
@@ -84,12 +89,12 @@ def map_chunks(
     with tqdm(total=len(items), desc=desc, unit="clip", disable=not progress) as bar:
         if workers <= 1:
             for start in starts:
-                chunk = items[start:start + chunk_size]
+                chunk = items[start : start + chunk_size]
                 yield start, task(chunk)
                 bar.update(len(chunk))
             return
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-            futures = {pool.submit(task, items[s:s + chunk_size]): s for s in starts}
+            futures = {pool.submit(task, items[s : s + chunk_size]): s for s in starts}
             try:
                 for future in as_completed(futures):
                     start = futures[future]
@@ -107,15 +112,20 @@ def _pool_context():
 
 
 def load_split(
-    dataset: ClipDataset, split: str, sample_rate: int = 16000, num_samples: int = 16000,
-    workers: int | None = None, progress: bool = True,
+    dataset: ClipDataset,
+    split: str,
+    sample_rate: int = 16000,
+    num_samples: int = 16000,
+    workers: int | None = None,
+    progress: bool = True,
 ) -> CachedSplit:
     """The cached array of `split`, built on first use (decoding in parallel)."""
     examples = dataset.split(split)
     settings = {"kind": "split", "split": split, "sample_rate": sample_rate, "num_samples": num_samples}
     directory = _arrays_dir() / _fingerprint(dataset, [(e.path, e.label, e.file) for e in examples], settings)
-    build = partial(_write_split, dataset, examples, sample_rate, num_samples, workers, progress,
-                    f"caching {dataset.name}/{split}")
+    build = partial(
+        _write_split, dataset, examples, sample_rate, num_samples, workers, progress, f"caching {dataset.name}/{split}"
+    )
     waves, valid, problems = _cached(directory, build, partial(_read_split, len(examples), num_samples))
     return CachedSplit(examples, waves, valid, problems, sample_rate, directory)
 
@@ -137,8 +147,12 @@ def _cached(directory: Path, write: Callable[[Path], dict], read: Callable[[Path
         try:
             return read(directory)
         except DAMAGE_ERRORS as err:
-            log.warning("%s: damaged cache entry (%s: %s); rebuilding it", directory, type(err).__name__,
-                        str(err).splitlines()[0] if str(err) else "")
+            log.warning(
+                "%s: damaged cache entry (%s: %s); rebuilding it",
+                directory,
+                type(err).__name__,
+                str(err).splitlines()[0] if str(err) else "",
+            )
             shutil.rmtree(directory, ignore_errors=True)
     _build(directory, write)
     return read(directory)
@@ -149,8 +163,10 @@ def _read_split(clips: int, num_samples: int, directory: Path) -> tuple[np.ndarr
     valid = np.load(directory / "valid.npy")
     problems = [Problem(**p) for p in json.loads((directory / "problems.json").read_text())]
     if waves.shape != (clips, num_samples) or waves.dtype != np.float32 or valid.shape != (clips,):
-        raise ValueError(f"arrays of shape {waves.shape} {waves.dtype} and {valid.shape}, "
-                         f"expected ({clips}, {num_samples}) float32 and ({clips},)")
+        raise ValueError(
+            f"arrays of shape {waves.shape} {waves.dtype} and {valid.shape}, "
+            f"expected ({clips}, {num_samples}) float32 and ({clips},)"
+        )
     return waves, valid.astype(bool, copy=False), problems
 
 
@@ -229,8 +245,14 @@ def _remove_abandoned_builds(arrays: Path) -> None:
 
 
 def _write_split(
-    dataset: ClipDataset, examples: list[Example], sample_rate: int, num_samples: int,
-    workers: int | None, progress: bool, desc: str, tmp: Path,
+    dataset: ClipDataset,
+    examples: list[Example],
+    sample_rate: int,
+    num_samples: int,
+    workers: int | None,
+    progress: bool,
+    desc: str,
+    tmp: Path,
 ) -> dict:
     waves_file = tmp / "waves.npy"
     np.lib.format.open_memmap(waves_file, mode="w+", dtype=np.float32, shape=(len(examples), num_samples)).flush()
@@ -247,12 +269,23 @@ def _write_split(
     if problems:
         shown = "\n  ".join(map(str, problems[:10]))
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        log.warning("%s: %d of %d clips cannot be decoded and are left out:\n  %s%s",
-                    desc, len(problems), len(examples), shown, more)
+        log.warning(
+            "%s: %d of %d clips cannot be decoded and are left out:\n  %s%s",
+            desc,
+            len(problems),
+            len(examples),
+            shown,
+            more,
+        )
     np.save(tmp / "valid.npy", valid)
     (tmp / "problems.json").write_text(json.dumps([p.__dict__ for p in problems], indent=1))
-    return {"clips": len(examples), "sample_rate": sample_rate, "num_samples": num_samples,
-            "invalid": int((~valid).sum()), "root": str(dataset.root)}
+    return {
+        "clips": len(examples),
+        "sample_rate": sample_rate,
+        "num_samples": num_samples,
+        "invalid": int((~valid).sum()),
+        "root": str(dataset.root),
+    }
 
 
 def _reserve(path: Path) -> None:
@@ -268,14 +301,20 @@ def _reserve(path: Path) -> None:
         if err.errno != errno.ENOSPC:
             raise
         free = shutil.disk_usage(path.parent).free
-        raise OutputError(f"{cache_dir()}: no space left for the preprocessing cache: this split needs "
-                          f"{size / 1e6:.1f} MB, {free / 1e6:.1f} MB free (HARK_CACHE_DIR moves the cache)") from None
+        raise OutputError(
+            f"{cache_dir()}: no space left for the preprocessing cache: this split needs "
+            f"{size / 1e6:.1f} MB, {free / 1e6:.1f} MB free (HARK_CACHE_DIR moves the cache)"
+        ) from None
     finally:
         os.close(fd)
 
 
 def _decode_into(
-    root: Path, waves_file: Path, sample_rate: int, num_samples: int, chunk: Sequence[tuple[int, str]],
+    root: Path,
+    waves_file: Path,
+    sample_rate: int,
+    num_samples: int,
+    chunk: Sequence[tuple[int, str]],
 ) -> list[tuple[int, str]]:
     """Decode `(row, path)` pairs straight into the shared array file; return the failures.
     Writing in the worker keeps the audio out of the inter-process pipe."""
@@ -300,8 +339,12 @@ def _write_noise(dataset: ClipDataset, files: list[str], sample_rate: int, tmp: 
         except DECODE_ERRORS as err:
             skipped.append(str(err))
     if skipped:
-        log.warning("%s: %d background-noise files cannot be decoded and are left out:\n  %s",
-                    dataset.name, len(skipped), "\n  ".join(skipped))
+        log.warning(
+            "%s: %d background-noise files cannot be decoded and are left out:\n  %s",
+            dataset.name,
+            len(skipped),
+            "\n  ".join(skipped),
+        )
     lengths = np.array([len(w) for w in waves], dtype=np.int64)
     ends = np.cumsum(lengths)
     np.save(tmp / "noise.npy", np.concatenate(waves) if waves else np.zeros(0, np.float32))

@@ -25,8 +25,20 @@ from hark.schema import SPLITS
 
 # Problem kinds, in the order the summary lists them (worst first); "not-loaded" holds the
 # problems the loader reported for files it left out of the dataset.
-KINDS = ("missing", "unreadable", "truncated", "zero-length", "non-finite", "not-loaded",
-         "sample-rate", "stereo", "sample-format", "too-long", "silent", "clipped")
+KINDS = (
+    "missing",
+    "unreadable",
+    "truncated",
+    "zero-length",
+    "non-finite",
+    "not-loaded",
+    "sample-rate",
+    "stereo",
+    "sample-format",
+    "too-long",
+    "silent",
+    "clipped",
+)
 # What a split without clips means for the next steps (the report's "empty_splits").
 EMPTY_SPLIT_EFFECT = {
     "train": "nothing to train on",
@@ -133,8 +145,9 @@ def _inspect_chunk(root: Path, config: CheckConfig, chunk: Sequence[tuple[str, b
     return [inspect_file(root, path, config, is_clip) for path, is_clip in chunk]
 
 
-def check_dataset(dataset: ClipDataset, config: CheckConfig | None = None, out: Path | None = None,
-                  progress: bool = True) -> dict:
+def check_dataset(
+    dataset: ClipDataset, config: CheckConfig | None = None, out: Path | None = None, progress: bool = True
+) -> dict:
     """The full check as a JSON-ready dict; with `out`, also the PNG plots there."""
     config = config or CheckConfig()
     # `path#N` windows are cut from a noise file: the file is checked once, as noise.
@@ -146,8 +159,9 @@ def check_dataset(dataset: ClipDataset, config: CheckConfig | None = None, out: 
         files.update((r.path, r) for r in reports)
 
     problems = [{"path": p.path, "kind": "not-loaded", "problem": p.problem} for p in dataset.problems]
-    problems += [{"path": r.path, "kind": kind, "problem": message}
-                 for r in files.values() for kind, message in r.findings]
+    problems += [
+        {"path": r.path, "kind": kind, "problem": message} for r in files.values() for kind, message in r.findings
+    ]
     problems.sort(key=lambda p: (KINDS.index(p["kind"]), p["path"]))
     lengths = [files[f].seconds for f in clip_files if files[f].seconds is not None]
     per_class, per_split = Counter(e.label for e in dataset.examples), Counter(e.split for e in dataset.examples)
@@ -185,8 +199,13 @@ def find_leakage(examples: Sequence[Example], digests: dict[str, str | None]) ->
     for speaker, clips in sorted(speakers.items()):
         splits = Counter(e.split for e in clips)
         if len(splits) > 1:
-            speaker_leaks.append({"speaker": speaker, "splits": dict(sorted(splits.items())),
-                                  "paths": sorted(e.path for e in clips)[:LEAK_EXAMPLES]})
+            speaker_leaks.append(
+                {
+                    "speaker": speaker,
+                    "splits": dict(sorted(splits.items())),
+                    "paths": sorted(e.path for e in clips)[:LEAK_EXAMPLES],
+                }
+            )
 
     by_digest: dict[str, list[Example]] = defaultdict(list)
     for e in examples:
@@ -195,11 +214,18 @@ def find_leakage(examples: Sequence[Example], digests: dict[str, str | None]) ->
     across, within = [], []
     for digest, clips in sorted(by_digest.items()):
         if len(clips) > 1:
-            group = {"hash": digest, "clips": [{"path": e.path, "split": e.split, "label": e.label}
-                                               for e in sorted(clips, key=lambda e: e.path)]}
+            group = {
+                "hash": digest,
+                "clips": [
+                    {"path": e.path, "split": e.split, "label": e.label} for e in sorted(clips, key=lambda e: e.path)
+                ],
+            }
             (across if len({e.split for e in clips}) > 1 else within).append(group)
-    return {"speakers_in_multiple_splits": speaker_leaks, "duplicate_audio_across_splits": across,
-            "duplicate_audio_within_split": within}
+    return {
+        "speakers_in_multiple_splits": speaker_leaks,
+        "duplicate_audio_across_splits": across,
+        "duplicate_audio_within_split": within,
+    }
 
 
 def has_leakage(report: dict) -> bool:
@@ -211,28 +237,37 @@ def _length_summary(lengths: list[float], target: float) -> dict:
     if not lengths:
         return {"files": 0}
     values = np.array(lengths)
-    return {"files": len(values), "min_s": round(float(values.min()), 4),
-            "median_s": round(float(np.median(values)), 4), "max_s": round(float(values.max()), 4),
-            "shorter_than_target": int((values < target - 1e-6).sum()),
-            "longer_than_target": int((values > target + 1e-6).sum())}
+    return {
+        "files": len(values),
+        "min_s": round(float(values.min()), 4),
+        "median_s": round(float(np.median(values)), 4),
+        "max_s": round(float(values.max()), 4),
+        "shorter_than_target": int((values < target - 1e-6).sum()),
+        "longer_than_target": int((values > target + 1e-6).sum()),
+    }
 
 
-def _write_plots(dataset: ClipDataset, files: dict[str, FileReport], lengths: list[float],
-                 config: CheckConfig, out: Path) -> dict[str, str]:
+def _write_plots(
+    dataset: ClipDataset, files: dict[str, FileReport], lengths: list[float], config: CheckConfig, out: Path
+) -> dict[str, str]:
     from hark.data import plots  # matplotlib and librosa load only when plots are wanted
 
     out.mkdir(parents=True, exist_ok=True)
     written = {
         "lengths": plots.plot_lengths(lengths, config.seconds, out / "lengths.png"),
         "classes": plots.plot_classes(dataset.counts(), dataset.labels, out / "classes.png"),
-        "preview": plots.plot_preview(_preview_rows(dataset, files, config),
-                                      MelSettings.for_rate(config.sample_rate, config.n_mels), out / "preview.png"),
+        "preview": plots.plot_preview(
+            _preview_rows(dataset, files, config),
+            MelSettings.for_rate(config.sample_rate, config.n_mels),
+            out / "preview.png",
+        ),
     }
     return {name: str(path) for name, path in written.items()}
 
 
-def _preview_rows(dataset: ClipDataset, files: dict[str, FileReport],
-                  config: CheckConfig) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+def _preview_rows(
+    dataset: ClipDataset, files: dict[str, FileReport], config: CheckConfig
+) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
     """A few decodable clips per class, preprocessed as the cache does for training."""
     num_samples = int(round(config.seconds * config.sample_rate))
     by_label: dict[str, list[Example]] = defaultdict(list)
@@ -241,7 +276,7 @@ def _preview_rows(dataset: ClipDataset, files: dict[str, FileReport],
         if report is None or report.decodable:
             by_label[e.label].append(e)
     rows = []
-    for label in dataset.labels[:config.preview_max_classes]:
+    for label in dataset.labels[: config.preview_max_classes]:
         clips = []
         for e in by_label[label]:
             if len(clips) == config.preview_per_class:
@@ -256,8 +291,10 @@ def _preview_rows(dataset: ClipDataset, files: dict[str, FileReport],
 
 def format_check_report(report: dict, examples_per_kind: int = 3) -> str:
     """The report as a few screens of text: counts, problems by kind, leakage."""
-    lines = [f"{report['name']} ({report['dataset']}): {report['num_clips']} clips, "
-             f"{report['num_classes']} classes, {report['num_noise_files']} noise files"]
+    lines = [
+        f"{report['name']} ({report['dataset']}): {report['num_clips']} clips, "
+        f"{report['num_classes']} classes, {report['num_noise_files']} noise files"
+    ]
     lines.append("  splits: " + ", ".join(f"{s} {n}" for s, n in report["per_split"].items()))
     lines.extend(f"  {split}: {effect}" for split, effect in report["empty_splits"].items())
     per_class = report["per_class"]
@@ -272,8 +309,10 @@ def format_check_report(report: dict, examples_per_kind: int = 3) -> str:
             lines.append(f"    {label:<{width}} " + " ".join(f"{table[s].get(label, 0):>10}" for s in splits))
     if report["lengths"].get("files"):
         n = report["lengths"]
-        lines.append(f"  lengths: {n['min_s']:.2f}-{n['max_s']:.2f} s, median {n['median_s']:.2f} s; "
-                     f"{n['shorter_than_target']} shorter than the clip length (zero-padded)")
+        lines.append(
+            f"  lengths: {n['min_s']:.2f}-{n['max_s']:.2f} s, median {n['median_s']:.2f} s; "
+            f"{n['shorter_than_target']} shorter than the clip length (zero-padded)"
+        )
 
     problems = report["problems"]
     lines.append(f"problems: {len(problems)}" + ("" if problems else " (none)"))
@@ -288,15 +327,22 @@ def format_check_report(report: dict, examples_per_kind: int = 3) -> str:
 
     leakage = report["leakage"]
     speakers, duplicates = leakage["speakers_in_multiple_splits"], leakage["duplicate_audio_across_splits"]
-    lines.append("leakage: " + ("none" if not (speakers or duplicates) else
-                                f"{len(speakers)} speakers in more than one split, "
-                                f"{len(duplicates)} identical recordings in more than one split"))
+    lines.append(
+        "leakage: "
+        + (
+            "none"
+            if not (speakers or duplicates)
+            else f"{len(speakers)} speakers in more than one split, "
+            f"{len(duplicates)} identical recordings in more than one split"
+        )
+    )
     for leak in speakers[:examples_per_kind]:
         splits = ", ".join(f"{s} {n}" for s, n in leak["splits"].items())
         lines.append(f"  speaker {leak['speaker']}: {splits} (e.g. {leak['paths'][0]})")
     for group in duplicates[:examples_per_kind]:
         lines.append("  same audio: " + ", ".join(f"{c['path']} ({c['split']})" for c in group["clips"]))
     if leakage["duplicate_audio_within_split"]:
-        lines.append(f"  (also {len(leakage['duplicate_audio_within_split'])} identical recordings "
-                     "repeated within one split)")
+        lines.append(
+            f"  (also {len(leakage['duplicate_audio_within_split'])} identical recordings repeated within one split)"
+        )
     return "\n".join(lines)

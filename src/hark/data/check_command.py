@@ -31,23 +31,39 @@ _CONFIG_HELP = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="a Speech Commands folder or .tar.gz, a folder-per-class dataset, "
-                                     "or a hark manifest .json")
-    parser.add_argument("--task", choices=("all", "12"), default="all",
-                        help="every word as a class, or the 12-class task (default: all)")
+    parser.add_argument(
+        "data", help="a Speech Commands folder or .tar.gz, a folder-per-class dataset, or a hark manifest .json"
+    )
+    parser.add_argument(
+        "--task",
+        choices=("all", "12"),
+        default="all",
+        help="every word as a class, or the 12-class task (default: all)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the full result here")
-    parser.add_argument("--strict", action="store_true",
-                        help=f"exit {LEAKAGE_EXIT} when a speaker or identical audio is in more than one split")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help=f"folder for report.json and the PNGs (default: ./{DEFAULT_OUT}/<dataset name>)")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {LEAKAGE_EXIT} when a speaker or identical audio is in more than one split",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"folder for report.json and the PNGs (default: ./{DEFAULT_OUT}/<dataset name>)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs (faster on huge datasets)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     defaults = CheckConfig()
     for spec in fields(CheckConfig):
         kind = int if spec.name == "workers" else type(getattr(defaults, spec.name))
-        parser.add_argument("--" + spec.name.replace("_", "-"), type=kind, default=getattr(defaults, spec.name),
-                            metavar=spec.name.upper(),
-                            help=f"{_CONFIG_HELP[spec.name]} (default: {getattr(defaults, spec.name)})")
+        parser.add_argument(
+            "--" + spec.name.replace("_", "-"),
+            type=kind,
+            default=getattr(defaults, spec.name),
+            metavar=spec.name.upper(),
+            help=f"{_CONFIG_HELP[spec.name]} (default: {getattr(defaults, spec.name)})",
+        )
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -80,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
     for path in [out / "report.json"] + ([args.json] if args.json else []):
         write_json(path, report)
     print(format_check_report(report))
-    print(f"wrote {out.resolve()}/: " + ", ".join(p.name for p in [out / "report.json",
-                                                                 *map(Path, report["plots"].values())]))
+    print(
+        f"wrote {out.resolve()}/: "
+        + ", ".join(p.name for p in [out / "report.json", *map(Path, report["plots"].values())])
+    )
     if args.json:
         print(f"wrote {args.json}")
     if args.strict and has_leakage(report):

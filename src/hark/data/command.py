@@ -11,8 +11,10 @@ from pathlib import Path
 from hark.data.datasets import TASKS, describe, load_dataset
 from hark.data.download import RELEASES, download_speech_commands
 
-SOURCE_HELP = ("dataset: folder, .tar.gz/.tgz archive, manifest .json/.csv/.tsv/.jsonl, SpeechBrain CSV(s) "
-               "or Hugging Face dataset (save_to_disk folder or .parquet)")
+SOURCE_HELP = (
+    "dataset: folder, .tar.gz/.tgz archive, manifest .json/.csv/.tsv/.jsonl, SpeechBrain CSV(s) "
+    "or Hugging Face dataset (save_to_disk folder or .parquet)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,14 +31,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     info.add_argument("--problems", type=int, default=20, help="how many problems to list")
     index = actions.add_parser("index", help="write a CSV manifest for a folder whose file names carry the label")
     index.add_argument("folder", type=Path, help="folder of recordings (searched recursively)")
-    index.add_argument("--pattern", required=True,
-                       help='file name pattern relative to FOLDER, e.g. "{label}_{speaker}_{take}.wav"; '
-                            "{label} is required, {speaker} and {split} are kept, other fields ignored")
+    index.add_argument(
+        "--pattern",
+        required=True,
+        help='file name pattern relative to FOLDER, e.g. "{label}_{speaker}_{take}.wav"; '
+        "{label} is required, {speaker} and {split} are kept, other fields ignored",
+    )
     index.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
     export = actions.add_parser("export", help="write a dataset in another format")
     export.add_argument("source", help=SOURCE_HELP)
-    export.add_argument("--hf", type=Path, required=True, metavar="OUT",
-                        help="new folder for a Hugging Face DatasetDict (open with datasets.load_from_disk)")
+    export.add_argument(
+        "--hf",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="new folder for a Hugging Face DatasetDict (open with datasets.load_from_disk)",
+    )
     export.add_argument("--task", choices=TASKS, default="all", help="all classes, or the 12-class task")
 
 
@@ -73,6 +83,8 @@ def _index(args: argparse.Namespace) -> int:
         print(f"... and {len(unmatched) - 10} more not matched")
     write_pattern_manifest(args.folder, rows, args.out)
     labels = sorted({r["label"] for r in rows})
-    print(f"wrote {args.out}: {len(rows)} clips, {len(labels)} labels ({', '.join(labels[:12])}"
-          f"{', ...' if len(labels) > 12 else ''}); {len(unmatched)} audio files did not match")
+    print(
+        f"wrote {args.out}: {len(rows)} clips, {len(labels)} labels ({', '.join(labels[:12])}"
+        f"{', ...' if len(labels) > 12 else ''}); {len(unmatched)} audio files did not match"
+    )
     return 0

@@ -59,14 +59,20 @@ def load_dataset(source: str | Path, task: str = "all", version: str | None = No
         packed = path.is_file() and is_archive(path)
         root = extract_cached(path) if packed else path
         if not root.is_dir():
-            raise HarkError(f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
-                            ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)")
+            raise HarkError(
+                f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
+                ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)"
+            )
         dataset = _load_folder_dataset(root, version, options, archive_stem(path) if packed else root.name)
     if task == "12":
         dataset = twelve_class_task(
-            dataset, silence_percentage=options.silence_percentage, unknown_percentage=options.unknown_percentage,
-            seed=options.seed, validation_percentage=options.validation_percentage,
-            testing_percentage=options.testing_percentage)
+            dataset,
+            silence_percentage=options.silence_percentage,
+            unknown_percentage=options.unknown_percentage,
+            seed=options.seed,
+            validation_percentage=options.validation_percentage,
+            testing_percentage=options.testing_percentage,
+        )
     return dataset
 
 
@@ -86,14 +92,18 @@ def dataset_root(source: str | Path, base: Path | None = None) -> Path:
         return listed.root.resolve()
     if path.is_dir():
         return path.resolve()
-    raise HarkError(f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
-                    ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)")
+    raise HarkError(
+        f"{path}: not a dataset (expected a folder, a .tar.gz/.tgz archive, a manifest "
+        ".json/.csv/.tsv/.jsonl or a Hugging Face .parquet)"
+    )
 
 
 def _load_listed(path: Path, options: LoadOptions) -> ClipDataset | None:
     """A source that lists its clips (manifests, SpeechBrain CSVs, Hugging Face), else None."""
-    percentages = {"validation_percentage": options.validation_percentage,
-                   "testing_percentage": options.testing_percentage}
+    percentages = {
+        "validation_percentage": options.validation_percentage,
+        "testing_percentage": options.testing_percentage,
+    }
     if path.is_file() and path.suffix.lower() == ".json":
         return read_manifest(path)
     if is_hf_source(path):
@@ -106,13 +116,17 @@ def _load_listed(path: Path, options: LoadOptions) -> ClipDataset | None:
 
 
 def _load_folder_dataset(root: Path, version: str | None, options: LoadOptions, name: str) -> ClipDataset:
-    percentages = {"validation_percentage": options.validation_percentage,
-                   "testing_percentage": options.testing_percentage}
+    percentages = {
+        "validation_percentage": options.validation_percentage,
+        "testing_percentage": options.testing_percentage,
+    }
     if is_speech_commands(root):
         return load_speech_commands(root, version, **percentages)
     if version is not None:
-        raise UsageError(f"{root}: not Speech Commands (its folders are not all Speech Commands words); "
-                        "drop --version to load it as a folder-per-class dataset")
+        raise UsageError(
+            f"{root}: not Speech Commands (its folders are not all Speech Commands words); "
+            "drop --version to load it as a folder-per-class dataset"
+        )
     # Speech Commands words may prefix speaker ids even here (`_unknown_/backward_<speaker>_nohash_0`).
     return load_folder(root, words=WORDS["v0.02"], name=name, **percentages)
 
@@ -132,4 +146,3 @@ def describe(dataset: ClipDataset, max_problems: int = 10) -> str:
     if len(dataset.problems) > max_problems:
         lines.append(f"    ... and {len(dataset.problems) - max_problems} more")
     return "\n".join(lines)
-

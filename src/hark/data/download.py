@@ -30,10 +30,14 @@ class Release:
 
 
 RELEASES = {
-    "v0.01": Release("http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz",
-                     "743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d"),
-    "v0.02": Release("http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
-                     "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"),
+    "v0.01": Release(
+        "http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz",
+        "743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d",
+    ),
+    "v0.02": Release(
+        "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
+        "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58",
+    ),
 }
 _CHUNK = 1 << 20
 
@@ -45,16 +49,16 @@ class Downloaded:
     fetched: int  # bytes transferred by this run
 
 
-def download_speech_commands(version: str, dest: str | Path, url: str | None = None,
-                             sha256: str | None = None) -> tuple[Downloaded, Path]:
+def download_speech_commands(
+    version: str, dest: str | Path, url: str | None = None, sha256: str | None = None
+) -> tuple[Downloaded, Path]:
     """Download (or finish downloading) a release into `dest` and extract it into
     `dest/speech_commands_<version>/`; returns the download and the dataset folder."""
     if version not in RELEASES:
         raise HarkError(f"unknown Speech Commands version {version!r}; valid: {', '.join(RELEASES)}")
     release = RELEASES[version]
     dest = Path(dest)
-    downloaded = download(url or release.url, dest / f"speech_commands_{version}.tar.gz",
-                          sha256 or release.sha256)
+    downloaded = download(url or release.url, dest / f"speech_commands_{version}.tar.gz", sha256 or release.sha256)
     folder = dest / f"speech_commands_{version}"
     if not folder.is_dir():
         extract_to(downloaded.archive, folder)
@@ -78,8 +82,10 @@ def download(url: str, archive: Path, sha256: str) -> Downloaded:
     actual = file_sha256(part)
     if actual != expected:
         part.unlink()
-        raise HarkError(f"{url}: checksum mismatch, SHA-256 {actual} instead of {expected}; "
-                        "the corrupt download was deleted, run the command again to retry")
+        raise HarkError(
+            f"{url}: checksum mismatch, SHA-256 {actual} instead of {expected}; "
+            "the corrupt download was deleted, run the command again to retry"
+        )
     part.rename(archive)
     return Downloaded(archive, offset, written - offset)
 
@@ -131,10 +137,11 @@ def _copy(stream: BinaryIO, out: BinaryIO, url: str, offset: int, total: int | N
                 written += len(chunk)
                 bar.update(len(chunk))
         except (OSError, http.client.HTTPException) as err:
-            raise HarkError(f"{url}: download interrupted after {written} bytes ({err}); "
-                            "run the command again to resume") from None
+            raise HarkError(
+                f"{url}: download interrupted after {written} bytes ({err}); run the command again to resume"
+            ) from None
     if total is not None and written < total:
-        raise HarkError(f"{url}: download interrupted after {written} of {total} bytes; "
-                        "run the command again to resume")
+        raise HarkError(
+            f"{url}: download interrupted after {written} of {total} bytes; run the command again to resume"
+        )
     return written
-

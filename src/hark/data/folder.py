@@ -27,9 +27,15 @@ LIST_FILES = {VALIDATION: "validation_list.txt", TEST: "testing_list.txt"}
 _LIST_ENTRY = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[^/\\\s][^/\\]*(?:/[^/\\]+)+")
 
 
-def load_folder(root: str | Path, *, words: Collection[str] = (), expect_lists: bool = False,
-                validation_percentage: float = 10.0, testing_percentage: float = 10.0,
-                name: str | None = None) -> ClipDataset:
+def load_folder(
+    root: str | Path,
+    *,
+    words: Collection[str] = (),
+    expect_lists: bool = False,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+    name: str | None = None,
+) -> ClipDataset:
     """`words`: names that may prefix a speaker id (`<word>_<speaker>_nohash_<n>`) besides
     the class names. `expect_lists`: report missing list files (the official layout has them)."""
     root = Path(root)
@@ -50,8 +56,14 @@ def load_folder(root: str | Path, *, words: Collection[str] = (), expect_lists: 
         split = splits.get(path) or hash_split(path, speaker, validation_percentage, testing_percentage)
         frames, rate = headers[path]
         examples.append(Example(path, label, split, speaker, utterance, frames, rate))
-    return ClipDataset(root, examples, sorted({e.label for e in examples}),
-                       noise_files=_noise_files(root, problems), problems=problems, name=name or root.name)
+    return ClipDataset(
+        root,
+        examples,
+        sorted({e.label for e in examples}),
+        noise_files=_noise_files(root, problems),
+        problems=problems,
+        name=name or root.name,
+    )
 
 
 def read_split_list(list_file: Path) -> tuple[list[tuple[int, str]], list[Problem]]:
@@ -65,8 +77,9 @@ def read_split_list(list_file: Path) -> tuple[list[tuple[int, str]], list[Proble
         if _LIST_ENTRY.fullmatch(line) and is_audio_name(line):
             entries.append((number, line))
         else:
-            problems.append(Problem(list_file.name, f"line {number}: {line[:80]!r} is not a "
-                                                    "<word>/<file>.wav entry; ignored"))
+            problems.append(
+                Problem(list_file.name, f"line {number}: {line[:80]!r} is not a <word>/<file>.wav entry; ignored")
+            )
     return entries, problems
 
 
@@ -80,24 +93,33 @@ def _class_files(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
         if folder.name == BACKGROUND_NOISE or folder.name.startswith("."):
             continue
         if not _inside(real_root, folder):
-            problems.append(Problem(folder.name, f"symbolic link to {os.path.realpath(folder)}, outside the "
-                                                 "dataset folder; its files are not used"))
+            problems.append(
+                Problem(
+                    folder.name,
+                    f"symbolic link to {os.path.realpath(folder)}, outside the dataset folder; its files are not used",
+                )
+            )
             continue
         for directory, subdirs, names in os.walk(folder):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
             relative_dir = Path(directory).relative_to(root).as_posix()
             for name in subdirs:
                 if is_audio_name(name):
-                    problems.append(Problem(f"{relative_dir}/{name}", "a folder named like an audio file, not a "
-                                                                      "clip; audio files inside it are read"))
+                    problems.append(
+                        Problem(
+                            f"{relative_dir}/{name}",
+                            "a folder named like an audio file, not a clip; audio files inside it are read",
+                        )
+                    )
             for file_name in sorted(names):
                 path = f"{relative_dir}/{file_name}"
                 full = os.path.join(directory, file_name)
                 if not is_audio_name(file_name):
                     problems.append(Problem(path, "not an audio file (by its suffix); skipped"))
                 elif os.path.islink(full) and not _inside(real_root, full):
-                    problems.append(Problem(path, f"symbolic link to {os.path.realpath(full)}, outside the "
-                                                  "dataset folder; skipped"))
+                    problems.append(
+                        Problem(path, f"symbolic link to {os.path.realpath(full)}, outside the dataset folder; skipped")
+                    )
                 else:
                     found.append((path, folder.name))
     return found
@@ -108,8 +130,7 @@ def _inside(real_root: str, path: str | Path) -> bool:
     return real == real_root or real.startswith(real_root + os.sep)
 
 
-def _read_headers(root: Path, candidates: list[tuple[str, str]],
-                  problems: list[Problem]) -> dict[str, tuple[int, int]]:
+def _read_headers(root: Path, candidates: list[tuple[str, str]], problems: list[Problem]) -> dict[str, tuple[int, int]]:
     headers = {}
     base = os.fspath(root)
     for path, _ in tqdm(candidates, desc="indexing clips", unit="clip", disable=None, leave=False):
@@ -125,16 +146,16 @@ def _read_headers(root: Path, candidates: list[tuple[str, str]],
     return headers
 
 
-def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: bool,
-                   problems: list[Problem]) -> dict[str, str]:
+def _assign_splits(
+    root: Path, candidates: list[tuple[str, str]], expect_lists: bool, problems: list[Problem]
+) -> dict[str, str]:
     """{path: split} from the list files, or {} when the speaker hash decides."""
     present = {split: root / name for split, name in LIST_FILES.items() if (root / name).is_file()}
     if len(present) < len(LIST_FILES):
         if present or expect_lists:
             for split, name in LIST_FILES.items():
                 if split not in present:
-                    problems.append(Problem(name, "missing; every split is computed from the "
-                                                  "speaker hash instead"))
+                    problems.append(Problem(name, "missing; every split is computed from the speaker hash instead"))
         return {}
     on_disk = {path for path, _ in candidates}
     splits = {path: TRAIN for path in on_disk}
@@ -147,8 +168,9 @@ def _assign_splits(root: Path, candidates: list[tuple[str, str]], expect_lists: 
                 found = "is a folder, not a clip" if (root / entry).is_dir() else "does not exist"
                 problems.append(Problem(list_file.name, f"line {number}: {entry} {found}"))
             elif entry in listed_in:
-                problems.append(Problem(list_file.name, f"line {number}: {entry} is also in "
-                                                        f"{listed_in[entry]}; kept there"))
+                problems.append(
+                    Problem(list_file.name, f"line {number}: {entry} is also in {listed_in[entry]}; kept there")
+                )
             else:
                 listed_in[entry] = list_file.name
                 splits[entry] = split
@@ -167,6 +189,9 @@ def _noise_files(root: Path, problems: list[Problem]) -> list[str]:
         if _inside(real_root, file):
             found.append(path)
         else:
-            problems.append(Problem(path, f"symbolic link to {os.path.realpath(file)}, outside the dataset "
-                                          "folder; not used as noise"))
+            problems.append(
+                Problem(
+                    path, f"symbolic link to {os.path.realpath(file)}, outside the dataset folder; not used as noise"
+                )
+            )
     return found

@@ -47,7 +47,8 @@ def _datasets():
 
 def is_hf_source(path: Path) -> bool:
     return (path.is_file() and path.suffix.lower() == ".parquet") or (
-        path.is_dir() and any((path / marker).is_file() for marker in SAVED_MARKERS))
+        path.is_dir() and any((path / marker).is_file() for marker in SAVED_MARKERS)
+    )
 
 
 def _open(path: Path) -> dict:
@@ -118,13 +119,21 @@ def load_hf(source: str | Path, validation_percentage: float = 10.0, testing_per
         speakers = table.column(speaker_column).to_pylist() if speaker_column else [None] * len(labels)
         splits = [split] * len(labels) if split or "split" not in part.features else table.column("split").to_pylist()
         paths = _paths(table, audio, split)
-        rows += [Row(f"{split or 'row'} {i}", paths[i], labels[i], str(splits[i] or ""), str(speakers[i] or ""))
-                 for i in range(len(labels))]
+        rows += [
+            Row(f"{split or 'row'} {i}", paths[i], labels[i], str(splits[i] or ""), str(speakers[i] or ""))
+            for i in range(len(labels))
+        ]
         audio_columns.append(audio)
     if not target.is_dir():
         _materialise(source, rows, audio_columns, target)
-    return build_dataset(source, target, rows, name=source.stem,
-                         validation_percentage=validation_percentage, testing_percentage=testing_percentage)
+    return build_dataset(
+        source,
+        target,
+        rows,
+        name=source.stem,
+        validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage,
+    )
 
 
 def _paths(table: pa.Table, audio: pa.ChunkedArray, split: str) -> list[str]:
@@ -134,8 +143,12 @@ def _paths(table: pa.Table, audio: pa.ChunkedArray, split: str) -> list[str]:
         given = [str(p or "") for p in table.column(PATH_COLUMN).to_pylist()]
         if all(relative_path_problem(p) is None for p in given):
             return given
-    names = [os.path.basename(p or "") for p in pa.concat_arrays(
-        [chunk.field("path") for chunk in audio.chunks] or [pa.array([], pa.string())]).to_pylist()]
+    names = [
+        os.path.basename(p or "")
+        for p in pa.concat_arrays(
+            [chunk.field("path") for chunk in audio.chunks] or [pa.array([], pa.string())]
+        ).to_pylist()
+    ]
     return [f"{split or 'clips'}/{i:06d}-{name if is_audio_name(name) else 'clip.wav'}" for i, name in enumerate(names)]
 
 
@@ -175,26 +188,34 @@ def export_hf(dataset: ClipDataset, out: str | Path) -> Path:
     if out.exists():
         raise HarkError(f"{out}: already exists; choose a new folder for the export")
     rates = {e.sample_rate for e in dataset.examples}
-    features = datasets.Features({
-        "audio": datasets.Audio(sampling_rate=rates.pop() if len(rates) == 1 else None),
-        "label": datasets.ClassLabel(names=list(dataset.labels)),
-        "split": datasets.Value("string"), "speaker": datasets.Value("string"), PATH_COLUMN: datasets.Value("string"),
-    })
+    features = datasets.Features(
+        {
+            "audio": datasets.Audio(sampling_rate=rates.pop() if len(rates) == 1 else None),
+            "label": datasets.ClassLabel(names=list(dataset.labels)),
+            "split": datasets.Value("string"),
+            "speaker": datasets.Value("string"),
+            PATH_COLUMN: datasets.Value("string"),
+        }
+    )
     index = {label: i for i, label in enumerate(dataset.labels)}
     parts = {}
     for split in SPLITS:
         examples = dataset.split(split)
         if not examples:
             continue
-        table = pa.table({
-            "audio": pa.array([{"bytes": _clip_bytes(dataset, e), "path": e.file} for e in examples],
-                              features["audio"].pa_type),
-            "label": pa.array([index[e.label] for e in examples], pa.int64()),
-            "split": pa.array([e.split for e in examples], pa.string()),
-            "speaker": pa.array([e.speaker_id for e in examples], pa.string()),
-            PATH_COLUMN: pa.array([e.path.replace("#", "@") + (".wav" if e.offset else "") for e in examples],
-                                  pa.string()),
-        })
+        table = pa.table(
+            {
+                "audio": pa.array(
+                    [{"bytes": _clip_bytes(dataset, e), "path": e.file} for e in examples], features["audio"].pa_type
+                ),
+                "label": pa.array([index[e.label] for e in examples], pa.int64()),
+                "split": pa.array([e.split for e in examples], pa.string()),
+                "speaker": pa.array([e.speaker_id for e in examples], pa.string()),
+                PATH_COLUMN: pa.array(
+                    [e.path.replace("#", "@") + (".wav" if e.offset else "") for e in examples], pa.string()
+                ),
+            }
+        )
         parts[split] = _as_dataset(datasets, table, features)
     if not parts:
         raise HarkError(f"{dataset.root}: no clips to export")

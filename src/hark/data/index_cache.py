@@ -70,8 +70,13 @@ def fingerprint(source: Path, arguments: dict) -> str | None:
         state = [_stat_key(source)] if source.is_file() else _tree_stats(source)
     except OSError:
         return None
-    document = {"version": INDEX_VERSION, "source": str(source), "arguments": arguments, "state": state,
-                "code": _loader_code_digest()}
+    document = {
+        "version": INDEX_VERSION,
+        "source": str(source),
+        "arguments": arguments,
+        "state": state,
+        "code": _loader_code_digest(),
+    }
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 

@@ -44,7 +44,7 @@ def read_manifest(path: str | Path) -> ClipDataset:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise HarkError(f"{path}: not a readable hark manifest ({err})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise HarkError(f"{path}: not a hark manifest (expected \"format\": \"{FORMAT}\")")
+        raise HarkError(f'{path}: not a hark manifest (expected "format": "{FORMAT}")')
     missing = [key for key in ("root", "labels", "examples") if key not in document]
     if missing:
         raise HarkError(f"{path}: manifest lacks {', '.join(missing)}")
@@ -60,8 +60,14 @@ def read_manifest(path: str | Path) -> ClipDataset:
             problems.append(Problem(f"{path.name}", f"examples[{index}]: {problem}; skipped"))
         else:
             examples.append(example)
-    return ClipDataset(root, examples, labels, noise_files=list(document.get("noise_files", [])),
-                       problems=problems, name=document.get("name") or path.stem)
+    return ClipDataset(
+        root,
+        examples,
+        labels,
+        noise_files=list(document.get("noise_files", [])),
+        problems=problems,
+        name=document.get("name") or path.stem,
+    )
 
 
 def _example(entry: object, labels: list[str], root: Path) -> tuple[Example | None, str | None]:

@@ -44,8 +44,9 @@ def speaker_and_utterance(path: str, words: Collection[str] = ()) -> tuple[str |
     return speaker, int(utterance) if utterance.isdigit() else None
 
 
-def hash_split(path: str, speaker: str | None, validation_percentage: float = 10.0,
-               testing_percentage: float = 10.0) -> str:
+def hash_split(
+    path: str, speaker: str | None, validation_percentage: float = 10.0, testing_percentage: float = 10.0
+) -> str:
     """The official split of the clip's speaker, so that a speaker never spans two splits;
     a clip without a speaker in its name is hashed by its file name."""
     key = f"{speaker}_nohash_" if speaker is not None else path.rsplit("/", 1)[-1]

@@ -32,7 +32,7 @@ def compile_pattern(pattern: str) -> re.Pattern:
         raise UsageError(f"--pattern {pattern!r}: a field is named twice")
     parts, last = [], 0
     for match in _FIELD.finditer(pattern):
-        parts.append(re.escape(pattern[last:match.start()]))
+        parts.append(re.escape(pattern[last : match.start()]))
         parts.append(f"(?P<{match[1]}>[^/]+?)")
         last = match.end()
     parts.append(re.escape(pattern[last:]))

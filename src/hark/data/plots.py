@@ -78,14 +78,27 @@ def plot_preview(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], settings:
             low, high = _envelope(wave)
             xs = np.linspace(left, left + 0.95, len(low))
             axes.fill_between(xs, middle + half * low, middle + half * high, color="#333333", linewidth=0.3)
-            axes.imshow(spectra[cell], origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
-                        extent=(left + 1, left + 1.95, bottom, top), vmin=loudest - DISPLAY_RANGE, vmax=loudest)
+            axes.imshow(
+                spectra[cell],
+                origin="lower",
+                aspect="auto",
+                cmap="magma",
+                interpolation="nearest",
+                extent=(left + 1, left + 1.95, bottom, top),
+                vmin=loudest - DISPLAY_RANGE,
+                vmax=loudest,
+            )
             cell += 1
     axes.set_xlim(-LABEL_WIDTH, 2 * per_row)
     axes.set_ylim(-max(len(rows), 1), 0)
     axes.set_axis_off()
-    figure.suptitle(f"What the network sees: {settings.sample_rate} Hz, waveform and {settings.n_mels}-band log-mel "
-                    "(one colour scale for all)", fontsize=10, y=1 - 0.1 / figure.get_figheight(), va="top")
+    figure.suptitle(
+        f"What the network sees: {settings.sample_rate} Hz, waveform and {settings.n_mels}-band log-mel "
+        "(one colour scale for all)",
+        fontsize=10,
+        y=1 - 0.1 / figure.get_figheight(),
+        va="top",
+    )
     return _save(figure, path)
 
 

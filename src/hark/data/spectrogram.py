@@ -36,8 +36,9 @@ class MelSettings:
             raise ValueError(f"win_length {self.win_length} exceeds n_fft {self.n_fft}")
 
     @classmethod
-    def for_rate(cls, sample_rate: int, n_mels: int = 40, window_ms: float = 30.0, hop_ms: float = 10.0,
-                 **kw) -> MelSettings:
+    def for_rate(
+        cls, sample_rate: int, n_mels: int = 40, window_ms: float = 30.0, hop_ms: float = 10.0, **kw
+    ) -> MelSettings:
         """The same time resolution at any sample rate (a 1-s clip always gives 101 frames)."""
         win = int(round(sample_rate * window_ms / 1000))
         hop = int(round(sample_rate * hop_ms / 1000))
@@ -71,8 +72,15 @@ def mel_filters(settings: MelSettings) -> np.ndarray:
     """`[n_mels, n_fft // 2 + 1]`, built once per setting (the first call costs librosa's import)."""
     import librosa
 
-    return _read_only(librosa.filters.mel(sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels,
-                                          fmin=settings.f_min, fmax=settings.f_max).astype(np.float32))
+    return _read_only(
+        librosa.filters.mel(
+            sr=settings.sample_rate,
+            n_fft=settings.n_fft,
+            n_mels=settings.n_mels,
+            fmin=settings.f_min,
+            fmax=settings.f_max,
+        ).astype(np.float32)
+    )
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -89,7 +97,7 @@ def log_mel(waves: np.ndarray, settings: MelSettings = MelSettings()) -> np.ndar
     padded = np.pad(waves, [(0, 0)] * (waves.ndim - 1) + [(half, half)])
     if padded.shape[-1] < settings.n_fft:  # a clip shorter than one frame still gives a frame
         padded = np.pad(padded, [(0, 0)] * (waves.ndim - 1) + [(0, settings.n_fft - padded.shape[-1])])
-    frames = np.lib.stride_tricks.sliding_window_view(padded, settings.n_fft, axis=-1)[..., ::settings.hop_length, :]
+    frames = np.lib.stride_tricks.sliding_window_view(padded, settings.n_fft, axis=-1)[..., :: settings.hop_length, :]
     spectrum = np.fft.rfft(frames * hann_window(settings), axis=-1)
-    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
     return np.log(np.matmul(mel_filters(settings), np.swapaxes(power, -1, -2)) + LOG_OFFSET)

@@ -19,8 +19,29 @@ from hark.schema import TEST, TRAIN, VALIDATION
 from hark.schema import UNKNOWN_LABEL as UNKNOWN
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
-WORDS_V1 = (*CORE_WORDS, "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-            "nine", "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow")
+WORDS_V1 = (
+    *CORE_WORDS,
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "happy",
+    "house",
+    "marvin",
+    "sheila",
+    "tree",
+    "wow",
+)
 WORDS = {"v0.01": WORDS_V1, "v0.02": (*WORDS_V1, "backward", "follow", "forward", "learn", "visual")}
 TWELVE_CLASS_LABELS = (SILENCE, UNKNOWN, *CORE_WORDS)  # the reference's class order
 # The TensorFlow reference's RANDOM_SEED, so the default unknown sample is stable.
@@ -40,27 +61,44 @@ def normalize_version(version: str) -> str:
     return normalized
 
 
-def load_speech_commands(root: str | Path, version: str | None = None, *,
-                         validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> ClipDataset:
+def load_speech_commands(
+    root: str | Path,
+    version: str | None = None,
+    *,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+) -> ClipDataset:
     """Every word folder as a class. The version is read from the word set (only v0.02 has
     backward/follow/forward/learn/visual) unless given, and must agree with it."""
     root = Path(root)
-    dataset = load_folder(root, words=WORDS["v0.02"], expect_lists=True,
-                          validation_percentage=validation_percentage, testing_percentage=testing_percentage)
+    dataset = load_folder(
+        root,
+        words=WORDS["v0.02"],
+        expect_lists=True,
+        validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage,
+    )
     detected = "v0.02" if set(dataset.labels) - set(WORDS_V1) else "v0.01"
     if version is not None:
         version = normalize_version(version)
         extra = sorted(set(dataset.labels) - set(WORDS[version]))
         if extra:
-            raise HarkError(f"{root}: has words that Speech Commands {version} lacks ({', '.join(extra)}); "
-                            f"it looks like {detected}")
+            raise HarkError(
+                f"{root}: has words that Speech Commands {version} lacks ({', '.join(extra)}); it looks like {detected}"
+            )
     dataset.name = f"speech_commands_{version or detected}"
     return dataset
 
 
-def twelve_class_task(dataset: ClipDataset, *, silence_percentage: float = 10.0,
-                      unknown_percentage: float = 10.0, seed: int = REFERENCE_SEED,
-                      validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> ClipDataset:
+def twelve_class_task(
+    dataset: ClipDataset,
+    *,
+    silence_percentage: float = 10.0,
+    unknown_percentage: float = 10.0,
+    seed: int = REFERENCE_SEED,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+) -> ClipDataset:
     """The ten core words as they are, `_unknown_` sampled (deterministically for `seed`) from
     the other words of the same split, and `_silence_` as 1-s windows of background noise.
     A dataset already in that shape (the official 12-class test archive, or a manifest `hark
@@ -70,8 +108,10 @@ def twelve_class_task(dataset: ClipDataset, *, silence_percentage: float = 10.0,
         return replace(dataset, labels=ordered + sorted(set(dataset.labels) - set(ordered)))
     missing = [w for w in CORE_WORDS if w not in dataset.labels]
     if missing:
-        raise HarkError(f"{dataset.root}: the 12-class task needs the word folders {', '.join(CORE_WORDS)}; "
-                        f"missing: {', '.join(missing)}")
+        raise HarkError(
+            f"{dataset.root}: the 12-class task needs the word folders {', '.join(CORE_WORDS)}; "
+            f"missing: {', '.join(missing)}"
+        )
     examples: list[Example] = []
     silence_counts = {}
     for index, split in enumerate(SPLITS):
@@ -83,19 +123,30 @@ def twelve_class_task(dataset: ClipDataset, *, silence_percentage: float = 10.0,
         examples += words + [replace(others[i], label=UNKNOWN) for i in order[:wanted_unknown]]
         silence_counts[split] = math.ceil(len(words) * silence_percentage / 100)
     problems = list(dataset.problems)
-    examples += silence_windows(dataset.root, dataset.noise_files, silence_counts, problems,
-                                validation_percentage, testing_percentage)
-    return replace(dataset, examples=examples, labels=list(TWELVE_CLASS_LABELS), problems=problems,
-                   name=f"{dataset.name}_12")
+    examples += silence_windows(
+        dataset.root, dataset.noise_files, silence_counts, problems, validation_percentage, testing_percentage
+    )
+    return replace(
+        dataset, examples=examples, labels=list(TWELVE_CLASS_LABELS), problems=problems, name=f"{dataset.name}_12"
+    )
 
 
-def silence_windows(root: Path, noise_files: list[str], counts: dict[str, int], problems: list[Problem],
-                    validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> list[Example]:
+def silence_windows(
+    root: Path,
+    noise_files: list[str],
+    counts: dict[str, int],
+    problems: list[Problem],
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+) -> list[Example]:
     """`counts[split]` 1-s windows (`<noise file>#<start sample>`) per split, evenly spaced.
     Each noise file is cut into consecutive train/validation/test stretches in the split
     proportions, so no stretch of noise is heard in two splits."""
-    shares = {TRAIN: 100 - validation_percentage - testing_percentage,
-              VALIDATION: validation_percentage, TEST: testing_percentage}
+    shares = {
+        TRAIN: 100 - validation_percentage - testing_percentage,
+        VALIDATION: validation_percentage,
+        TEST: testing_percentage,
+    }
     headers = []
     for file in noise_files:
         try:
@@ -113,9 +164,14 @@ def silence_windows(root: Path, noise_files: list[str], counts: dict[str, int], 
             if end - first >= rate:
                 stretches.append((file, first, end - first - rate + 1, rate))
         if counts[split] and not stretches:
-            problems.append(Problem(BACKGROUND_NOISE, f"too little background noise for {split} "
-                                                      f"{SILENCE} clips (each file gives {split} "
-                                                      f"{shares[split]:g}% of its length); none made"))
+            problems.append(
+                Problem(
+                    BACKGROUND_NOISE,
+                    f"too little background noise for {split} "
+                    f"{SILENCE} clips (each file gives {split} "
+                    f"{shares[split]:g}% of its length); none made",
+                )
+            )
             continue
         total = sum(s[2] for s in stretches)
         for k in range(counts[split] if stretches else 0):

@@ -38,8 +38,9 @@ def speechbrain_files(path: Path) -> list[Path]:
     return [path] if is_speechbrain_csv(path) else []
 
 
-def load_speechbrain(path: str | Path, validation_percentage: float = 10.0,
-                     testing_percentage: float = 10.0) -> ClipDataset:
+def load_speechbrain(
+    path: str | Path, validation_percentage: float = 10.0, testing_percentage: float = 10.0
+) -> ClipDataset:
     path = Path(path)
     files = speechbrain_files(path)
     if not files:
@@ -51,16 +52,36 @@ def load_speechbrain(path: str | Path, validation_percentage: float = 10.0,
         for number, row in table:
             wav = row["wav"].strip()
             if wav.startswith(DATA_ROOT):
-                wav = wav[len(DATA_ROOT):].lstrip("/\\")
+                wav = wav[len(DATA_ROOT) :].lstrip("/\\")
             absolute = wav if os.path.isabs(wav) else os.path.join(csv_file.parent, wav)
-            listed.append((Row(f"{csv_file.name} line {number}", wav, row["command"], split,
-                               row.get("spk_id", "").strip(), row.get("start", "").strip(),
-                               row.get("stop", "").strip()), os.path.normpath(absolute)))
+            listed.append(
+                (
+                    Row(
+                        f"{csv_file.name} line {number}",
+                        wav,
+                        row["command"],
+                        split,
+                        row.get("spk_id", "").strip(),
+                        row.get("start", "").strip(),
+                        row.get("stop", "").strip(),
+                    ),
+                    os.path.normpath(absolute),
+                )
+            )
     if not listed:
         raise HarkError(f"{path}: the SpeechBrain CSVs list no clips")
     root = Path(os.path.commonpath([os.path.dirname(a) for _, a in listed]))
-    rows = [Row(r.where, Path(a).relative_to(root).as_posix(), r.label, r.split, r.speaker, r.start, r.end)
-            for r, a in listed]
+    rows = [
+        Row(r.where, Path(a).relative_to(root).as_posix(), r.label, r.split, r.speaker, r.start, r.end)
+        for r, a in listed
+    ]
     name = path.name if path.is_dir() else path.parent.name
-    return build_dataset(files[0] if len(files) == 1 else path, root, rows, name=name, frames=True,
-                         validation_percentage=validation_percentage, testing_percentage=testing_percentage)
+    return build_dataset(
+        files[0] if len(files) == 1 else path,
+        root,
+        rows,
+        name=name,
+        frames=True,
+        validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage,
+    )

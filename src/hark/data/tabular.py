@@ -34,8 +34,13 @@ DELIMITERS = {".csv": ",", ".tsv": "\t"}
 TABLE_SUFFIXES = (*DELIMITERS, ".jsonl")
 ROOT_DIRECTIVE = "# root:"
 # Split names other tools use for hark's three.
-SPLIT_ALIASES = {"valid": "validation", "val": "validation", "dev": "validation", "testing": "test",
-                 "training": "train"}
+SPLIT_ALIASES = {
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "testing": "test",
+    "training": "train",
+}
 ERRORS_SHOWN = 5
 
 
@@ -83,7 +88,7 @@ def read_table_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]], Path
         raise HarkError(f"{path}: cannot read the manifest ({err})") from None
     root, first = path.parent, 0
     if lines and lines[0].startswith(ROOT_DIRECTIVE):
-        root, first = (path.parent / lines[0][len(ROOT_DIRECTIVE):].strip()).resolve(), 1
+        root, first = (path.parent / lines[0][len(ROOT_DIRECTIVE) :].strip()).resolve(), 1
     numbered = [(number, line) for number, line in enumerate(lines, 1) if number > first and line.strip()]
     if path.suffix.lower() == ".jsonl":
         columns, rows = _jsonl_rows(path, numbered)
@@ -121,20 +126,31 @@ def _jsonl_rows(path: Path, numbered: list[tuple[int, str]]) -> tuple[list[str],
     return columns, rows
 
 
-def load_table_manifest(path: str | Path, validation_percentage: float = 10.0,
-                        testing_percentage: float = 10.0) -> ClipDataset:
+def load_table_manifest(
+    path: str | Path, validation_percentage: float = 10.0, testing_percentage: float = 10.0
+) -> ClipDataset:
     path = Path(path)
     columns, table, root = read_table_rows(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise HarkError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(columns) or 'none'}); "
-                        f"a manifest needs {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}]")
+        raise HarkError(
+            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(columns) or 'none'}); "
+            f"a manifest needs {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}]"
+        )
     if not root.is_dir():
         raise HarkError(f"{path}: its data folder {root} does not exist")
-    rows = [Row(f"line {number}", row["path"].strip(), row["label"],
-                *(row.get(c, "").strip() for c in OPTIONAL_COLUMNS)) for number, row in table]
-    return build_dataset(path, root, rows, name=path.stem, validation_percentage=validation_percentage,
-                         testing_percentage=testing_percentage)
+    rows = [
+        Row(f"line {number}", row["path"].strip(), row["label"], *(row.get(c, "").strip() for c in OPTIONAL_COLUMNS))
+        for number, row in table
+    ]
+    return build_dataset(
+        path,
+        root,
+        rows,
+        name=path.stem,
+        validation_percentage=validation_percentage,
+        testing_percentage=testing_percentage,
+    )
 
 
 def relative_path_problem(path: str) -> str | None:
@@ -150,8 +166,16 @@ def relative_path_problem(path: str) -> str | None:
     return None
 
 
-def build_dataset(source: Path, root: Path, rows: list[Row], *, name: str, frames: bool = False,
-                  validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> ClipDataset:
+def build_dataset(
+    source: Path,
+    root: Path,
+    rows: list[Row],
+    *,
+    name: str,
+    frames: bool = False,
+    validation_percentage: float = 10.0,
+    testing_percentage: float = 10.0,
+) -> ClipDataset:
     """Check `rows` (see the module docstring), read every file's header and return the dataset.
     `frames`: `start`/`end` count samples (SpeechBrain) rather than seconds."""
     errors = RowErrors(source)
@@ -219,8 +243,9 @@ def _window_problem(row: Row) -> str | None:
     return None
 
 
-def _example(root: Path, row: Row, frames: bool, problems: list[Problem], validation_percentage: float,
-             testing_percentage: float) -> Example | None:
+def _example(
+    root: Path, row: Row, frames: bool, problems: list[Problem], validation_percentage: float, testing_percentage: float
+) -> Example | None:
     file = row.path.replace("\\", "/")
     try:
         total, rate = audio_info(os.path.join(root, file))
@@ -231,12 +256,14 @@ def _example(root: Path, row: Row, frames: bool, problems: list[Problem], valida
     start = round(float(row.start) * scale) if row.start else 0
     end = min(round(float(row.end) * scale), total) if row.end else total
     if start >= total or end <= start:
-        problems.append(Problem(file, f"{row.where}: the window starts after the file's end "
-                                      f"({total / rate:.2f} s); skipped"))
+        problems.append(
+            Problem(file, f"{row.where}: the window starts after the file's end ({total / rate:.2f} s); skipped")
+        )
         return None
     # A window from the first sample reads as the file itself (both are cropped to the model's length).
     path = f"{file}#{start}" if start else file
     speaker = row.speaker or None
     split = SPLIT_ALIASES.get(row.split.lower(), row.split.lower()) or hash_split(
-        file, speaker, validation_percentage, testing_percentage)
+        file, speaker, validation_percentage, testing_percentage
+    )
     return Example(path, row.label, split, speaker, None, end - start, rate)

@@ -42,14 +42,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="best", help="best, last or a checkpoint path (default best)")
     parser.add_argument("--batch-size", type=int, default=256, help="clips per forward pass (default 256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
-    parser.add_argument("--data", help="evaluate on this dataset instead (any DATA that `hark train` takes); "
-                                       "writes RUN/eval/<name>/ and never touches the run's own evaluation")
-    parser.add_argument("--label-map", type=Path, help="with --data: CSV with columns from,to renaming the "
-                                                       "dataset's labels to the model's; other unknown labels are "
-                                                       f"counted as {schema.UNKNOWN_TO_MODEL}")
+    parser.add_argument(
+        "--data",
+        help="evaluate on this dataset instead (any DATA that `hark train` takes); "
+        "writes RUN/eval/<name>/ and never touches the run's own evaluation",
+    )
+    parser.add_argument(
+        "--label-map",
+        type=Path,
+        help="with --data: CSV with columns from,to renaming the "
+        "dataset's labels to the model's; other unknown labels are "
+        f"counted as {schema.UNKNOWN_TO_MODEL}",
+    )
     parser.add_argument("--name", help="with --data: the folder name under RUN/eval/ (default: the dataset's name)")
-    parser.add_argument("--task", choices=("all", "12"), default="all",
-                        help="with --data: the dataset's task (default all)")
+    parser.add_argument(
+        "--task", choices=("all", "12"), default="all", help="with --data: the dataset's task (default all)"
+    )
 
 
 class RunEvaluation(NamedTuple):
@@ -67,9 +75,16 @@ def configured_source(run_dir: Path, checkpoint_source: str) -> str:
     return str(source or checkpoint_source)
 
 
-def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256, device: str = "auto",
-                 data: str | None = None, label_map: Path | None = None, name: str | None = None,
-                 task: str = "all") -> RunEvaluation:
+def evaluate_run(
+    run_dir: Path,
+    checkpoint: str = "best",
+    batch_size: int = 256,
+    device: str = "auto",
+    data: str | None = None,
+    label_map: Path | None = None,
+    name: str | None = None,
+    task: str = "all",
+) -> RunEvaluation:
     """Evaluate every split of the run's dataset and write the run folder's evaluation files;
     with `data`, evaluate that dataset instead into `RUN/eval/<name>/` (see `cross.py`)."""
     from hark.data.cache import load_split
@@ -114,8 +129,9 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
             continue
         examples = [cached.examples[i] for i in rows]
         outputs = run_model(run.model, cached.waves, rows, batch_size=batch_size, device=torch_device)
-        table = predictions_table(examples, outputs, labels, data_root=dataset.root.resolve(),
-                                  unknown_ok=source_labels is not None)
+        table = predictions_table(
+            examples, outputs, labels, data_root=dataset.root.resolve(), unknown_ok=source_labels is not None
+        )
         if source_labels is not None:
             table = table.append_column(schema.SOURCE_LABEL, pa.array([source_labels[e.path] for e in examples]))
         tables.append(table)
@@ -127,13 +143,17 @@ def evaluate_run(run_dir: Path, checkpoint: str = "best", batch_size: int = 256,
         _save_confusion(out_dir, split, y_true, y_pred, classes, f"{split} ({len(examples)} clips)")
     if source_labels is not None and truths:
         y_true, y_pred = np.concatenate(truths), np.concatenate(guesses)
-        metrics[ALL_SPLITS] = _metrics(y_true, y_pred, classes, len(y_true),
-                                       sum(m["skipped"] for m in metrics.values()))
-        _save_confusion(out_dir, ALL_SPLITS, y_true, y_pred, classes,
-                        f"{dataset.name}, every split ({len(y_true)} clips)")
+        metrics[ALL_SPLITS] = _metrics(
+            y_true, y_pred, classes, len(y_true), sum(m["skipped"] for m in metrics.values())
+        )
+        _save_confusion(
+            out_dir, ALL_SPLITS, y_true, y_pred, classes, f"{dataset.name}, every split ({len(y_true)} clips)"
+        )
     write_json(out_dir / schema.METRICS_FILE, metrics)
-    atomic_write(out_dir / schema.SKIPPED_FILE, lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"])
-                 .to_csv(p, index=False))
+    atomic_write(
+        out_dir / schema.SKIPPED_FILE,
+        lambda p: pd.DataFrame(skipped, columns=["path", "split", "problem"]).to_csv(p, index=False),
+    )
     if tables:
         write_predictions(tables, out_dir / schema.PREDICTIONS_FILE)
     if source_labels is not None:
@@ -147,11 +167,17 @@ def _check_writable(out_dir: Path) -> Path:
     return out_dir
 
 
-def _save_confusion(out_dir: Path, name: str, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
-                    title: str) -> None:
+def _save_confusion(
+    out_dir: Path, name: str, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], title: str
+) -> None:
     folder = out_dir / schema.CONFUSION_DIR
-    save_confusion(confusion_matrix(y_true, y_pred, np.arange(len(labels))), labels, folder / f"{name}.png",
-                   folder / f"{name}.csv", title=title)
+    save_confusion(
+        confusion_matrix(y_true, y_pred, np.arange(len(labels))),
+        labels,
+        folder / f"{name}.png",
+        folder / f"{name}.csv",
+        title=title,
+    )
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: int, skipped: int) -> dict:
@@ -166,8 +192,9 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], clips: i
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
-    metrics, skipped, out, unknown = evaluate_run(args.run, args.checkpoint, args.batch_size, args.device,
-                                                  args.data, args.label_map, args.name, args.task)
+    metrics, skipped, out, unknown = evaluate_run(
+        args.run, args.checkpoint, args.batch_size, args.device, args.data, args.label_map, args.name, args.task
+    )
     for entry in skipped:
         print(f"skipped {entry['path']}{' (' + entry['split'] + ')' if entry['split'] else ''}: {entry['problem']}")
     print(format_split_table(metrics))
@@ -177,7 +204,9 @@ def run(args: argparse.Namespace) -> int:
         print(format_per_class(metrics[last], title=f"per class, {last} split (worst F1 first):"))
     if unknown:
         listed = ", ".join(f"{label} ({count})" for label, count in list(unknown.items())[:10])
-        print(f"\n{sum(unknown.values())} clips have labels the model does not know, counted as "
-              f"{schema.UNKNOWN_TO_MODEL} (always wrong): {listed}; map them with --label-map FROM,TO")
+        print(
+            f"\n{sum(unknown.values())} clips have labels the model does not know, counted as "
+            f"{schema.UNKNOWN_TO_MODEL} (always wrong): {listed}; map them with --label-map FROM,TO"
+        )
     print(f"\nwrote {out / schema.METRICS_FILE}, {out / schema.PREDICTIONS_FILE} and {out / 'confusion'}/")
     return 0

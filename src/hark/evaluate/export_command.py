@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     difference = max_abs_difference(predictor.model, path, probe)
     if difference > TOLERANCE:
         raise HarkError(f"{path}: onnxruntime and torch disagree (max |logit difference| {difference:.2e})")
-    print(f"wrote {path} and {sidecar_path(path)} (input waveform [batch, {predictor.num_samples}] "
-          f"at {predictor.sample_rate} Hz; onnxruntime matches torch to {difference:.1e})")
+    print(
+        f"wrote {path} and {sidecar_path(path)} (input waveform [batch, {predictor.num_samples}] "
+        f"at {predictor.sample_rate} Hz; onnxruntime matches torch to {difference:.1e})"
+    )
     return 0

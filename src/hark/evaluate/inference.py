@@ -64,7 +64,7 @@ class Predictor:
         out = []
         with torch.inference_mode():
             for start in range(0, len(waves), batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(waves[start:start + batch_size], dtype=np.float32))
+                batch = torch.from_numpy(np.ascontiguousarray(waves[start : start + batch_size], dtype=np.float32))
                 out.append(torch.softmax(self.model(batch.to(self.device)).float(), dim=1).cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
@@ -83,8 +83,9 @@ class Predictor:
         windows = np.lib.stride_tricks.sliding_window_view(wave, self.num_samples)[starts]
         return np.asarray(starts) / self.sample_rate, self.probabilities(windows)
 
-    def predict_file(self, path: str | Path, top_k: int = 3, hop_seconds: float = 0.25,
-                     threshold: float = 0.5) -> FileResult:
+    def predict_file(
+        self, path: str | Path, top_k: int = 3, hop_seconds: float = 0.25, threshold: float = 0.5
+    ) -> FileResult:
         wave = self.load(path)
         duration = len(wave) / self.sample_rate
         if len(wave) <= self.num_samples:
@@ -101,8 +102,14 @@ def top_words(probs: np.ndarray, labels: list[str], k: int) -> list[tuple[str, f
     return [(labels[i], float(probs[i])) for i in order]
 
 
-def detect(starts: np.ndarray, probs: np.ndarray, labels: list[str], window_seconds: float,
-           threshold: float = 0.5, ignore: tuple[str, ...] = NOT_WORDS) -> list[Detection]:
+def detect(
+    starts: np.ndarray,
+    probs: np.ndarray,
+    labels: list[str],
+    window_seconds: float,
+    threshold: float = 0.5,
+    ignore: tuple[str, ...] = NOT_WORDS,
+) -> list[Detection]:
     """A window detects its most likely word when that word is above `threshold` and is a real
     word; consecutive windows detecting the same word are one detection."""
     words = np.array([label not in ignore for label in labels])
@@ -117,11 +124,15 @@ def detect(starts: np.ndarray, probs: np.ndarray, labels: list[str], window_seco
         if run_start is not None and not continues:
             span = slice(run_start, i)
             peak = run_start + int(np.argmax(best_prob[span]))
-            detections.append(Detection(
-                label=labels[best[run_start]], start=float(starts[run_start]),
-                end=float(starts[i - 1] + window_seconds), peak=float(starts[peak] + window_seconds / 2),
-                probability=float(best_prob[peak]),
-            ))
+            detections.append(
+                Detection(
+                    label=labels[best[run_start]],
+                    start=float(starts[run_start]),
+                    end=float(starts[i - 1] + window_seconds),
+                    peak=float(starts[peak] + window_seconds / 2),
+                    probability=float(best_prob[peak]),
+                )
+            )
             run_start = None
         if hit and run_start is None:
             run_start = i

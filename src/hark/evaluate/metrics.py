@@ -11,7 +11,10 @@ from hark.train.metrics import accuracy, macro_f1
 def split_metrics(y_true, y_pred, labels: list[str]) -> dict:
     """The `metrics.json` entry of one split: accuracy, macro-F1 and per-class scores."""
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=np.arange(len(labels)), zero_division=0,
+        y_true,
+        y_pred,
+        labels=np.arange(len(labels)),
+        zero_division=0,
     )
     per_class = {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}

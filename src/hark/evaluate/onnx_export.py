@@ -25,8 +25,9 @@ def sidecar_path(onnx_path: str | Path) -> Path:
     return Path(onnx_path).with_suffix(".json")
 
 
-def export_onnx(model: torch.nn.Module, path: str | Path, labels: list[str], sample_rate: int,
-                num_samples: int) -> Path:
+def export_onnx(
+    model: torch.nn.Module, path: str | Path, labels: list[str], sample_rate: int, num_samples: int
+) -> Path:
     """Write `path` and its JSON sidecar (labels, sample_rate, num_samples, tensor names)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,8 +38,13 @@ def export_onnx(model: torch.nn.Module, path: str | Path, labels: list[str], sam
         with atomic_path(path) as temporary, warnings.catch_warnings(), redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                model, (example,), str(temporary), dynamo=False, opset_version=OPSET,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                model,
+                (example,),
+                str(temporary),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             )
     except OutputError:
@@ -46,10 +52,17 @@ def export_onnx(model: torch.nn.Module, path: str | Path, labels: list[str], sam
     except Exception as err:  # the exporter raises many types; all mean "this model does not export"
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise HarkError(f"cannot export {type(model).__name__} to ONNX (opset {OPSET}): {first_line}") from err
-    write_json(sidecar_path(path), {
-        "labels": list(labels), "sample_rate": int(sample_rate), "num_samples": int(num_samples),
-        "input": INPUT_NAME, "output": OUTPUT_NAME, "opset": OPSET,
-    })
+    write_json(
+        sidecar_path(path),
+        {
+            "labels": list(labels),
+            "sample_rate": int(sample_rate),
+            "num_samples": int(num_samples),
+            "input": INPUT_NAME,
+            "output": OUTPUT_NAME,
+            "opset": OPSET,
+        },
+    )
     return path
 
 

@@ -22,12 +22,17 @@ DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="run folder written by `hark train`")
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE", help="audio files (any rate, channels, length)")
-    parser.add_argument("--top-k", type=int, default=3,
-                        help="words to show per file, with each word's best window in long audio (default 3)")
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=3,
+        help="words to show per file, with each word's best window in long audio (default 3)",
+    )
     parser.add_argument("--checkpoint", default="best", help="best, last or a checkpoint path (default best)")
     parser.add_argument("--hop", type=float, default=0.25, help="seconds between windows in long audio (default 0.25)")
-    parser.add_argument("--threshold", type=float, default=0.5,
-                        help="probability a window needs to detect a word (default 0.5)")
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="probability a window needs to detect a word (default 0.5)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     parser.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
 

@@ -32,15 +32,24 @@ class ModelOutputs:
     embeddings: np.ndarray  # [N, D] float32, the input of the model's `head`
 
 
-def run_model(model: torch.nn.Module, waves: np.ndarray, rows: np.ndarray | None = None,
-              batch_size: int = 256, device: str | torch.device = "cpu") -> ModelOutputs:
+def run_model(
+    model: torch.nn.Module,
+    waves: np.ndarray,
+    rows: np.ndarray | None = None,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> ModelOutputs:
     """Logits and penultimate embeddings of `waves[rows]` (all rows by default; `waves` may be
     memory-mapped and is read one batch at a time), in evaluation mode."""
     rows = np.arange(len(waves)) if rows is None else np.asarray(rows)
     device = torch.device(device)
     model = model.to(device).eval()
-    batches = (torch.from_numpy(np.ascontiguousarray(waves[rows[start:start + batch_size]], dtype=np.float32))
-               .to(device, non_blocking=True) for start in range(0, len(rows), batch_size))
+    batches = (
+        torch.from_numpy(np.ascontiguousarray(waves[rows[start : start + batch_size]], dtype=np.float32)).to(
+            device, non_blocking=True
+        )
+        for start in range(0, len(rows), batch_size)
+    )
     outputs = list(logits_and_embeddings(model, batches))
     if not outputs:
         return ModelOutputs(np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32))
@@ -64,15 +73,23 @@ def vector_column(matrix: np.ndarray) -> pa.FixedSizeListArray:
 
 def describe_table(table: pa.Table, labels: list[str], data_root: str | Path | None = None) -> pa.Table:
     """`table` with hark's metadata: the class order, the dataset root and the schema version."""
-    metadata = {**(table.schema.metadata or {}), schema.LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
-                schema.SCHEMA_METADATA_KEY: str(schema.SCHEMA_VERSION).encode()}
+    metadata = {
+        **(table.schema.metadata or {}),
+        schema.LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
+        schema.SCHEMA_METADATA_KEY: str(schema.SCHEMA_VERSION).encode(),
+    }
     if data_root is not None:
         metadata[schema.DATA_ROOT_METADATA_KEY] = str(data_root).encode()
     return table.replace_schema_metadata(metadata)
 
 
-def predictions_table(examples: list[Example], outputs: ModelOutputs, labels: list[str],
-                      data_root: str | Path | None = None, unknown_ok: bool = False) -> pa.Table:
+def predictions_table(
+    examples: list[Example],
+    outputs: ModelOutputs,
+    labels: list[str],
+    data_root: str | Path | None = None,
+    unknown_ok: bool = False,
+) -> pa.Table:
     """One row per clip: path, split, label, speaker_id, pred, confidence, loss, probs, embedding.
     `unknown_ok`: labels outside `labels` are kept, with a NaN loss (cross-dataset evaluation)."""
     targets = label_indices(examples, labels, unknown=-1 if unknown_ok else None)
@@ -82,17 +99,19 @@ def predictions_table(examples: list[Example], outputs: ModelOutputs, labels: li
     known = targets >= 0
     loss = np.full(len(targets), np.nan)
     loss[known] = -log_probs.numpy()[np.flatnonzero(known), targets[known]]
-    table = pa.table({
-        schema.PATH: pa.array([e.path for e in examples], pa.string()),
-        schema.SPLIT: pa.array([e.split for e in examples], pa.string()),
-        schema.LABEL: pa.array([e.label for e in examples], pa.string()),
-        schema.SPEAKER: pa.array([e.speaker_id for e in examples], pa.string()),
-        schema.PRED: pa.array([labels[i] for i in predicted], pa.string()),
-        schema.CONFIDENCE: pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
-        schema.LOSS: pa.array(loss.astype(np.float32)),
-        schema.PROBS: vector_column(probs.reshape(len(examples), len(labels))),
-        schema.EMBEDDING: vector_column(outputs.embeddings.reshape(len(examples), -1)),
-    })
+    table = pa.table(
+        {
+            schema.PATH: pa.array([e.path for e in examples], pa.string()),
+            schema.SPLIT: pa.array([e.split for e in examples], pa.string()),
+            schema.LABEL: pa.array([e.label for e in examples], pa.string()),
+            schema.SPEAKER: pa.array([e.speaker_id for e in examples], pa.string()),
+            schema.PRED: pa.array([labels[i] for i in predicted], pa.string()),
+            schema.CONFIDENCE: pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
+            schema.LOSS: pa.array(loss.astype(np.float32)),
+            schema.PROBS: vector_column(probs.reshape(len(examples), len(labels))),
+            schema.EMBEDDING: vector_column(outputs.embeddings.reshape(len(examples), -1)),
+        }
+    )
     return describe_table(table, labels, data_root)
 
 

@@ -43,8 +43,9 @@ class StreamingPredictor(Predictor):
         probs = self._body_probabilities(frames, firsts, window_frames)
         return np.asarray(firsts) * front.hop_length / self.sample_rate, probs
 
-    def _body_probabilities(self, frames: torch.Tensor, firsts: list[int], width: int,
-                            batch_size: int = 64) -> np.ndarray:
+    def _body_probabilities(
+        self, frames: torch.Tensor, firsts: list[int], width: int, batch_size: int = 64
+    ) -> np.ndarray:
         """Softmax of the network after its front end, fed log-mel windows; `features` is the
         front end (LogMel, then SpecAugment, a no-op in eval mode), bypassed for the call."""
         features, out = self.model.features, []
@@ -52,7 +53,9 @@ class StreamingPredictor(Predictor):
         try:
             with torch.inference_mode():
                 for start in range(0, len(firsts), batch_size):
-                    batch = torch.stack([frames[:, first:first + width] for first in firsts[start:start + batch_size]])
+                    batch = torch.stack(
+                        [frames[:, first : first + width] for first in firsts[start : start + batch_size]]
+                    )
                     out.append(torch.softmax(self.model(batch).float(), dim=1).cpu())
         finally:
             self.model.features = features

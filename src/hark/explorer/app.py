@@ -24,8 +24,12 @@ from hark.explorer.store import Store
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(run_dir: str | Path, data_root: str | Path | None = None, host: str = "127.0.0.1",
-               compare_dir: str | Path | None = None) -> FastAPI:
+def create_app(
+    run_dir: str | Path,
+    data_root: str | Path | None = None,
+    host: str = "127.0.0.1",
+    compare_dir: str | Path | None = None,
+) -> FastAPI:
     """`host` is the address the server listens on: requests naming another host are refused.
     `compare_dir` is a second run whose predictions the page shows beside the first's."""
     run = load_explorer_run(run_dir, data_root)

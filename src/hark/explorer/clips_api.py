@@ -24,8 +24,12 @@ def run_schema() -> dict:
     """Every name the page needs, so the browser holds no copy: hark.schema's names plus the
     filter keys of this API."""
     query_keys = [k for k in ClipQuery.model_fields if k not in ClipFilter.model_fields]
-    return {**schema.run_schema(), "filter_keys": list(ClipFilter.model_fields), "list_filter_keys": ["flag"],
-            "query_keys": query_keys}
+    return {
+        **schema.run_schema(),
+        "filter_keys": list(ClipFilter.model_fields),
+        "list_filter_keys": ["flag"],
+        "query_keys": query_keys,
+    }
 
 
 @router.get("/summary")
@@ -36,8 +40,11 @@ def summary(explorer: Shared) -> dict:
         "clips": len(clips),
         "classes": explorer.classes,
         "splits": sorted(clips[schema.SPLIT].unique().tolist()),
-        "flags": [{"name": d.name, "title": d.title, "meaning": d.flag_meaning}
-                  for d in schema.DETECTORS if d.name in run.flags],
+        "flags": [
+            {"name": d.name, "title": d.title, "meaning": d.flag_meaning}
+            for d in schema.DETECTORS
+            if d.name in run.flags
+        ],
         "modes": explorer.failure_modes(),
         "speakers": sorted(s for s in clips[schema.SPEAKER].unique().tolist() if s)[:MAX_SPEAKERS],
         "has_map": bool(clips[schema.MAP_X].notna().any()),
@@ -47,8 +54,13 @@ def summary(explorer: Shared) -> dict:
         "view_titles": VIEW_TITLES,
         "default_view": explorer.index.default_view,
         "data_problem": run.data_problem,
-        "compare": None if explorer.compare is None else {
-            "run": explorer.compare.name, "shared": explorer.compare.shared, "prediction": explorer.compare.prediction},
+        "compare": None
+        if explorer.compare is None
+        else {
+            "run": explorer.compare.name,
+            "shared": explorer.compare.shared,
+            "prediction": explorer.compare.prediction,
+        },
     }
 
 
@@ -56,8 +68,13 @@ def summary(explorer: Shared) -> dict:
 def clips_page(q: Annotated[ClipQuery, Query()], explorer: Shared) -> JSONResponse:
     mask = explorer.mask(q)
     rows = explorer.index.ordered(mask, q.sort, q.order, q.prediction)
-    return JSONResponse({"total": int(len(rows)), "offset": q.offset,
-                         "clips": explorer.cards(rows[q.offset:q.offset + q.limit], q.prediction)})
+    return JSONResponse(
+        {
+            "total": int(len(rows)),
+            "offset": q.offset,
+            "clips": explorer.cards(rows[q.offset : q.offset + q.limit], q.prediction),
+        }
+    )
 
 
 @router.get("/mask")
@@ -73,8 +90,11 @@ def facets(f: Annotated[ClipFilter, Query()], explorer: Shared) -> dict:
 
 
 @router.get("/clips/by-id")
-def clips_by_id(ids: Annotated[list[Annotated[int, Query(ge=0, le=MAX_ID)]], Query(max_length=500)],
-                explorer: Shared, prediction: Annotated[PredictionName | None, Query()] = None) -> dict:
+def clips_by_id(
+    ids: Annotated[list[Annotated[int, Query(ge=0, le=MAX_ID)]], Query(max_length=500)],
+    explorer: Shared,
+    prediction: Annotated[PredictionName | None, Query()] = None,
+) -> dict:
     return {"clips": explorer.cards([explorer.row_of_id(i) for i in ids], prediction)}
 
 
@@ -83,12 +103,18 @@ def embedding_map(explorer: Shared) -> JSONResponse:
     """Columns as packed arrays: JSON lists of 100k numbers take seconds to encode."""
     clips, index = explorer.run.clips, explorer.index
     code = {c: i for i, c in enumerate(explorer.classes)}
-    return JSONResponse({
-        "classes": explorer.classes,
-        "x": pack_array(clips[schema.MAP_X].to_numpy(), "float32"),
-        "y": pack_array(clips[schema.MAP_Y].to_numpy(), "float32"),
-        "label": pack_array(clips[schema.LABEL].map(code).to_numpy(), "int32"),
-        "pred": {name: pack_array(pd.Series(v.pred).map(code).to_numpy(), "int32") for name, v in index.views.items()},
-        "mode": pack_array(index.mode, "int32"),
-        "flags": {name: pack_mask(clips[schema.DETECTOR_BY_NAME[name].flag_column].to_numpy()) for name in index.flags},
-    })
+    return JSONResponse(
+        {
+            "classes": explorer.classes,
+            "x": pack_array(clips[schema.MAP_X].to_numpy(), "float32"),
+            "y": pack_array(clips[schema.MAP_Y].to_numpy(), "float32"),
+            "label": pack_array(clips[schema.LABEL].map(code).to_numpy(), "int32"),
+            "pred": {
+                name: pack_array(pd.Series(v.pred).map(code).to_numpy(), "int32") for name, v in index.views.items()
+            },
+            "mode": pack_array(index.mode, "int32"),
+            "flags": {
+                name: pack_mask(clips[schema.DETECTOR_BY_NAME[name].flag_column].to_numpy()) for name in index.flags
+            },
+        }
+    )

@@ -25,14 +25,24 @@ class ExploreConfig:
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = ExploreConfig(run=Path("."))
     parser.add_argument("run", type=Path, help="run folder (analysed with `hark analyze`)")
-    parser.add_argument("compare", type=Path, nargs="?", default=None,
-                        help="a second run of the same clips (RUN_B): both predictions on each card, "
-                             "and filters to the clips B fixed or broke")
-    parser.add_argument("--host", default=defaults.host,
-                        help="interface to listen on (default %(default)s: this machine only)")
+    parser.add_argument(
+        "compare",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="a second run of the same clips (RUN_B): both predictions on each card, "
+        "and filters to the clips B fixed or broke",
+    )
+    parser.add_argument(
+        "--host", default=defaults.host, help="interface to listen on (default %(default)s: this machine only)"
+    )
     parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port (default %(default)s)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="dataset folder, if it has moved since training (default: from config.json)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset folder, if it has moved since training (default: from config.json)",
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -61,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"warning: {problem}; the clips will show without audio or spectrograms", file=sys.stderr)
     if config.host not in LOCAL_HOSTS:
-        print(f"warning: listening on {config.host}: anyone who can reach this machine can read the "
-              "run's clips and edit its issues (there is no login)", file=sys.stderr)
+        print(
+            f"warning: listening on {config.host}: anyone who can reach this machine can read the "
+            "run's clips and edit its issues (there is no login)",
+            file=sys.stderr,
+        )
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
     shown_host = f"[{config.host}]" if ":" in config.host else config.host

@@ -33,7 +33,7 @@ def allowed_host_names(bound_host: str) -> set[str]:
 def _host_name(host: str) -> str:
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
+        return host[1 : host.find("]")] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
@@ -62,8 +62,9 @@ class RequestGuard:
             await PlainTextResponse(refusal, status_code=421)(scope, receive, send)
             return
         if scope["method"].encode() not in SAFE_METHODS and not _same_origin(headers, host):
-            await PlainTextResponse("writes are accepted only from the explorer's own page",
-                                    status_code=403)(scope, receive, send)
+            await PlainTextResponse("writes are accepted only from the explorer's own page", status_code=403)(
+                scope, receive, send
+            )
             return
         await self.app(scope, receive, send)
 

@@ -22,13 +22,19 @@ TOP_K = 5
 
 
 @router.get("/metrics")
-def metrics(explorer: Shared, prediction: Prediction = None,
-            split: Annotated[str | None, Query(max_length=50)] = None) -> dict:
+def metrics(
+    explorer: Shared, prediction: Prediction = None, split: Annotated[str | None, Query(max_length=50)] = None
+) -> dict:
     clips, view = explorer.run.clips, explorer.index.view(prediction)
     keep = (clips[schema.SPLIT] == split).to_numpy() if split else np.ones(len(clips), dtype=bool)
     counts = confusion(clips[schema.LABEL].to_numpy()[keep], view.pred[keep])
-    return {"metrics": explorer.run.metrics, "distribution": distribution(clips), "prediction": view.name,
-            "confusion": counts, "modes": explorer.failure_modes()}
+    return {
+        "metrics": explorer.run.metrics,
+        "distribution": distribution(clips),
+        "prediction": view.name,
+        "confusion": counts,
+        "modes": explorer.failure_modes(),
+    }
 
 
 @router.get("/overview")
@@ -40,8 +46,14 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
     splits = []
     for split in sorted(clips[schema.SPLIT].unique()):
         inside = clips[schema.SPLIT].to_numpy() == split
-        splits.append({"split": split, "clips": int(inside.sum()), "errors": int((~view.agree & inside).sum()),
-                       "accuracy": round(float(view.agree[inside].mean()), 4)})
+        splits.append(
+            {
+                "split": split,
+                "clips": int(inside.sum()),
+                "errors": int((~view.agree & inside).sum()),
+                "accuracy": round(float(view.agree[inside].mean()), 4),
+            }
+        )
     wrong = ~view.agree
     pairs: dict[tuple[str, str], int] = {}
     for label, pred in zip(labels[wrong], view.pred[wrong], strict=True):
@@ -52,19 +64,31 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
         rows = index.ordered(index.mode == mode["number"], schema.LOSS, "desc", view.name)[:EXAMPLES]
         mode["examples"] = explorer.cards(rows, view.name)
     return {
-        "prediction": view.name, "views": explorer.run.views, "clips": len(clips), "errors": int(wrong.sum()),
-        "splits": splits, "modes": found_modes,
+        "prediction": view.name,
+        "views": explorer.run.views,
+        "clips": len(clips),
+        "errors": int(wrong.sum()),
+        "splits": splits,
+        "modes": found_modes,
         "pairs": [{"label": a, "pred": b, "count": n} for (a, b), n in top],
         "label_issues": int(clips[schema.LABEL_ISSUE].sum()),
         # The filters behind the counts, so the page holds no copy of column or sort names.
         "label_issue_filter": {schema.LABEL_ISSUE: "true", "sort": schema.LABEL_QUALITY, "order": "asc"},
         "pair_sort": schema.CONFIDENCE,
-        "detectors": [{"name": d.name, "title": d.title, "meaning": d.flag_meaning,
-                       "count": int(clips[d.flag_column].sum())} for d in schema.DETECTORS if d.name in index.flags],
-        "metrics": explorer.run.metrics, "data_problem": explorer.run.data_problem,
-        "compare": None if explorer.compare is None else {
-            "run": explorer.compare.name, "shared": explorer.compare.shared,
-            **{kind: int(index.compare_mask(kind, view).sum()) for kind in ("fixed", "broken")}},
+        "detectors": [
+            {"name": d.name, "title": d.title, "meaning": d.flag_meaning, "count": int(clips[d.flag_column].sum())}
+            for d in schema.DETECTORS
+            if d.name in index.flags
+        ],
+        "metrics": explorer.run.metrics,
+        "data_problem": explorer.run.data_problem,
+        "compare": None
+        if explorer.compare is None
+        else {
+            "run": explorer.compare.name,
+            "shared": explorer.compare.shared,
+            **{kind: int(index.compare_mask(kind, view).sum()) for kind in ("fixed", "broken")},
+        },
     }
 
 
@@ -81,14 +105,25 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
     row = explorer.index.row_of(explorer.known_path(path))
     clips = explorer.run.clips
     values = clips.iloc[row]
-    detectors = [{"name": d.name, "title": d.title, "score_meaning": d.score_meaning, "flag_meaning": d.flag_meaning,
-                  "score": _number(values.get(d.score_column)), "flag": bool(values.get(d.flag_column, False))}
-                 for d in schema.DETECTORS if d.score_column in clips.columns or d.flag_column in clips.columns]
+    detectors = [
+        {
+            "name": d.name,
+            "title": d.title,
+            "score_meaning": d.score_meaning,
+            "flag_meaning": d.flag_meaning,
+            "score": _number(values.get(d.score_column)),
+            "flag": bool(values.get(d.flag_column, False)),
+        }
+        for d in schema.DETECTORS
+        if d.score_column in clips.columns or d.flag_column in clips.columns
+    ]
     oof_probs = values.get(schema.OOF_PROBS) if schema.OOF_PROBS in clips.columns else None
     labels = explorer.run.labels
     final_probs = explorer.predictions.final_probs(row) if explorer.predictions.available else None
-    top = {OOF_VIEW: _top(np.asarray(oof_probs, dtype=float) if oof_probs is not None else None, labels),
-           FINAL_VIEW: _top(final_probs, labels)}
+    top = {
+        OOF_VIEW: _top(np.asarray(oof_probs, dtype=float) if oof_probs is not None else None, labels),
+        FINAL_VIEW: _top(final_probs, labels),
+    }
     found = explorer.predictions.neighbours(row, 8) if explorer.predictions.available else None
     neighbours = explorer.cards([r for r, _ in found or []], prediction)
     for card, (_, distance) in zip(neighbours, found or [], strict=True):
@@ -97,10 +132,15 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
     mode = int(explorer.index.mode[row])
     cutoff = schema.DETECTOR_BY_NAME["cutoff"]
     return {
-        "clip": explorer.cards([row], prediction)[0], "detectors": detectors, "top": top,
-        "onset": _number(values.get(schema.ONSET)), "offset": _number(values.get(schema.OFFSET)),
+        "clip": explorer.cards([row], prediction)[0],
+        "detectors": detectors,
+        "top": top,
+        "onset": _number(values.get(schema.ONSET)),
+        "offset": _number(values.get(schema.OFFSET)),
         "mode": next((m for m in explorer.failure_modes() if m["number"] == mode), None),
-        "neighbours": neighbours, "issues": issues, "data_problem": explorer.run.data_problem,
+        "neighbours": neighbours,
+        "issues": issues,
+        "data_problem": explorer.run.data_problem,
         "cutoff_tail": {"seconds": _cutoff_tail_s(), "flagged": bool(values.get(cutoff.flag_column, False))},
     }
 
@@ -121,8 +161,9 @@ def _number(value) -> float | None:
 
 
 @router.get("/similar")
-def similar(path: ClipPath, explorer: Shared, k: Annotated[int, Query(ge=1, le=100)] = 12,
-            prediction: Prediction = None) -> dict:
+def similar(
+    path: ClipPath, explorer: Shared, k: Annotated[int, Query(ge=1, le=100)] = 12, prediction: Prediction = None
+) -> dict:
     row = explorer.index.row_of(explorer.known_path(path))
     if not explorer.predictions.available:
         raise HTTPException(404, f"this run has no {schema.PREDICTIONS_FILE}, so no embeddings")

@@ -21,8 +21,9 @@ WAVEFORM_POINTS = 600  # min/max pairs: enough for a detail view's width
 
 
 class MediaCache:
-    def __init__(self, data_root: Path, cache_dir: Path, sample_rate: int = 16000,
-                 front_end: MelSettings | None = None):
+    def __init__(
+        self, data_root: Path, cache_dir: Path, sample_rate: int = 16000, front_end: MelSettings | None = None
+    ):
         self.data_root = Path(data_root).resolve()
         self.cache_dir = Path(cache_dir)
         self.sample_rate = sample_rate
@@ -77,17 +78,21 @@ class MediaCache:
         """Duration, min/max envelope and the spectrogram's frequency axis, for the detail view."""
         wave = self.wave(path)
         chunks = np.array_split(wave, min(WAVEFORM_POINTS, max(1, len(wave))))
-        return {"duration": len(wave) / self.sample_rate,
-                "min": [round(float(c.min()), 4) for c in chunks], "max": [round(float(c.max()), 4) for c in chunks],
-                "mel_hz": mel_band_hz(self.front_end).tolist()}
+        return {
+            "duration": len(wave) / self.sample_rate,
+            "min": [round(float(c.min()), 4) for c in chunks],
+            "max": [round(float(c.max()), 4) for c in chunks],
+            "mel_hz": mel_band_hz(self.front_end).tolist(),
+        }
 
 
 def mel_band_hz(front_end: MelSettings) -> np.ndarray:
     """Centre frequency (Hz) of each image row, bottom to top."""
     import librosa
 
-    edges = librosa.mel_frequencies(front_end.n_mels + 2, fmin=front_end.f_min,
-                                    fmax=front_end.f_max or front_end.sample_rate / 2)
+    edges = librosa.mel_frequencies(
+        front_end.n_mels + 2, fmin=front_end.f_min, fmax=front_end.f_max or front_end.sample_rate / 2
+    )
     return np.round(edges[1:-1], 1)
 
 

@@ -21,8 +21,16 @@ MAX_ID = 2**63 - 1
 HISTOGRAM_BINS = 20
 PredictionName = Literal[VIEW_NAMES]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-BASE_CARD_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.LOSS, schema.LABEL_QUALITY,
-                     schema.LABEL_ISSUE, schema.SUGGESTED_LABEL, schema.SPEAKER)
+BASE_CARD_COLUMNS = (
+    schema.PATH,
+    schema.SPLIT,
+    schema.LABEL,
+    schema.LOSS,
+    schema.LABEL_QUALITY,
+    schema.LABEL_ISSUE,
+    schema.SUGGESTED_LABEL,
+    schema.SPEAKER,
+)
 
 
 class ClipFilter(BaseModel):
@@ -82,8 +90,11 @@ class PredictionView:
         pred_column, confidence_column = VIEW_COLUMNS[name]
         self.name = name
         self.pred = clips[pred_column].to_numpy()
-        self.confidence = clips[confidence_column].to_numpy(dtype=float) if confidence_column in clips else \
-            np.full(len(clips), np.nan)
+        self.confidence = (
+            clips[confidence_column].to_numpy(dtype=float)
+            if confidence_column in clips
+            else np.full(len(clips), np.nan)
+        )
         self.agree = self.pred == clips[schema.LABEL].to_numpy()
         self.confidence_order = np.argsort(self.confidence, kind="stable")
 
@@ -91,8 +102,13 @@ class PredictionView:
 class ClipIndex:
     """The clips table plus what makes queries over it cheap."""
 
-    def __init__(self, clips: pd.DataFrame, findings: list[dict], default_view: str = FINAL_VIEW,
-                 compare: Comparison | None = None):
+    def __init__(
+        self,
+        clips: pd.DataFrame,
+        findings: list[dict],
+        default_view: str = FINAL_VIEW,
+        compare: Comparison | None = None,
+    ):
         self.clips = clips
         self.compare = compare
         self.flags = [d.name for d in schema.DETECTORS if d.flag_column in clips.columns]
@@ -102,8 +118,11 @@ class ClipIndex:
         self.views = {name: PredictionView(clips, name) for name, (pred, _) in VIEW_COLUMNS.items() if pred in clips}
         self.default_view = default_view if default_view in self.views else FINAL_VIEW
         self.mode = failure_mode_of_rows(clips, findings, self._row_of_path)
-        self._orders = {key: np.argsort(clips[key].to_numpy(), kind="stable")
-                        for key in schema.SORT_KEYS if key != schema.CONFIDENCE}
+        self._orders = {
+            key: np.argsort(clips[key].to_numpy(), kind="stable")
+            for key in schema.SORT_KEYS
+            if key != schema.CONFIDENCE
+        }
         # Plain numpy columns for cards: pandas row selection costs ~10 ms per page at 100k clips.
         self._card_values = {key: clips[key].to_numpy() for key in BASE_CARD_COLUMNS if key in clips.columns}
         self._flag_values = clips[[schema.DETECTOR_BY_NAME[n].flag_column for n in self.flags]].to_numpy(dtype=bool)
@@ -143,8 +162,10 @@ class ClipIndex:
             keep &= self.mode == f.mode
         if f.label_issue is not None:
             keep &= c[schema.LABEL_ISSUE].to_numpy() == f.label_issue
-        for values, low, high in ((view.confidence, f.conf_min, f.conf_max),
-                                  (c[schema.LOSS].to_numpy(), f.loss_min, f.loss_max)):
+        for values, low, high in (
+            (view.confidence, f.conf_min, f.conf_max),
+            (c[schema.LOSS].to_numpy(), f.loss_min, f.loss_max),
+        ):
             if low is not None:
                 keep &= values >= low
             if high is not None:
@@ -191,12 +212,16 @@ class ClipIndex:
         for row in rows:
             card = {"id": int(row), **{key: _plain(values[row]) for key, values in self._card_values.items()}}
             card["pred"], card["confidence"] = str(view.pred[row]), _plain(view.confidence[row])
-            card["predictions"] = {name: {"pred": str(v.pred[row]), "confidence": _plain(v.confidence[row])}
-                                   for name, v in self.views.items()}
+            card["predictions"] = {
+                name: {"pred": str(v.pred[row]), "confidence": _plain(v.confidence[row])}
+                for name, v in self.views.items()
+            }
             card["mode"] = int(self.mode[row])
             if self.compare is not None:
-                card["compare"] = {"pred": str(self.compare.pred[row]) or None,
-                                   "confidence": _plain(self.compare.confidence[row])}
+                card["compare"] = {
+                    "pred": str(self.compare.pred[row]) or None,
+                    "confidence": _plain(self.compare.confidence[row]),
+                }
             card["flags"] = [name for name, on in zip(self.flags, self._flag_values[row], strict=True) if on]
             out.append(card)
         return out
@@ -216,11 +241,17 @@ class ClipIndex:
         counts["label_issue"] = {"true": int((c[schema.LABEL_ISSUE].to_numpy() & mask).sum())}
         counts["flag"] = {name: int((self._flag_values[:, k] & mask).sum()) for k, name in enumerate(self.flags)}
         if self.compare is not None:
-            counts["compare"] = {kind: int((self.compare_mask(kind, view) & mask).sum())
-                                 for kind in ("fixed", "broken", "changed")}
-        return {"total": int(mask.sum()), "counts": counts,
-                "histograms": {"conf": _histogram(view.confidence, mask, (0.0, 1.0)),
-                               "loss": _histogram(c[schema.LOSS].to_numpy(dtype=float), mask, None)}}
+            counts["compare"] = {
+                kind: int((self.compare_mask(kind, view) & mask).sum()) for kind in ("fixed", "broken", "changed")
+            }
+        return {
+            "total": int(mask.sum()),
+            "counts": counts,
+            "histograms": {
+                "conf": _histogram(view.confidence, mask, (0.0, 1.0)),
+                "loss": _histogram(c[schema.LOSS].to_numpy(dtype=float), mask, None),
+            },
+        }
 
 
 def _counts(values, counts) -> dict:
@@ -270,4 +301,3 @@ def distribution(clips: pd.DataFrame) -> dict:
     for (split, label), n in counts.items():
         out.setdefault(split, {})[label] = int(n)
     return out
-

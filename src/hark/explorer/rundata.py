@@ -20,9 +20,17 @@ from hark.runfiles import read_json, read_table
 
 REQUIRED_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.PRED)
 # Optional columns and the value a run without them shows.
-DEFAULTS = {schema.CONFIDENCE: np.nan, schema.LOSS: np.nan, schema.LABEL_QUALITY: np.nan,
-            schema.LABEL_ISSUE: False, schema.CLUSTER: schema.NO_CLUSTER, schema.MAP_X: np.nan,
-            schema.MAP_Y: np.nan, schema.SPEAKER: "", schema.SUGGESTED_LABEL: ""}
+DEFAULTS = {
+    schema.CONFIDENCE: np.nan,
+    schema.LOSS: np.nan,
+    schema.LABEL_QUALITY: np.nan,
+    schema.LABEL_ISSUE: False,
+    schema.CLUSTER: schema.NO_CLUSTER,
+    schema.MAP_X: np.nan,
+    schema.MAP_Y: np.nan,
+    schema.SPEAKER: "",
+    schema.SUGGESTED_LABEL: "",
+}
 # Names written by `hark analyze` before the out-of-fold columns were renamed.
 LEGACY_COLUMNS = {"oos_pred": schema.OOF_PRED, "oos_confidence": schema.OOF_CONFIDENCE, "oos_probs": schema.OOF_PROBS}
 # How many listed clips are looked for on disk at start-up to tell a wrong data folder.
@@ -127,8 +135,10 @@ def _check_run_folder(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir}: no such folder; pass a run folder (the --out of `hark train`)")
     if not (run_dir / schema.CONFIG_FILE).exists() and not (run_dir / schema.ANALYSIS_DIR).is_dir():
-        raise UsageError(f"{run_dir}: not a run folder (no {schema.CONFIG_FILE} or {schema.ANALYSIS_DIR}/); "
-                        "pass the --out folder of `hark train`, analysed with `hark analyze`")
+        raise UsageError(
+            f"{run_dir}: not a run folder (no {schema.CONFIG_FILE} or {schema.ANALYSIS_DIR}/); "
+            "pass the --out folder of `hark train`, analysed with `hark analyze`"
+        )
 
 
 @dataclass
@@ -158,8 +168,9 @@ def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
     shared = int((pred != "").sum())
     if not shared:
         raise HarkError(f"{other}: shares no clip with {run.run_dir}; compare two runs of the same dataset")
-    return Comparison(run_dir=other, name=other.resolve().name, pred=pred, confidence=confidence,
-                      prediction=view, shared=shared)
+    return Comparison(
+        run_dir=other, name=other.resolve().name, pred=pred, confidence=confidence, prediction=view, shared=shared
+    )
 
 
 def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) -> ExplorerRun:
@@ -179,9 +190,14 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
     has_oof = schema.OOF_PRED in clips.columns
     default_view = FINAL_VIEW if defined_by == schema.PRED or not has_oof else OOF_VIEW
     return ExplorerRun(
-        run_dir=run_dir, data_root=root, clips=clips,
+        run_dir=run_dir,
+        data_root=root,
+        clips=clips,
         metrics=read_json(run_dir / schema.METRICS_FILE, "metrics", "hark evaluate", default={}),
-        findings=findings, sample_rate=int(_data_section(config).get("sample_rate") or 16000),
-        labels=_labels(run_dir, config, analysis / schema.CLIPS_FILE), data_problem=problem,
-        default_view=default_view, front_end=MelSettings.of_run(config),
+        findings=findings,
+        sample_rate=int(_data_section(config).get("sample_rate") or 16000),
+        labels=_labels(run_dir, config, analysis / schema.CLIPS_FILE),
+        data_problem=problem,
+        default_view=default_view,
+        front_end=MelSettings.of_run(config),
     )

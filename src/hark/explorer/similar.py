@@ -67,7 +67,7 @@ class Predictions:
         if position is None or not self._index:
             return None
         k = min(k + 1, len(self._rows))
-        distances, positions = self._index.kneighbors(self._vectors[position:position + 1], n_neighbors=k)
+        distances, positions = self._index.kneighbors(self._vectors[position : position + 1], n_neighbors=k)
         pairs = zip(positions[0], distances[0], strict=True)
         return [(int(self._rows[p]), float(d)) for p, d in pairs if p != position][: k - 1]
 

@@ -52,8 +52,14 @@ class Explorer:
         for number, finding in enumerate(self.run.findings, 1):
             title = NUMBERED.sub("", str(finding.get("title", ""))) or f"Failure mode {number}"
             description = NUMBERED.sub("", str(finding.get("description", "")))
-            out.append({"number": number, "title": title, "description": description,
-                        "size": int((self.index.mode == number).sum())})
+            out.append(
+                {
+                    "number": number,
+                    "title": title,
+                    "description": description,
+                    "size": int((self.index.mode == number).sum()),
+                }
+            )
         return out
 
     def known_path(self, path: str) -> str:

@@ -29,8 +29,12 @@ class NoiseBank:
 
     def __init__(self, noises: Sequence[np.ndarray | torch.Tensor], device: torch.device | str = "cpu"):
         # Copied once (np.array): the cache hands out read-only memory maps.
-        tensors = [n.float().flatten() if isinstance(n, torch.Tensor)
-                   else torch.from_numpy(np.array(n, dtype=np.float32).reshape(-1)) for n in noises]
+        tensors = [
+            n.float().flatten()
+            if isinstance(n, torch.Tensor)
+            else torch.from_numpy(np.array(n, dtype=np.float32).reshape(-1))
+            for n in noises
+        ]
         tensors = [t for t in tensors if t.numel() > 0]
         self.lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
         self.offsets = torch.cumsum(self.lengths, 0) - self.lengths
@@ -42,8 +46,10 @@ class NoiseBank:
     def segments(self, count: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """`[count, length]` random segments of random files; a file shorter than `length` loops."""
         if len(self) == 0:
-            raise HarkError("background-noise mixing needs noise recordings, but none were found "
-                            "(no _background_noise_ folder?); set the noise probability to 0")
+            raise HarkError(
+                "background-noise mixing needs noise recordings, but none were found "
+                "(no _background_noise_ folder?); set the noise probability to 0"
+            )
         files = torch.randint(len(self), (count,), generator=generator)
         lengths = self.lengths[files]
         max_start = (lengths - length).clamp(min=0)
@@ -55,7 +61,10 @@ class NoiseBank:
 
 
 def mix_background_noise(
-    waves: torch.Tensor, noise_bank: NoiseBank | Sequence[np.ndarray], prob: float, snr_db_range: tuple[float, float],
+    waves: torch.Tensor,
+    noise_bank: NoiseBank | Sequence[np.ndarray],
+    prob: float,
+    snr_db_range: tuple[float, float],
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Add, to each clip with probability `prob`, a random noise segment scaled so that the
@@ -74,8 +83,9 @@ def mix_background_noise(
     return waves + gain * noise
 
 
-def random_time_shift(waves: torch.Tensor, max_shift_samples: int,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def random_time_shift(
+    waves: torch.Tensor, max_shift_samples: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Shift each clip by a uniform integer in [-max, max] samples, filling with zeros."""
     count, length = waves.shape
     shifts = torch.randint(-max_shift_samples, max_shift_samples + 1, (count,), generator=generator).to(waves.device)
@@ -100,8 +110,14 @@ class SpecAugment(nn.Module):
     Defaults follow the BC-ResNet reference training code for its wider models: 2 frequency
     masks of up to 7 bands and 2 time masks of up to 20 frames."""
 
-    def __init__(self, freq_masks: int = 2, freq_width: int = 7, time_masks: int = 2, time_width: int = 20,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        freq_masks: int = 2,
+        freq_width: int = 7,
+        time_masks: int = 2,
+        time_width: int = 20,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.freq_masks, self.freq_width = freq_masks, freq_width
         self.time_masks, self.time_width = time_masks, time_width
@@ -118,5 +134,7 @@ class SpecAugment(nn.Module):
         return torch.where(masked, spec.mean(dim=(1, 2), keepdim=True), spec)
 
     def extra_repr(self) -> str:
-        return (f"freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
-                f"time_masks={self.time_masks}, time_width={self.time_width}")
+        return (
+            f"freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
+            f"time_masks={self.time_masks}, time_width={self.time_width}"
+        )

@@ -39,13 +39,17 @@ class FactoredPowerSpectrum(nn.Module):
         cos, sin = np.cos(second), -np.sin(second)  # W = exp(-i angle) = cos + i * sin
         self.register_buffer("window", torch.tensor(window, dtype=torch.float32), persistent=False)
         # rows: real parts of the N1-point DFT, then imaginary parts
-        self.register_buffer("step1", torch.tensor(np.concatenate([np.cos(first), -np.sin(first)]),
-                                                   dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "step1",
+            torch.tensor(np.concatenate([np.cos(first), -np.sin(first)]), dtype=torch.float32),
+            persistent=False,
+        )
         self.register_buffer("twiddle_cos", torch.tensor(np.cos(twiddle), dtype=torch.float32), persistent=False)
         self.register_buffer("twiddle_sin", torch.tensor(-np.sin(twiddle), dtype=torch.float32), persistent=False)
         # [Z real | Z imaginary] over n2 -> [X real | X imaginary] over k2
-        self.register_buffer("step2", torch.tensor(np.block([[cos, sin], [-sin, cos]]), dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer(
+            "step2", torch.tensor(np.block([[cos, sin], [-sin, cos]]), dtype=torch.float32), persistent=False
+        )
 
     @staticmethod
     def applies(n_fft: int, hop_length: int) -> bool:
@@ -54,14 +58,16 @@ class FactoredPowerSpectrum(nn.Module):
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
         batch, hop, per_frame = padded.shape[0], self.hop_length, self.n_fft // self.hop_length
         frames = 1 + (padded.shape[1] - self.n_fft) // hop
-        chunks = padded[:, :(frames + per_frame - 1) * hop].reshape(batch, frames + per_frame - 1, hop)
-        x = torch.cat([chunks[:, j:j + frames] for j in range(per_frame)], dim=2) * self.window  # [B, T, n]
+        chunks = padded[:, : (frames + per_frame - 1) * hop].reshape(batch, frames + per_frame - 1, hop)
+        x = torch.cat([chunks[:, j : j + frames] for j in range(per_frame)], dim=2) * self.window  # [B, T, n]
         y = torch.matmul(self.step1, x.reshape(batch, frames, self.n1, self.n2))  # [B, T, 2 k1, n2]
         # Only plain matmuls, element-wise products and small transposes: what runtimes do fast.
-        real, imag = y[:, :, :self.n1], y[:, :, self.n1:]
-        z = torch.cat([real * self.twiddle_cos - imag * self.twiddle_sin,
-                       real * self.twiddle_sin + imag * self.twiddle_cos], dim=3)  # [B, T, k1, 2 n2]
+        real, imag = y[:, :, : self.n1], y[:, :, self.n1 :]
+        z = torch.cat(
+            [real * self.twiddle_cos - imag * self.twiddle_sin, real * self.twiddle_sin + imag * self.twiddle_cos],
+            dim=3,
+        )  # [B, T, k1, 2 n2]
         out = torch.matmul(z, self.step2)  # [B, T, k1, 2 k2]
-        power = out[..., :self.k2].square() + out[..., self.k2:].square()  # [B, T, k1, k2]; bin k1 + n1 k2
-        power = power.transpose(2, 3).reshape(batch, frames, self.k2 * self.n1)[:, :, :self.bins]
+        power = out[..., : self.k2].square() + out[..., self.k2 :].square()  # [B, T, k1, k2]; bin k1 + n1 k2
+        power = power.transpose(2, 3).reshape(batch, frames, self.k2 * self.n1)[:, :, : self.bins]
         return power.transpose(1, 2)

@@ -23,8 +23,14 @@ class LogMel(nn.Module):
     The export test checks that they agree."""
 
     def __init__(
-        self, sample_rate: int = 16000, n_fft: int = 480, win_length: int = 480, hop_length: int = 160,
-        n_mels: int = 40, f_min: float = 20.0, f_max: float | None = None,
+        self,
+        sample_rate: int = 16000,
+        n_fft: int = 480,
+        win_length: int = 480,
+        hop_length: int = 160,
+        n_mels: int = 40,
+        f_min: float = 20.0,
+        f_max: float | None = None,
     ):
         super().__init__()
         self.settings = MelSettings(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max)
@@ -38,8 +44,9 @@ class LogMel(nn.Module):
         self.register_buffer("mel_filters", torch.tensor(mel_filters(self.settings)), persistent=False)
         # The export's spectrum: small matmuls (features/dft.py), 5x fewer operations than the
         # DFT-basis convolution, which remains for windows that are not a whole number of hops.
-        self.factored = (FactoredPowerSpectrum(window, hop_length)
-                         if FactoredPowerSpectrum.applies(n_fft, hop_length) else None)
+        self.factored = (
+            FactoredPowerSpectrum(window, hop_length) if FactoredPowerSpectrum.applies(n_fft, hop_length) else None
+        )
 
     @classmethod
     def from_settings(cls, settings: MelSettings) -> LogMel:

@@ -54,18 +54,36 @@ class BCResBlock(nn.Module):
         self.transition = in_channels != out_channels
         frequency_path: list[nn.Module] = []
         if self.transition:
-            frequency_path += [nn.Conv2d(in_channels, out_channels, 1, bias=False),
-                               nn.BatchNorm2d(out_channels), nn.ReLU()]
+            frequency_path += [
+                nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(),
+            ]
         frequency_path += [
-            nn.Conv2d(out_channels, out_channels, (3, 1), stride=(freq_stride, 1), padding=(1, 0),
-                      groups=out_channels, bias=False),
+            nn.Conv2d(
+                out_channels,
+                out_channels,
+                (3, 1),
+                stride=(freq_stride, 1),
+                padding=(1, 0),
+                groups=out_channels,
+                bias=False,
+            ),
             SubSpectralNorm(out_channels),
         ]
         self.frequency_path = nn.Sequential(*frequency_path)
         self.temporal_path = nn.Sequential(
-            nn.Conv2d(out_channels, out_channels, (1, 3), padding=(0, dilation), dilation=(1, dilation),
-                      groups=out_channels, bias=False),
-            nn.BatchNorm2d(out_channels), nn.SiLU(),
+            nn.Conv2d(
+                out_channels,
+                out_channels,
+                (1, 3),
+                padding=(0, dilation),
+                dilation=(1, dilation),
+                groups=out_channels,
+                bias=False,
+            ),
+            nn.BatchNorm2d(out_channels),
+            nn.SiLU(),
             nn.Conv2d(out_channels, out_channels, 1, bias=False),
             nn.Dropout2d(dropout),
         )
@@ -89,7 +107,9 @@ class BCResNet(nn.Module):
         self.embedding_dim = last
         self.features = log_mel_front_end(sample_rate, N_MELS, 30.0, 10.0, spec_augment)
         self.stem = nn.Sequential(
-            nn.Conv2d(1, stem, 5, stride=(2, 1), padding=2, bias=False), nn.BatchNorm2d(stem), nn.ReLU(),
+            nn.Conv2d(1, stem, 5, stride=(2, 1), padding=2, bias=False),
+            nn.BatchNorm2d(stem),
+            nn.ReLU(),
         )
         blocks, in_channels = [], stem
         stages = zip(channels, STAGE_BLOCKS, STAGE_DILATIONS, STAGE_FREQ_STRIDES, strict=True)
@@ -101,7 +121,9 @@ class BCResNet(nn.Module):
         # The 5x5 depthwise conv has no frequency padding: it folds the last 5 bands into one.
         self.neck = nn.Sequential(
             nn.Conv2d(in_channels, in_channels, 5, padding=(0, 2), groups=in_channels, bias=False),
-            nn.Conv2d(in_channels, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU(),
+            nn.Conv2d(in_channels, last, 1, bias=False),
+            nn.BatchNorm2d(last),
+            nn.ReLU(),
         )
         self.head = nn.Linear(last, num_classes)
         # oneDNN's depthwise convolutions are several times faster on channels-last tensors;
@@ -117,8 +139,9 @@ class BCResNet(nn.Module):
 def _register(width: float) -> None:
     label = f"{width:g}"
 
-    def factory(num_classes: int, sample_rate: int = 16000, spec_augment: dict | None = None,
-                dropout: float = 0.1) -> nn.Module:
+    def factory(
+        num_classes: int, sample_rate: int = 16000, spec_augment: dict | None = None, dropout: float = 0.1
+    ) -> nn.Module:
         return BCResNet(num_classes, width, sample_rate, spec_augment, dropout)
 
     factory.__doc__ = f"BC-ResNet-{label} on 40 log-mel bands (Kim et al. 2021), width x{label}."

@@ -8,8 +8,12 @@ from hark.models import count_parameters, create_model, describe_model, list_mod
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-classes", type=int, default=35,
-                        help="classes to size the output layer for (default: 35, Speech Commands v2)")
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        default=35,
+        help="classes to size the output layer for (default: 35, Speech Commands v2)",
+    )
     parser.add_argument("--sample-rate", type=int, default=16000, help="input sample rate in Hz (default: 16000)")
 
 

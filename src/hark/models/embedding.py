@@ -11,15 +11,17 @@ from torch import nn
 from hark.errors import HarkError
 
 
-def logits_and_embeddings(model: nn.Module,
-                          batches: Iterable[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def logits_and_embeddings(
+    model: nn.Module, batches: Iterable[torch.Tensor]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(logits, embedding) per batch, both float32 on the CPU, in evaluation mode and without
     gradients. The caller puts the batches on the model's device."""
     if not hasattr(model, "head"):
         raise HarkError(f"{type(model).__name__} has no `head` layer to take embeddings from")
     caught: list[torch.Tensor] = []
     hook = model.head.register_forward_hook(
-        lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu()))
+        lambda _module, inputs, _output: caught.append(inputs[0].flatten(1).float().cpu())
+    )
     was_training = model.training
     model.eval()
     try:

@@ -10,8 +10,9 @@ from hark.features.augment import SpecAugment
 from hark.features.logmel import LogMel
 
 
-def log_mel_front_end(sample_rate: int, n_mels: int, window_ms: float, hop_ms: float,
-                      spec_augment: dict | None) -> nn.Sequential:
+def log_mel_front_end(
+    sample_rate: int, n_mels: int, window_ms: float, hop_ms: float, spec_augment: dict | None
+) -> nn.Sequential:
     """LogMel followed by SpecAugment (which is a no-op outside training mode) when
     `spec_augment` is a dict of `SpecAugment` options; None turns it off."""
     layers: list[nn.Module] = [LogMel.for_rate(sample_rate, n_mels, window_ms=window_ms, hop_ms=hop_ms)]

@@ -11,7 +11,9 @@ from hark.models.registry import register_model
 def _conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride),
-        nn.BatchNorm1d(out_channels), nn.ReLU(), nn.MaxPool1d(4),
+        nn.BatchNorm1d(out_channels),
+        nn.ReLU(),
+        nn.MaxPool1d(4),
     )
 
 

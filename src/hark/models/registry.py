@@ -51,8 +51,9 @@ def create_model(name: str, num_classes: int, sample_rate: int = 16000, **option
     options = {key: value for key, value in options.items() if key in accepted or value is not None}
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise UsageError(f"model {name!r} has no option {', '.join(unknown)}; "
-                        f"its options: {', '.join(accepted) or 'none'}")
+        raise UsageError(
+            f"model {name!r} has no option {', '.join(unknown)}; its options: {', '.join(accepted) or 'none'}"
+        )
     if num_classes < 2:
         raise HarkError(f"model {name!r} needs at least 2 classes, got {num_classes}")
     model = factory(num_classes=num_classes, sample_rate=sample_rate, **options)

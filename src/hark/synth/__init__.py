@@ -5,6 +5,12 @@ from hark.synth.generate import DEFAULT_UTTERANCES, DEFAULT_WORDS, synthesize
 from hark.synth.voices import DEFAULT_SPEAKERS, speaker_table
 
 __all__ = [
-    "DEFAULT_FAULTS", "DEFAULT_SPEAKERS", "DEFAULT_UTTERANCES", "DEFAULT_WORDS", "FAULTS",
-    "parse_faults", "speaker_table", "synthesize",
+    "DEFAULT_FAULTS",
+    "DEFAULT_SPEAKERS",
+    "DEFAULT_UTTERANCES",
+    "DEFAULT_WORDS",
+    "FAULTS",
+    "parse_faults",
+    "speaker_table",
+    "synthesize",
 ]

@@ -85,8 +85,14 @@ class Synthesizer:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.POINTER(ctypes.c_uint),
+            ctypes.c_void_p,
         ]
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_ng_SetRandSeed.restype = None
@@ -110,8 +116,12 @@ class Synthesizer:
         self._libc.srand(int(value) & 0x7FFFFFFF)
 
     def set_prosody(self, prosody: Prosody) -> None:
-        for parameter, value in ((_PARAM_RATE, prosody.rate), (_PARAM_PITCH, prosody.pitch),
-                                 (_PARAM_RANGE, prosody.range), (_PARAM_VOLUME, prosody.volume)):
+        for parameter, value in (
+            (_PARAM_RATE, prosody.rate),
+            (_PARAM_PITCH, prosody.pitch),
+            (_PARAM_RANGE, prosody.range),
+            (_PARAM_VOLUME, prosody.volume),
+        ):
             if self._lib.espeak_SetParameter(parameter, int(value), 0) != 0:
                 raise HarkError(f"eSpeak NG rejected parameter {parameter}={value}")
 

@@ -23,9 +23,19 @@ FAULTS_FILE = "faults.csv"
 # Pairs that listeners (and models) confuse in Speech Commands; a mislabelled clip is filed
 # under its word's partner when the partner is in the word list.
 CONFUSABLE_PAIRS = (
-    ("three", "tree"), ("up", "off"), ("on", "off"), ("four", "forward"), ("follow", "forward"),
-    ("backward", "forward"), ("no", "go"), ("bed", "bird"), ("dog", "down"), ("learn", "left"),
-    ("five", "nine"), ("right", "five"), ("wow", "house"),
+    ("three", "tree"),
+    ("up", "off"),
+    ("on", "off"),
+    ("four", "forward"),
+    ("follow", "forward"),
+    ("backward", "forward"),
+    ("no", "go"),
+    ("bed", "bird"),
+    ("dog", "down"),
+    ("learn", "left"),
+    ("five", "nine"),
+    ("right", "five"),
+    ("wow", "house"),
 )
 CONFUSABLE_SHARE = 0.8  # the rest are filed under a random other word, as careless labelling does
 
@@ -55,8 +65,9 @@ def check_rates(rates: Mapping[str, float]) -> dict[str, float]:
         if not 0.0 <= rate <= 1.0:  # also rejects NaN
             raise UsageError(f"fault rate {key}={rate} must be between 0 and 1")
     if sum(rates.values()) > 1.0:
-        raise UsageError(f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, "
-                        "so keep the sum <= 1")
+        raise UsageError(
+            f"fault rates add up to {sum(rates.values()):g}; a clip has at most one fault, so keep the sum <= 1"
+        )
     return {key: float(rates[key]) for key in FAULTS if rates.get(key)}
 
 

@@ -23,8 +23,16 @@ from hark.data.audio import write_wav
 from hark.data.splits import which_set
 from hark.errors import HarkError
 from hark.synth.faults import (
-    DEFAULT_FAULTS, FAULTS_FILE, SILENCE_LABEL, FaultRecord, assign_faults, check_rates,
-    other_word, parse_faults, spoken_instead, write_fault_table,
+    DEFAULT_FAULTS,
+    FAULTS_FILE,
+    SILENCE_LABEL,
+    FaultRecord,
+    assign_faults,
+    check_rates,
+    other_word,
+    parse_faults,
+    spoken_instead,
+    write_fault_table,
 )
 from hark.synth.noise import NOISE_DIR, load_background_noise, write_background_noise
 from hark.synth.render import SAMPLE_RATE, ClipPlan, Renderer
@@ -32,10 +40,41 @@ from hark.synth.espeak import data_path
 from hark.synth.voices import DEFAULT_SPEAKERS, missing_voices, speaker_table
 
 DEFAULT_WORDS = (
-    "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
-    "backward", "forward", "follow", "learn", "visual",
+    "yes",
+    "no",
+    "up",
+    "down",
+    "left",
+    "right",
+    "on",
+    "off",
+    "stop",
+    "go",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "happy",
+    "house",
+    "marvin",
+    "sheila",
+    "tree",
+    "wow",
+    "backward",
+    "forward",
+    "follow",
+    "learn",
+    "visual",
 )
 DEFAULT_UTTERANCES = 3
 CHUNK = 128  # clips per fresh process: part of the output's identity, never derive it from workers
@@ -117,12 +156,14 @@ def plan_clips(settings: SynthSettings) -> tuple[list[ClipPlan], list[FaultRecor
 def _render_all(out: Path, noise_paths: list[Path], plans: list[ClipPlan], workers: int | None, progress: bool) -> None:
     """Render `plans` in fixed chunks, one fresh process per chunk. An executor rather than a
     multiprocessing.Pool: if eSpeak crashes a worker, the run fails instead of hanging."""
-    chunks = [plans[i:i + CHUNK] for i in range(0, len(plans), CHUNK)]
+    chunks = [plans[i : i + CHUNK] for i in range(0, len(plans), CHUNK)]
     context = multiprocessing.get_context("forkserver")  # workers never inherit a used eSpeak
     context.set_forkserver_preload([__name__])
     processes = max(1, min(workers or available_cores(), len(chunks)))
-    with tqdm(total=len(plans), unit="clip", desc="synth", disable=not progress) as bar, \
-            ProcessPoolExecutor(processes, mp_context=context, max_tasks_per_child=1) as pool:
+    with (
+        tqdm(total=len(plans), unit="clip", desc="synth", disable=not progress) as bar,
+        ProcessPoolExecutor(processes, mp_context=context, max_tasks_per_child=1) as pool,
+    ):
         for done in as_completed([pool.submit(_render_chunk, out, noise_paths, chunk) for chunk in chunks]):
             bar.update(done.result())
 

@@ -41,8 +41,7 @@ def _babble(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     """Crowd-like noise: several speech-band streams, each swelling at a syllabic rate. Band
     noise, not speech, so that a clip filed as silent never hides a word in its background."""
     band = lambda f: ((f > 200) & (f < 3500)) / np.sqrt(np.maximum(f, 200) / 200)  # noqa: E731
-    return sum(_shaped(rng, n, rate, band) * (0.3 + _slow_envelope(rng, n, rate, rng.uniform(3, 6)))
-               for _ in range(6))
+    return sum(_shaped(rng, n, rate, band) * (0.3 + _slow_envelope(rng, n, rate, rng.uniform(3, 6))) for _ in range(6))
 
 
 NOISE_KINDS = {

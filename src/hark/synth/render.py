@@ -13,14 +13,14 @@ from hark.synth.voices import Speaker
 
 SAMPLE_RATE = 16000
 CLIP = SAMPLE_RATE
-LEAD = int(0.03 * SAMPLE_RATE)   # earliest onset of a word
-TAIL = int(0.10 * SAMPLE_RATE)   # quiet kept after a word that is not cut off
+LEAD = int(0.03 * SAMPLE_RATE)  # earliest onset of a word
+TAIL = int(0.10 * SAMPLE_RATE)  # quiet kept after a word that is not cut off
 WINDOW = int(0.05 * SAMPLE_RATE)  # the 50-ms energy window used to pick a cut point
-PEAK_RANGE = (0.05, 0.6)         # speech peak level, log-uniform: quiet to loud talkers
+PEAK_RANGE = (0.05, 0.6)  # speech peak level, log-uniform: quiet to loud talkers
 SNR_DB = (15.0, 40.0)
-CUT_FRACTION = (0.3, 0.85)       # where in the word the recording stops
-CUT_MIN_LEVEL = 0.6              # ... at a point where the word is this loud (x its loudest 50 ms)
-CLIP_GAIN = (8.0, 24.0)         # saturated clips: x full scale before the hard clip
+CUT_FRACTION = (0.3, 0.85)  # where in the word the recording stops
+CUT_MIN_LEVEL = 0.6  # ... at a point where the word is this loud (x its loudest 50 ms)
+CLIP_GAIN = (8.0, 24.0)  # saturated clips: x full scale before the hard clip
 MULTIWORD_GAP_S = (0.1, 0.25)
 MAX_RATE = 400
 
@@ -40,7 +40,7 @@ class ClipPlan:
 def _trim(wave: np.ndarray) -> np.ndarray:
     """Drop eSpeak's leading and trailing silence so the word's extent is known exactly."""
     loud = np.flatnonzero(np.abs(wave) > 0.01 * np.abs(wave).max())
-    return wave[loud[0]:loud[-1] + 1] if len(loud) else wave[:0]
+    return wave[loud[0] : loud[-1] + 1] if len(loud) else wave[:0]
 
 
 def _rms(wave: np.ndarray) -> float:
@@ -62,8 +62,10 @@ class Renderer:
             if sum(map(len, waves)) <= budget:
                 return waves
             if prosody.rate >= MAX_RATE:
-                raise HarkError(f"{' + '.join(words)}: too long to fit in a one-second clip, "
-                                f"even spoken at {MAX_RATE} words per minute")
+                raise HarkError(
+                    f"{' + '.join(words)}: too long to fit in a one-second clip, "
+                    f"even spoken at {MAX_RATE} words per minute"
+                )
             prosody = replace(prosody, rate=min(MAX_RATE, int(prosody.rate * 1.2)))
 
     def render(self, plan: ClipPlan) -> np.ndarray:
@@ -76,7 +78,7 @@ class Renderer:
             (word,) = self._words(plan.words, plan.speaker.voice, prosody, CLIP)
             cut = _cut_point(word, rng)
             onset = CLIP - cut
-            speech[max(onset, 0):] = word[max(-onset, 0):cut]
+            speech[max(onset, 0) :] = word[max(-onset, 0) : cut]
         elif plan.words:
             gaps = [int(rng.uniform(*MULTIWORD_GAP_S) * SAMPLE_RATE) for _ in plan.words[1:]]
             budget = CLIP - LEAD - TAIL - sum(gaps)
@@ -88,7 +90,7 @@ class Renderer:
             position = LEAD + int(rng.integers(0, slack + 1))
             for index, level, gap in zip(order, levels, gaps + [0], strict=True):
                 word = words[index][: CLIP - position]
-                speech[position:position + len(word)] = level * word
+                speech[position : position + len(word)] = level * word
                 position += len(word) + gap
         speech *= peak
         active = speech[np.abs(speech) > 0.01 * peak]
@@ -103,7 +105,7 @@ class Renderer:
     def _noise(self, rng: np.random.Generator) -> np.ndarray:
         recording = self.noise[int(rng.integers(len(self.noise)))]
         start = int(rng.integers(0, len(recording) - CLIP + 1))
-        return recording[start:start + CLIP]
+        return recording[start : start + CLIP]
 
 
 def _cut_point(word: np.ndarray, rng: np.random.Generator) -> int:

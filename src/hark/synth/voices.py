@@ -14,17 +14,47 @@ from hark.synth.espeak import Prosody
 
 # English voices in espeak-ng-data/lang/gmw (en-shaw, the Shavian alphabet, is not an accent).
 ACCENTS = (
-    "en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc",
+    "en-us",
+    "en",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-029",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-us-nyc",
 )
 # Variants in espeak-ng-data/voices/!v that sound like a person; the novelty ones
 # (robots, whispers, 'Demonic', 'croak', ...) would make speakers no recording has.
 VARIANTS = (
-    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
-    "klatt", "klatt2", "klatt3", "klatt4", "Andy", "adam", "belinda", "david", "edward",
-    "linda", "paul", "robert", "steph", "travis",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "Andy",
+    "adam",
+    "belinda",
+    "david",
+    "edward",
+    "linda",
+    "paul",
+    "robert",
+    "steph",
+    "travis",
 )
 DEFAULT_SPEAKERS = 50
-PITCH_RANGE = (25, 75)   # eSpeak pitch 0-100, relative to the variant's own voice
+PITCH_RANGE = (25, 75)  # eSpeak pitch 0-100, relative to the variant's own voice
 INTONATION_RANGE = (30, 80)
 RATE_RANGE = (145, 195)  # words per minute; slower makes the longest words overrun a second
 
@@ -43,8 +73,9 @@ class Speaker:
     def utterance(self, rng: np.random.Generator) -> Prosody:
         """The speaker's prosody with the small drift of saying a word again."""
         p = self.prosody
-        return replace(p, rate=int(p.rate * rng.uniform(0.92, 1.08)),
-                       pitch=int(np.clip(p.pitch + rng.integers(-5, 6), 0, 100)))
+        return replace(
+            p, rate=int(p.rate * rng.uniform(0.92, 1.08)), pitch=int(np.clip(p.pitch + rng.integers(-5, 6), 0, 100))
+        )
 
 
 def speaker_table(count: int = DEFAULT_SPEAKERS, seed: int = 0) -> list[Speaker]:

@@ -36,8 +36,9 @@ def save_atomic(payload: dict, path: Path) -> None:
             os.fsync(handle.fileno())
     except (OSError, OutputError) as err:
         problem = fileio.output_error(path, err) if isinstance(err, OSError) else err
-        raise OutputError(f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB "
-                          f"({path.name} keeps its previous content)") from None
+        raise OutputError(
+            f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB ({path.name} keeps its previous content)"
+        ) from None
     _sync_folder(path.parent)
 
 
@@ -67,8 +68,10 @@ def load_checkpoint(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused an object: torch's hint must not be followed
-        raise HarkError(f"{path}: not loaded: it holds Python objects besides tensors and plain data, which "
-                        "could run code; hark checkpoints never do (was it written by something else?)") from None
+        raise HarkError(
+            f"{path}: not loaded: it holds Python objects besides tensors and plain data, which "
+            "could run code; hark checkpoints never do (was it written by something else?)"
+        ) from None
     except Exception as err:  # torch raises many types for truncated/foreign files
         detail = (str(err).strip().splitlines() or [""])[0][:QUOTED_CHARS]
         raise HarkError(f"{path}: not a readable hark checkpoint ({type(err).__name__}: {detail})") from None

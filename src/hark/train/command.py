@@ -13,33 +13,59 @@ from hark.train.presets import PRESETS, preset
 
 # Shortcut options and the config field each one sets.
 SHORTCUTS = {
-    "model": "model.name", "epochs": "run.epochs", "batch_size": "run.batch_size", "lr": "optim.lr",
-    "device": "run.device", "seed": "run.seed", "task": "data.task",
+    "model": "model.name",
+    "epochs": "run.epochs",
+    "batch_size": "run.batch_size",
+    "lr": "optim.lr",
+    "device": "run.device",
+    "seed": "run.seed",
+    "task": "data.task",
 }
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", nargs="?", help="dataset: Speech Commands folder or .tar.gz, folder-per-class "
-                        "dataset, or hark manifest (.json); may be omitted with --config")
+    parser.add_argument(
+        "data",
+        nargs="?",
+        help="dataset: Speech Commands folder or .tar.gz, folder-per-class "
+        "dataset, or hark manifest (.json); may be omitted with --config",
+    )
     parser.add_argument("--out", type=Path, help="run folder to create (or continue with --resume)")
     parser.add_argument("--preset", default="default", help=f"recipe to start from: {', '.join(sorted(PRESETS))}")
-    parser.add_argument("--config", type=Path, help="start from a run's config.json (or a config in YAML: "
-                        f"{', '.join(YAML_SUFFIXES)}) instead of a preset")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the resolved config (a valid --config file) and exit without training")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"start from a run's config.json (or a config in YAML: {', '.join(YAML_SUFFIXES)}) instead of a preset",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config (a valid --config file) and exit without training",
+    )
     parser.add_argument("--model", help="model name (see `hark models`)")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
     parser.add_argument("--lr", type=float, help="peak learning rate")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"],
-                        help="where to train (default auto: CUDA if present)")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], help="where to train (default auto: CUDA if present)"
+    )
     parser.add_argument("--seed", type=int, help="random seed: same seed, data and recipe, same run")
     parser.add_argument("--task", choices=["all", "12"], help="all words, or the 10 words + silence + unknown task")
     parser.add_argument("--resume", action="store_true", help="continue RUN from checkpoints/last.pt")
-    parser.add_argument("--seeds", type=int, metavar="N",
-                        help="train N runs with seeds SEED..SEED+N-1 into RUN/seed-K/ (for `hark compare` spreads)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override any config field, e.g. --set augment.noise_prob=0.5 (repeatable)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help="train N runs with seeds SEED..SEED+N-1 into RUN/seed-K/ (for `hark compare` spreads)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override any config field, e.g. --set augment.noise_prob=0.5 (repeatable)",
+    )
 
 
 def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfig:
@@ -79,8 +105,10 @@ def check_model(config: TrainConfig) -> None:
         with torch.no_grad():
             model(torch.zeros(1, data.num_samples))
     except (RuntimeError, ValueError) as err:
-        raise UsageError(f"model {name!r} cannot run on clips of {data.num_samples} samples at {data.sample_rate} Hz "
-                         f"(data.num_samples, data.sample_rate): {str(err).splitlines()[0][:200]}") from None
+        raise UsageError(
+            f"model {name!r} cannot run on clips of {data.num_samples} samples at {data.sample_rate} Hz "
+            f"(data.num_samples, data.sample_rate): {str(err).splitlines()[0][:200]}"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -129,8 +129,7 @@ class TrainConfig:
             for spec in dataclasses.fields(section):
                 _check(section_spec.name, spec, getattr(section, spec.name), origin)
         if self.optim.min_lr > self.optim.lr:
-            raise UsageError(f"{origin}: optim.min_lr={self.optim.min_lr:g} must not exceed "
-                             f"optim.lr={self.optim.lr:g}")
+            raise UsageError(f"{origin}: optim.min_lr={self.optim.min_lr:g} must not exceed optim.lr={self.optim.lr:g}")
 
     def save(self, path: Path, labels: list[str], front_end: dict | None) -> None:
         """The run folder's config.json: the recipe, the class order and the model's front end."""
@@ -147,12 +146,16 @@ class TrainConfig:
         unknown = [key for key in data if key not in sections and key not in EXTRA_KEYS]
         missing = [name for name in sections if name not in data]
         if unknown:
-            raise UsageError(f"{path}: not a hark training config: unknown keys {', '.join(map(repr, unknown))}"
-                             + (f" and missing sections {', '.join(missing)}" if missing else "")
-                             + f"; a config has the sections {', '.join(sections)}")
+            raise UsageError(
+                f"{path}: not a hark training config: unknown keys {', '.join(map(repr, unknown))}"
+                + (f" and missing sections {', '.join(missing)}" if missing else "")
+                + f"; a config has the sections {', '.join(sections)}"
+            )
         if missing:
-            raise UsageError(f"{path}: missing config sections: {', '.join(missing)} "
-                             "(`hark train --print-config` shows a complete config)")
+            raise UsageError(
+                f"{path}: missing config sections: {', '.join(missing)} "
+                "(`hark train --print-config` shows a complete config)"
+            )
         return cls.from_dict({k: v for k, v in data.items() if k in sections}, origin=str(path))
 
 
@@ -172,8 +175,10 @@ def _read_document(path: Path) -> dict:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise UsageError(f"{path}: not valid JSON at line {err.lineno}, column {err.colno} ({err.msg}); "
-                             f"YAML configs need a {' or '.join(YAML_SUFFIXES)} name") from None
+            raise UsageError(
+                f"{path}: not valid JSON at line {err.lineno}, column {err.colno} ({err.msg}); "
+                f"YAML configs need a {' or '.join(YAML_SUFFIXES)} name"
+            ) from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a config must be a mapping of sections, not {type(data).__name__}")
     return data
@@ -183,9 +188,9 @@ class _YamlLoader(yaml.SafeLoader):
     """PyYAML's SafeLoader, plus floats without a dot (`1e-3`), which YAML 1.1 reads as strings."""
 
 
-_YamlLoader.add_implicit_resolver("tag:yaml.org,2002:float",
-                                  re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)[eE][-+]?\d+$"),
-                                  list("-+0123456789."))
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)[eE][-+]?\d+$"), list("-+0123456789.")
+)
 
 
 def _section(config: TrainConfig, name: str, origin: str):
@@ -200,8 +205,7 @@ def _assign(section, section_name: str, key: str, value, origin: str) -> None:
     hints = typing.get_type_hints(type(section))
     if key not in specs:
         raise UsageError(
-            f"{origin}: unknown field {section_name}.{key}; valid: "
-            + ", ".join(f"{section_name}.{k}" for k in specs)
+            f"{origin}: unknown field {section_name}.{key}; valid: " + ", ".join(f"{section_name}.{k}" for k in specs)
         )
     try:
         coerced = _coerce(value, hints[key])

@@ -34,8 +34,15 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], title: str = "") -> 
     font = 5 if n > 25 else 7 if n > 12 else 9
     for (row, col), count in np.ndenumerate(matrix):
         if count:
-            ax.text(col, row, str(int(count)), ha="center", va="center", fontsize=font,
-                    color="white" if rates[row, col] > 0.5 else "black")
+            ax.text(
+                col,
+                row,
+                str(int(count)),
+                ha="center",
+                va="center",
+                fontsize=font,
+                color="white" if rates[row, col] > 0.5 else "black",
+            )
     fig.tight_layout()
     return fig
 

@@ -32,14 +32,21 @@ class ClipTable:
         return len(self.examples)
 
     @classmethod
-    def build(cls, dataset: ClipDataset, examples: Sequence[Example], sample_rate: int, num_samples: int,
-              workers: int = 0, report=print, progress: bool = True) -> ClipTable:
+    def build(
+        cls,
+        dataset: ClipDataset,
+        examples: Sequence[Example],
+        sample_rate: int,
+        num_samples: int,
+        workers: int = 0,
+        report=print,
+        progress: bool = True,
+    ) -> ClipTable:
         """Usable clips among `examples`; clips the cache could not decode are reported and skipped."""
         splits = sorted({e.split for e in examples})
         sources, where = [], {}
         for s, split in enumerate(splits):
-            cached = load_split(dataset, split, sample_rate, num_samples, workers=workers or None,
-                                progress=progress)
+            cached = load_split(dataset, split, sample_rate, num_samples, workers=workers or None, progress=progress)
             for problem in cached.problems:
                 report(f"skipped {problem}")
             sources.append(cached.waves)
@@ -75,15 +82,16 @@ def shard_batches(order: np.ndarray, global_batch: int, ctx: Context) -> list[tu
     smaller than the number of ranks is dropped so that no rank gets an empty one."""
     batches = []
     for start in range(0, len(order), global_batch):
-        chunk = order[start:start + global_batch]
+        chunk = order[start : start + global_batch]
         if len(chunk) < ctx.world_size:
             break
         batches.append((np.array_split(chunk, ctx.world_size)[ctx.rank], len(chunk)))
     return batches
 
 
-def iterate(table: ClipTable, batches: list[tuple[np.ndarray, int]],
-            device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+def iterate(
+    table: ClipTable, batches: list[tuple[np.ndarray, int]], device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
     """(waves, labels, global batch size) on `device`. A background thread gathers the next
     batches from the memmap while the current one trains (numpy copies release the GIL); on
     CUDA the host copy is pinned so the transfer overlaps compute."""

@@ -32,8 +32,14 @@ def _format(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def measure_epoch_seconds(model: nn.Module, optimizer: torch.optim.Optimizer, train: ClipTable, val: ClipTable,
-                          batch_size: int, augment: Callable[[torch.Tensor], torch.Tensor]) -> tuple[float, int]:
+def measure_epoch_seconds(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: ClipTable,
+    val: ClipTable,
+    batch_size: int,
+    augment: Callable[[torch.Tensor], torch.Tensor],
+) -> tuple[float, int]:
     """(seconds per epoch, clips timed): training steps on `train`'s first batches plus one
     validation batch, scaled to the tables' sizes."""
     rng = torch.get_rng_state()
@@ -68,13 +74,22 @@ def measure_epoch_seconds(model: nn.Module, optimizer: torch.optim.Optimizer, tr
     return per_step * math.ceil(len(train) / size) + val_seconds, size * TIMED_STEPS
 
 
-def estimate_line(model: nn.Module, optimizer: torch.optim.Optimizer, train: ClipTable, val: ClipTable,
-                  batch_size: int, epochs_left: int, augment: Callable[[torch.Tensor], torch.Tensor]) -> str | None:
+def estimate_line(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: ClipTable,
+    val: ClipTable,
+    batch_size: int,
+    epochs_left: int,
+    augment: Callable[[torch.Tensor], torch.Tensor],
+) -> str | None:
     """The line `hark train` prints before a CPU run, or None for a run too short to need one."""
     if epochs_left * math.ceil(len(train) / max(batch_size, 1)) < MIN_STEPS:
         return None
     per_epoch, timed = measure_epoch_seconds(model, optimizer, train, val, batch_size, augment)
     threads = torch.get_num_threads()
-    return (f"no GPU: this recipe will take about {_format(per_epoch * epochs_left)} on the CPU "
-            f"({epochs_left} epochs of {_format(per_epoch)}, timed on {timed} clips at "
-            f"{threads} thread{'' if threads == 1 else 's'}); `--preset cpu` is a recipe sized for CPU budgets")
+    return (
+        f"no GPU: this recipe will take about {_format(per_epoch * epochs_left)} on the CPU "
+        f"({epochs_left} epochs of {_format(per_epoch)}, timed on {timed} clips at "
+        f"{threads} thread{'' if threads == 1 else 's'}); `--preset cpu` is a recipe sized for CPU budgets"
+    )

@@ -47,16 +47,28 @@ def augment_batch(waves: torch.Tensor, cfg: AugmentConfig, noise: NoiseBank | No
     return waves
 
 
-def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, scheduler, precision: Precision, ctx: Context,
-                label_smoothing: float, augment, description: str, progress: bool = True) -> tuple[float, float]:
+def train_epoch(
+    model: nn.Module,
+    batches,
+    num_batches: int,
+    optimizer,
+    scheduler,
+    precision: Precision,
+    ctx: Context,
+    label_smoothing: float,
+    augment,
+    description: str,
+    progress: bool = True,
+) -> tuple[float, float]:
     """Train on `batches` of (waves, labels, global batch size); returns mean loss and accuracy
     over the global epoch. The loss is a sum over this rank's clips divided by the global batch
     size and multiplied by the world size, so that DDP's gradient averaging yields exactly the
     gradient of the global batch mean, even for an unevenly split last batch."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, clips (this rank)
-    bar = tqdm(batches, total=num_batches, desc=description, leave=False, disable=not (progress and ctx.is_main),
-               unit="batch")
+    bar = tqdm(
+        batches, total=num_batches, desc=description, leave=False, disable=not (progress and ctx.is_main), unit="batch"
+    )
     for waves, labels, global_size in bar:
         waves = augment(waves)
         with precision.autocast():
@@ -67,8 +79,9 @@ def train_epoch(model: nn.Module, batches, num_batches: int, optimizer, schedule
         precision.scaler.step(optimizer)
         precision.scaler.update()
         scheduler.step()
-        totals += torch.tensor([loss_sum.item(), (logits.argmax(1) == labels).sum().item(), len(labels)],
-                               dtype=torch.float64)
+        totals += torch.tensor(
+            [loss_sum.item(), (logits.argmax(1) == labels).sum().item(), len(labels)], dtype=torch.float64
+        )
         bar.set_postfix(loss=f"{totals[0] / totals[2]:.4f}", acc=f"{totals[1] / totals[2]:.3f}")
     totals = sum_tensor(totals, ctx)
     clips = max(float(totals[2]), 1.0)
@@ -104,6 +117,10 @@ def validate(model: nn.Module, batches, num_classes: int, precision: Precision) 
     y_pred = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
     probs = np.concatenate(probabilities) if probabilities else np.zeros((0, num_classes), np.float32)
     return ValidationResult(
-        loss=sum(losses) / max(len(y_true), 1), accuracy=accuracy(y_true, y_pred), macro_f1=macro_f1(y_true, y_pred),
-        confusion=confusion_matrix(y_true, y_pred, np.arange(num_classes)), predictions=y_pred, probabilities=probs,
+        loss=sum(losses) / max(len(y_true), 1),
+        accuracy=accuracy(y_true, y_pred),
+        macro_f1=macro_f1(y_true, y_pred),
+        confusion=confusion_matrix(y_true, y_pred, np.arange(num_classes)),
+        predictions=y_pred,
+        probabilities=probs,
     )

@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 from hark.errors import UsageError
 from hark.train.config import (
-    AugmentConfig, DataConfig, ModelConfig, OptimConfig, LoopConfig, TrainConfig,
+    AugmentConfig,
+    DataConfig,
+    ModelConfig,
+    OptimConfig,
+    LoopConfig,
+    TrainConfig,
 )
 
 
@@ -34,11 +39,19 @@ def default() -> TrainConfig:
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
         model=ModelConfig(name="bcresnet-3"),
-        optim=OptimConfig(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=1e-3,
-                          schedule="cosine", warmup_epochs=5, min_lr=0.0),
-        augment=AugmentConfig(noise_prob=0.8, noise_snr_db=(5.0, 30.0), time_shift_ms=100.0,
-                              freq_masks=2, freq_mask_width=5, time_masks=2, time_mask_width=20,
-                              label_smoothing=0.1),
+        optim=OptimConfig(
+            optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=1e-3, schedule="cosine", warmup_epochs=5, min_lr=0.0
+        ),
+        augment=AugmentConfig(
+            noise_prob=0.8,
+            noise_snr_db=(5.0, 30.0),
+            time_shift_ms=100.0,
+            freq_masks=2,
+            freq_mask_width=5,
+            time_masks=2,
+            time_mask_width=20,
+            label_smoothing=0.1,
+        ),
         run=LoopConfig(epochs=200, batch_size=100, checkpoint_every=10),
     )
 
@@ -52,11 +65,19 @@ def cpu() -> TrainConfig:
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
         model=ModelConfig(name="bcresnet-1"),
-        optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2,
-                          min_lr=0.0),
-        augment=AugmentConfig(noise_prob=0.5, noise_snr_db=(10.0, 30.0), time_shift_ms=100.0,
-                              freq_masks=2, freq_mask_width=5, time_masks=2, time_mask_width=10,
-                              label_smoothing=0.1),
+        optim=OptimConfig(
+            optimizer="adamw", lr=3e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2, min_lr=0.0
+        ),
+        augment=AugmentConfig(
+            noise_prob=0.5,
+            noise_snr_db=(10.0, 30.0),
+            time_shift_ms=100.0,
+            freq_masks=2,
+            freq_mask_width=5,
+            time_masks=2,
+            time_mask_width=10,
+            label_smoothing=0.1,
+        ),
         run=LoopConfig(epochs=40, batch_size=64, checkpoint_every=10),
     )
 

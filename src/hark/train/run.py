@@ -57,13 +57,20 @@ def load_trained(run_dir: Path, checkpoint: str = "best") -> TrainedModel:
     labels = list(payload["labels"])
     model = build_model(config, len(labels), training=False)
     load_weights(model, payload, path)
-    return TrainedModel(config, labels, model.eval(), payload.get("dataset_source", config.data.source), path,
-                     payload["epoch"])
+    return TrainedModel(
+        config, labels, model.eval(), payload.get("dataset_source", config.data.source), path, payload["epoch"]
+    )
 
 
-def fit(config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Example],
-        val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print,
-        progress: bool = True) -> nn.Module:
+def fit(
+    config: TrainConfig,
+    dataset: ClipDataset,
+    train_examples: Sequence[Example],
+    val_examples: Sequence[Example],
+    out: Path | None = None,
+    report: Callable[[str], None] = print,
+    progress: bool = True,
+) -> nn.Module:
     """Train on exactly `train_examples` (validating on `val_examples`) and return the model in
     eval mode. With `out`, the run folder is written as by `hark train`. `progress`: bars."""
     trainer = Trainer(config, dataset, train_examples, val_examples, out, report, progress)
@@ -114,8 +121,10 @@ def _check_same_recipe(saved: TrainConfig, requested: TrainConfig, out: Path) ->
     if changed:
         details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
         saved = out / schema.CONFIG_FILE
-        raise HarkError(f"{saved}: --resume must continue the same recipe; changed: {details} "
-                        f"(resume with `hark train --config {saved} --out {out} --resume`)")
+        raise HarkError(
+            f"{saved}: --resume must continue the same recipe; changed: {details} "
+            f"(resume with `hark train --config {saved} --out {out} --resume`)"
+        )
 
 
 def _flatten(config: dict) -> dict:

@@ -38,8 +38,12 @@ def build_model(config: TrainConfig, num_classes: int, training: bool = True) ->
     aug = config.augment
     options = dict(config.model.kwargs)
     if training and (aug.freq_masks or aug.time_masks):
-        options["spec_augment"] = {"freq_masks": aug.freq_masks, "freq_width": aug.freq_mask_width,
-                                   "time_masks": aug.time_masks, "time_width": aug.time_mask_width}
+        options["spec_augment"] = {
+            "freq_masks": aug.freq_masks,
+            "freq_width": aug.freq_mask_width,
+            "time_masks": aug.time_masks,
+            "time_width": aug.time_mask_width,
+        }
     try:
         return create_model(config.model.name, num_classes, config.data.sample_rate, **options)
     except HarkError as err:
@@ -87,9 +91,16 @@ def seed_everything(seed: int) -> None:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, dataset: ClipDataset, train_examples: Sequence[Example],
-                 val_examples: Sequence[Example], out: Path | None = None, report: Callable[[str], None] = print,
-                 progress: bool = True):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: ClipDataset,
+        train_examples: Sequence[Example],
+        val_examples: Sequence[Example],
+        out: Path | None = None,
+        report: Callable[[str], None] = print,
+        progress: bool = True,
+    ):
         self.config, self.out, self.labels = config, Path(out) if out else None, list(dataset.labels)
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
@@ -97,14 +108,18 @@ class Trainer:
         self.progress = progress and self.ctx.is_main
         data, loop = config.data, config.run
         self.train_set, self.val_set = (
-            ClipTable.build(dataset, examples, data.sample_rate, data.num_samples, loop.workers, self.report,
-                            self.progress)
-            for examples in (train_examples, val_examples))
+            ClipTable.build(
+                dataset, examples, data.sample_rate, data.num_samples, loop.workers, self.report, self.progress
+            )
+            for examples in (train_examples, val_examples)
+        )
         if len(self.train_set) < self.ctx.world_size:
             raise HarkError(f"{dataset.root}: {len(self.train_set)} usable training clips; nothing to train on")
         if not len(self.val_set):
-            self.report(f"note: {dataset.root} has no validation clips that decode; training without validation "
-                        "(best.pt is the latest epoch, and history.csv has no validation scores)")
+            self.report(
+                f"note: {dataset.root} has no validation clips that decode; training without validation "
+                "(best.pt is the latest epoch, and history.csv has no validation scores)"
+            )
 
         seed_everything(loop.seed)
         self.model = build_model(config, len(self.labels)).to(self.device)
@@ -115,7 +130,8 @@ class Trainer:
         if self.ctx.distributed:
             self.model = distributed.sync_batchnorm(self.model, self.device)
             self.network = DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         self.optimizer = _optimizer(config, self.model)
         self.steps_per_epoch = len(shard_batches(np.arange(len(self.train_set)), loop.batch_size, self.ctx))
         self.scheduler = _schedule(config, self.optimizer, self.steps_per_epoch)
@@ -139,7 +155,8 @@ class Trainer:
         if saved_model != self.config.model.name or list(payload.get("labels", [])) != self.labels:
             raise HarkError(
                 f"{path}: checkpoint of model {saved_model!r} with classes {payload.get('labels')} cannot "
-                f"continue a run of {self.config.model.name!r} with classes {self.labels}")
+                f"continue a run of {self.config.model.name!r} with classes {self.labels}"
+            )
         load_weights(self.model, payload, path)
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
@@ -148,17 +165,26 @@ class Trainer:
         if len(rng) == self.ctx.world_size:
             restore_rng(rng[self.ctx.rank], self.shuffle)
         else:
-            self.report(f"note: {path} was written by {len(rng)} processes, not {self.ctx.world_size}; "
-                        "the random streams restart, so the result will differ from an uninterrupted run")
+            self.report(
+                f"note: {path} was written by {len(rng)} processes, not {self.ctx.world_size}; "
+                "the random streams restart, so the result will differ from an uninterrupted run"
+            )
             self.shuffle.manual_seed(self.config.run.seed + payload["epoch"])
         self.epoch, self.best_score, self.history = payload["epoch"], payload["best_score"], payload["history"]
 
     def _payload(self, rng: list[dict]) -> dict:
         return {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "scaler": self.precision.scaler.state_dict(),
-            "rng": rng, "epoch": self.epoch, "best_score": self.best_score, "history": self.history,
-            "config": self.config.to_dict(), "labels": self.labels, "dataset_source": self.dataset_source,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.precision.scaler.state_dict(),
+            "rng": rng,
+            "epoch": self.epoch,
+            "best_score": self.best_score,
+            "history": self.history,
+            "config": self.config.to_dict(),
+            "labels": self.labels,
+            "dataset_source": self.dataset_source,
         }
 
     def _save(self, rng: list[dict], improved: bool) -> None:
@@ -178,9 +204,15 @@ class Trainer:
 
     def _report_estimate(self) -> None:
         sr = self.config.data.sample_rate
-        line = estimate_line(self.model, self.optimizer, self.train_set, self.val_set, self.config.run.batch_size,
-                             self.config.run.epochs - self.epoch,
-                             lambda waves: augment_batch(waves, self.config.augment, self.noise, sr))
+        line = estimate_line(
+            self.model,
+            self.optimizer,
+            self.train_set,
+            self.val_set,
+            self.config.run.batch_size,
+            self.config.run.epochs - self.epoch,
+            lambda waves: augment_batch(waves, self.config.augment, self.noise, sr),
+        )
         if line:
             self.report(line)
 
@@ -204,36 +236,77 @@ class Trainer:
                 order = epoch_order(len(self.train_set), self.shuffle, shuffle=True)
                 shards = shard_batches(order, loop.batch_size, self.ctx)
                 train_loss, train_acc = train_epoch(
-                    self.network, iterate(self.train_set, shards, self.device), len(shards), self.optimizer,
-                    self.scheduler, self.precision, self.ctx, augment.label_smoothing,
+                    self.network,
+                    iterate(self.train_set, shards, self.device),
+                    len(shards),
+                    self.optimizer,
+                    self.scheduler,
+                    self.precision,
+                    self.ctx,
+                    augment.label_smoothing,
                     lambda waves: augment_batch(waves, augment, self.noise, sr),
-                    f"epoch {self.epoch}/{loop.epochs}", self.progress)
+                    f"epoch {self.epoch}/{loop.epochs}",
+                    self.progress,
+                )
                 rng = distributed.gather(capture_rng(self.shuffle), self.ctx)
                 if not self.ctx.is_main:
                     continue
-                val = validate(self.model, iterate(self.val_set, val_batches, self.device),
-                               len(self.labels), self.precision) if len(self.val_set) else None
-                row = {"epoch": self.epoch, "train_loss": train_loss, "train_acc": train_acc,
-                       "val_loss": val and val.loss, "val_acc": val and val.accuracy,
-                       "val_macro_f1": val and val.macro_f1,
-                       "lr": self.scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
+                val = (
+                    validate(
+                        self.model, iterate(self.val_set, val_batches, self.device), len(self.labels), self.precision
+                    )
+                    if len(self.val_set)
+                    else None
+                )
+                row = {
+                    "epoch": self.epoch,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "val_loss": val and val.loss,
+                    "val_acc": val and val.accuracy,
+                    "val_macro_f1": val and val.macro_f1,
+                    "lr": self.scheduler.get_last_lr()[0],
+                    "seconds": time.perf_counter() - started,
+                }
                 self.history.append(row)
                 # Without validation the latest model is the best guess.
                 improved = val is None or val.macro_f1 > self.best_score
                 self.best_score = max(self.best_score, val.macro_f1) if val else self.best_score
-                scores = (f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
-                          f"{' (best)' if improved else ''}") if val else "no validation"
+                scores = (
+                    (
+                        f"val loss {val.loss:.4f} acc {val.accuracy:.3f} macro-F1 {val.macro_f1:.3f}"
+                        f"{' (best)' if improved else ''}"
+                    )
+                    if val
+                    else "no validation"
+                )
                 self.report(
                     f"epoch {self.epoch}/{loop.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
-                    f"{scores}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
+                    f"{scores}  lr {row['lr']:.2e}  {row['seconds']:.1f}s"
+                )
                 if self.out is not None:
                     self._save(rng, improved)
-                    board.log_epoch(self.epoch, row, val, self.labels, self.val_set.waves(shown),
-                                    self.val_set.labels[shown].numpy(),
-                                    [self.val_set.examples[i].path for i in shown], sr)
+                    board.log_epoch(
+                        self.epoch,
+                        row,
+                        val,
+                        self.labels,
+                        self.val_set.waves(shown),
+                        self.val_set.labels[shown].numpy(),
+                        [self.val_set.examples[i].path for i in shown],
+                        sr,
+                    )
             if board is not None and self.history:
-                board.log_end(self.config.to_dict(), self.history[-1], self.best_score, self.model, self.val_set,
-                              self.labels, self.epoch, self.device)
+                board.log_end(
+                    self.config.to_dict(),
+                    self.history[-1],
+                    self.best_score,
+                    self.model,
+                    self.val_set,
+                    self.labels,
+                    self.epoch,
+                    self.device,
+                )
         finally:
             if board is not None:
                 board.close()
