@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 DEMO_DIR ?= demo
 
-.PHONY: venv demo test bench browser
+.PHONY: venv demo test lint bench browser
 
 venv:
 	@bash scripts/setup-venv.sh
@@ -15,6 +15,10 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest -q
+
+lint: venv
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
