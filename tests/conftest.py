@@ -145,3 +145,43 @@ def write_bad_wavs(folder: Path, seed: int = 0) -> dict[str, Path]:
     write_wav(files["silent"], np.zeros(16000))
     write_wav(files["clipped"], np.clip(4 * tone(16000), -1, 1))
     return files
+
+
+def train_args(data: Path, run: Path, epochs: int = 2, *extra: str) -> list[str]:
+    """`hark train` arguments for the tests' tiny runs: seed-m5 on the CPU, batch 16."""
+    return [
+        "train",
+        str(data),
+        "--out",
+        str(run),
+        "--preset",
+        "seed-m5",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def train_run(data: Path, run: Path, epochs: int = 2, *extra: str, evaluate: bool = False) -> Path:
+    """A fresh tiny run of `data` in `run` (one torch thread), evaluated on the CPU when asked."""
+    from hark.cli import main
+
+    with torch_threads(1):
+        assert main(train_args(data, run, epochs, "--quiet", *extra)) == 0
+        if evaluate:
+            assert main(["evaluate", str(run), "--device", "cpu", "--quiet"]) == 0
+    return run
+
+
+@pytest.fixture(scope="session")
+def evaluated_run(tmp_path_factory) -> Path:
+    """One run, trained for two epochs on a fake 4-word tree (10 speakers x 2 takes) and evaluated,
+    that tests share: <root>/run with its dataset in <root>/sc. Tests may add to it (evaluations of
+    other data, analyses) but leave what `hark train` and `hark evaluate` wrote as it is."""
+    root = tmp_path_factory.mktemp("evaluated")
+    data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=3)
+    return train_run(data, root / "run", evaluate=True)

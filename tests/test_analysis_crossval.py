@@ -3,41 +3,12 @@ from a model that never saw it; the other splits keep the run model's output."""
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from conftest import make_fake_speech_commands, torch_threads
+from conftest import make_fake_speech_commands, torch_threads, train_args
 from hark.analysis.inputs import load_run_data
 from hark.analysis.label_errors import crossval_probs
 from hark.cli import main
 from hark.schema import ERROR_DEFINED_BY_METADATA_KEY, OOF_CONFIDENCE, OOF_PRED
-
-
-@pytest.fixture(scope="module")
-def evaluated_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("crossval")
-    data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=3)
-    with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(root / "run"),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "2",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                ]
-            )
-            == 0
-        )
-        assert main(["evaluate", str(root / "run")]) == 0
-    return root / "run"
 
 
 def test_training_clips_get_out_of_sample_probabilities(evaluated_run):
@@ -71,29 +42,7 @@ def test_analyze_cli_runs_crossvalidation(evaluated_run, capsys):
 def test_train_seeds_writes_one_run_per_seed_that_compare_reads_as_a_side(tmp_path, capsys):
     data = make_fake_speech_commands(tmp_path / "sc", speakers=10, utterances=2, seed=3)
     with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(tmp_path / "runs"),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "1",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                    "--seeds",
-                    "2",
-                    "--seed",
-                    "5",
-                ]
-            )
-            == 0
-        )
+        assert main(train_args(data, tmp_path / "runs", 1, "--seeds", "2", "--seed", "5")) == 0
         for k in range(2):
             assert main(["evaluate", str(tmp_path / "runs" / f"seed-{k}")]) == 0
     seeds = [load_run_data(tmp_path / "runs" / f"seed-{k}").config["run"]["seed"] for k in range(2)]

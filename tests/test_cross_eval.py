@@ -18,35 +18,9 @@ from hark.evaluate.predictions import read_predictions
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """seed-m5 for two epochs on a fake 4-word tree (10 speakers x 2 takes)."""
-    from conftest import make_fake_speech_commands, torch_threads
-
-    root = tmp_path_factory.mktemp("cross")
-    data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=3)
-    with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(root / "run"),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "2",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-        assert main(["evaluate", str(root / "run"), "--device", "cpu", "--quiet"]) == 0
-    return root, data
+def trained(evaluated_run):
+    """The shared seed-m5 run (two epochs on a fake 4-word tree, 10 speakers x 2 takes) and its data."""
+    return evaluated_run.parent, evaluated_run.parent / "sc"
 
 
 def _other(root, data):

@@ -135,8 +135,7 @@ def trained_run(tmp_path_factory):
     """A seed-m5 run (8 kHz) trained for two epochs on a fake Speech Commands tree (train 48
     clips, validation 16, test 16) with one corrupt test clip, which the loader rejects, and
     one validation clip full of NaNs, which only decoding finds."""
-    from conftest import make_fake_speech_commands, torch_threads
-    from hark.cli import main
+    from conftest import make_fake_speech_commands, train_run
 
     root = tmp_path_factory.mktemp("evaluate")
     data = make_fake_speech_commands(root / "sc", speakers=10, utterances=2, seed=1)
@@ -144,26 +143,7 @@ def trained_run(tmp_path_factory):
     (data / corrupt).write_bytes(b"RIFF but not really a wav file")
     nan_clip = (data / "validation_list.txt").read_text().split()[0]
     sf.write(data / nan_clip, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
-    with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(root / "run"),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "2",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                ]
-            )
-            == 0
-        )
+    train_run(data, root / "run")
     return root / "run", corrupt, nan_clip
 
 

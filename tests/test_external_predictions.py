@@ -114,6 +114,25 @@ def _vectors(matrix):
     return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
 
 
+def _analyze_predictions(path, manifest, out, *extra) -> int:
+    """`hark analyze --predictions PATH --data MANIFEST --out OUT`, without UMAP or report."""
+    return main(
+        [
+            "analyze",
+            "--predictions",
+            str(path),
+            "--data",
+            str(manifest),
+            "--out",
+            str(out),
+            "--no-umap",
+            "--no-report",
+            "--quiet",
+            *extra,
+        ]
+    )
+
+
 def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys):
     _, manifest, predictions = outside
     table = pq.read_table(predictions)
@@ -121,21 +140,7 @@ def test_bad_predictions_name_the_file_row_and_problem(outside, tmp_path, capsys
     n = table.num_rows
 
     def analyze(path, *extra):
-        code = main(
-            [
-                "analyze",
-                "--predictions",
-                str(path),
-                "--data",
-                str(manifest),
-                "--out",
-                str(tmp_path / "out"),
-                "--no-umap",
-                "--no-report",
-                "--quiet",
-                *extra,
-            ]
-        )
+        code = _analyze_predictions(path, manifest, tmp_path / "out", *extra)
         return code, capsys.readouterr().err
 
     short = table.set_column(table.schema.get_field_index("probs"), "probs", _vectors(np.full((n, 9), 1 / 9)))
@@ -183,23 +188,7 @@ def test_without_oof_the_label_error_step_says_in_sample(outside, tmp_path, caps
     plain = table.drop_columns(["oof_probs", "embedding"])
     path = tmp_path / "plain.parquet"
     pq.write_table(plain, path)
-    assert (
-        main(
-            [
-                "analyze",
-                "--predictions",
-                str(path),
-                "--data",
-                str(manifest),
-                "--out",
-                str(tmp_path / "o"),
-                "--no-umap",
-                "--no-report",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _analyze_predictions(path, manifest, tmp_path / "o") == 0
     assert "from in-sample probabilities" in capsys.readouterr().out
     written = pq.read_schema(tmp_path / "o" / schema.PREDICTIONS_FILE)
     assert written.field(schema.EMBEDDING).type == pa.list_(pa.float32(), 10)  # log-probabilities stand in

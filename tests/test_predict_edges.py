@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import make_fake_speech_commands
+from conftest import make_fake_speech_commands, train_run
 from hark.cli import main
 from hark.data.audio import write_wav
 
@@ -18,29 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def run_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("predict-edges")
     data = make_fake_speech_commands(base / "sc", speakers=6)
-    run = base / "run"
-    assert (
-        main(
-            [
-                "train",
-                str(data),
-                "--out",
-                str(run),
-                "--preset",
-                "seed-m5",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "16",
-                "--device",
-                "cpu",
-                "--set",
-                "run.workers=1",
-            ]
-        )
-        == 0
-    )
-    return run
+    return train_run(data, base / "run", 1, "--set", "run.workers=1")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from conftest import make_fake_speech_commands, torch_threads
+from conftest import make_fake_speech_commands, torch_threads, train_args
 from hark.cli import main
 
 EPOCHS = 5
@@ -24,23 +24,7 @@ def train_command(data, run, *extra):
         sys.executable,
         "-m",
         "hark.cli",
-        "train",
-        str(data),
-        "--out",
-        str(run),
-        "--preset",
-        "seed-m5",
-        "--epochs",
-        str(EPOCHS),
-        "--batch-size",
-        "16",
-        "--device",
-        "cpu",
-        "--set",
-        "run.workers=1",
-        "--set",
-        "run.checkpoint_every=1",
-        *extra,
+        *train_args(data, run, EPOCHS, "--set", "run.workers=1", "--set", "run.checkpoint_every=1", *extra),
     ]
 
 

@@ -7,40 +7,10 @@ import shutil
 
 import pytest
 
-from conftest import make_fake_speech_commands, torch_threads
+from conftest import torch_threads
 from hark.cli import main
 
 UNWRITABLE = "/proc/hark-no-such-folder"
-
-
-@pytest.fixture(scope="module")
-def evaluated_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("outputs")
-    data = make_fake_speech_commands(root / "sc", speakers=8, utterances=2, seed=5)
-    with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(root / "run"),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "2",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                    "--set",
-                    "run.workers=1",
-                ]
-            )
-            == 0
-        )
-        assert main(["evaluate", str(root / "run")]) == 0
-    return root / "run"
 
 
 def one_line_error(capsys) -> str:

@@ -5,36 +5,13 @@ from __future__ import annotations
 
 import csv
 
-from hark.cli import main
-
 
 def test_hparams_and_projector(tmp_path):
-    from conftest import make_fake_speech_commands, torch_threads
+    from conftest import make_fake_speech_commands, train_run
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     data = make_fake_speech_commands(tmp_path / "sc", words=("yes", "no", "up"), speakers=6, utterances=2, seed=2)
-    run = tmp_path / "run"
-    with torch_threads(1):
-        assert (
-            main(
-                [
-                    "train",
-                    str(data),
-                    "--out",
-                    str(run),
-                    "--preset",
-                    "seed-m5",
-                    "--epochs",
-                    "1",
-                    "--batch-size",
-                    "16",
-                    "--device",
-                    "cpu",
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+    run = train_run(data, tmp_path / "run", 1)
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
     hparams = events.PluginTagToContent("hparams")

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hark.data.audio import write_wav
+from hark.data.speech_commands import WORDS
 from hark.data.splits import which_set
 from hark.errors import HarkError
 from hark.synth.faults import (
@@ -39,43 +40,9 @@ from hark.synth.render import SAMPLE_RATE, ClipPlan, Renderer
 from hark.synth.espeak import data_path
 from hark.synth.voices import DEFAULT_SPEAKERS, missing_voices, speaker_table
 
-DEFAULT_WORDS = (
-    "yes",
-    "no",
-    "up",
-    "down",
-    "left",
-    "right",
-    "on",
-    "off",
-    "stop",
-    "go",
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "bed",
-    "bird",
-    "cat",
-    "dog",
-    "happy",
-    "house",
-    "marvin",
-    "sheila",
-    "tree",
-    "wow",
-    "backward",
-    "forward",
-    "follow",
-    "learn",
-    "visual",
-)
+# Speech Commands v0.02's words, its five additions in the order the synthesizer has always spoken them
+# ("forward" before "follow"): the order of the words fixes which random draws each clip gets.
+DEFAULT_WORDS = (*WORDS["v0.01"], "backward", "forward", "follow", "learn", "visual")
 DEFAULT_UTTERANCES = 3
 CHUNK = 128  # clips per fresh process: part of the output's identity, never derive it from workers
 SETTINGS_FILE = ".hark-synth.json"
