@@ -176,3 +176,34 @@ def test_fix_relabel_suggested_relabels_only_flagged_training_clips(analysed_run
     assert all(labels[p] == s for p, s in flagged["suggested_label"].items())
     others = clips.index.difference(flagged.index)
     assert all(labels[p] == clips.loc[p, "label"] for p in others)
+
+
+def test_fix_suggested_applies_what_the_analysis_recommends(analysed_run, capsys):
+    """`--suggested` is the same decision `hark analyze` prints: the suggested labels when the
+    training split has label errors, a cut-off class only when a cut-off slice is a failure mode."""
+    from hark.analysis.fix import suggested_plan
+    from hark.runfiles import read_clips
+
+    fake = analysed_run
+    analysis = fake["run"] / "analysis"
+    findings = json.loads((analysis / "findings.json").read_text())
+    clips = read_clips(analysis / "clips.parquet")
+    plan = suggested_plan(findings, clips)
+    assert plan.relabel_suggested  # the fake run has injected mislabels in its training split
+    assert plan.cutoff_class == any(f.get("slice") == "flag_cutoff" for f in findings)
+    out = fake["run"].parent / "suggested.json"
+    assert main(["fix", str(fake["run"]), "--suggested", "--out", str(out)]) == 0
+    labels = {e.path: e.label for e in load_dataset(out).examples}
+    train_errors = clips[clips["label_issue"] & (clips["split"] == "train")]
+    assert all(labels.get(p) == s for p, s in zip(train_errors["path"], train_errors["suggested_label"], strict=True))
+    assert ("_cutoff_" in set(labels.values())) == plan.cutoff_class
+
+
+def test_fix_suggested_with_nothing_to_suggest_is_a_clear_error(analysed_run, capsys):
+    analysis = analysed_run["run"] / "analysis"
+    clips = pd.read_parquet(analysis / "clips.parquet")
+    clips["label_issue"] = False
+    clips.to_parquet(analysis / "clips.parquet", index=False)
+    (analysis / "findings.json").write_text("[]")
+    assert main(["fix", str(analysed_run["run"]), "--suggested"]) == 1
+    assert "suggests no fix" in capsys.readouterr().err

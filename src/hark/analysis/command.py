@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from hark.analysis.analyze import Analysis, AnalysisConfig, analyze
+from hark.analysis.fix import FixPlan, suggested_labels, suggested_plan
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.data.cache import ensure_cache_writable
 from hark.errors import UsageError
@@ -16,15 +17,11 @@ from hark.schema import (
     ANALYSIS_DIR,
     CLEANLAB_ISSUE,
     CLIPS_FILE,
-    DETECTOR_BY_NAME,
     ERROR,
     FINDINGS_FILE,
     LABEL_ISSUE,
     REPORT_FILE,
-    SPLIT,
 )
-
-CUTOFF_FLAG = DETECTOR_BY_NAME["cutoff"].flag_column
 
 TOP_FINDINGS = 5
 
@@ -91,19 +88,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def suggested_fixes(findings: list[dict], label_issues: int, run_dir: Path) -> list[str]:
-    """Only fixes measured to pay on real speech (benchmarks/bench_analysis_real.py), each with
-    the check that tells whether it paid on this data."""
+def suggested_fixes(plan: FixPlan, label_errors: int, run_dir: Path) -> list[str]:
+    """What `hark fix RUN --suggested` would do, in words, each with the check that tells whether
+    it paid on this data."""
+    check = f"retrain, then `hark compare {run_dir} NEW_RUN`"
     fixes = []
-    if any(f.get("slice") == CUTOFF_FLAG for f in findings):
+    if plan.cutoff_class:
         fixes.append(
-            f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes), retrain, then "
-            f"`hark compare {run_dir} NEW_RUN` for its gain on cut-off clips and its cost on clean ones"
+            f"hark fix {run_dir} --cutoff-class (a cut-off mode is among the failure modes); {check} for its gain "
+            "on cut-off clips and its cost on clean ones"
         )
-    if label_issues:
+    if plan.relabel_suggested:
         fixes.append(
-            f"hark fix {run_dir} --relabel-suggested gives the {label_issues} likely label errors of the "
-            "training split the label the analysis suggests (listen to a few in the report first)"
+            f"hark fix {run_dir} --relabel-suggested gives the {label_errors} likely label errors of the training "
+            f"split the label the analysis suggests (listen to a few in the report first); {check}"
         )
     return fixes
 
@@ -136,10 +134,12 @@ def run(args: argparse.Namespace) -> int:
     if result.pairs:
         print("most confused: " + ", ".join(f"{p['a']}/{p['b']} ({p['total']})" for p in result.pairs[:5]))
     print(f"likely label errors: {int(clips[LABEL_ISSUE].sum())} (cleanlab: {int(clips[CLEANLAB_ISSUE].sum())})")
-    train_issues = int((clips[LABEL_ISSUE] & (clips[SPLIT] == "train")).sum())
     # `hark fix` rebuilds a hark run's dataset; predictions hark did not make have none to fix.
-    for fix in suggested_fixes(result.findings, train_issues, args.run) if note is None else []:
+    fixes = suggested_fixes(suggested_plan(result.findings, clips), len(suggested_labels(clips)), args.run)
+    for fix in fixes if note is None else []:
         print(f"suggested fix: {fix}")
+    if fixes and note is None:
+        print(f"apply them all: hark fix {args.run} --suggested")
     leaks = sum(g["across_splits"] for g in result.duplicates)
     if leaks:
         print(f"leakage: {leaks} identical recordings in more than one split")

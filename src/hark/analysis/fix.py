@@ -80,6 +80,16 @@ def suggested_labels(clips: pd.DataFrame) -> dict[str, str]:
     return dict(zip(flagged[PATH], flagged[SUGGESTED_LABEL], strict=True))
 
 
+def suggested_plan(findings: list[dict], clips: pd.DataFrame) -> FixPlan:
+    """The fixes hark recommends, only those measured to pay on real speech
+    (benchmarks/bench_analysis_real.py): a cut-off class when a cut-off slice is among the
+    failure modes, and the suggested labels when the training split has likely label errors."""
+    return FixPlan(
+        cutoff_class=any(f.get("slice") == CUTOFF.flag_column for f in findings),
+        relabel_suggested=bool(suggested_labels(clips)),
+    )
+
+
 def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tuple[ClipDataset, FixSummary]:
     """The dataset with the plan applied; human corrections win over flags."""
     table = read_clips(analysis_dir / CLIPS_FILE)

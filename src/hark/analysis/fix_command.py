@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset
+from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset, suggested_plan
 from hark.analysis.inputs import load_run_data
-from hark.errors import UsageError
-from hark.schema import ANALYSIS_DIR, CUTOFF_LABEL
+from hark.errors import HarkError, UsageError
+from hark.runfiles import read_clips, read_json
+from hark.schema import ANALYSIS_DIR, CLIPS_FILE, CUTOFF_LABEL, FINDINGS_FILE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="with --cutoff-class, move only flagged clips whose cut-off score is at least S (0-1)",
     )
+    parser.add_argument(
+        "--suggested",
+        action="store_true",
+        help="apply the fixes `hark analyze` suggested for this run (and any others given here)",
+    )
     parser.add_argument("--out", type=Path, help="manifest to write (default RUN/fixed_dataset.json)")
 
 
@@ -46,11 +52,25 @@ def run(args: argparse.Namespace) -> int:
     from hark.data.datasets import load_dataset
     from hark.data.manifest import write_manifest
 
-    if not (args.cutoff_class or args.drop or args.relabel or args.relabel_suggested):
-        raise UsageError("nothing to fix: pass --cutoff-class, --drop FLAG, --relabel CSV and/or --relabel-suggested")
+    if not (args.cutoff_class or args.drop or args.relabel or args.relabel_suggested or args.suggested):
+        raise UsageError(
+            "nothing to fix: pass --suggested, --cutoff-class, --drop FLAG, --relabel CSV and/or --relabel-suggested"
+        )
     run_data = load_run_data(args.run)
-    dataset = load_dataset(run_data.source, task=run_data.task)
     plan = FixPlan(args.cutoff_class, args.drop, args.relabel, args.relabel_suggested, args.cutoff_min_score)
+    if args.suggested:
+        analysis = args.run / ANALYSIS_DIR
+        findings = read_json(analysis / FINDINGS_FILE, "findings", f"hark analyze {args.run}")
+        suggested = suggested_plan(findings, read_clips(analysis / CLIPS_FILE))
+        if not (suggested.cutoff_class or suggested.relabel_suggested or plan != FixPlan()):
+            raise HarkError(f"{analysis}: the analysis suggests no fix for this run")
+        plan.cutoff_class |= suggested.cutoff_class
+        plan.relabel_suggested |= suggested.relabel_suggested
+        print(
+            f"suggested: cut-off class {'yes' if plan.cutoff_class else 'no'}, "
+            f"suggested labels {'yes' if plan.relabel_suggested else 'no'}"
+        )
+    dataset = load_dataset(run_data.source, task=run_data.task)
     fixed, summary = fix_dataset(dataset, args.run / ANALYSIS_DIR, plan)
     out = write_manifest(fixed, args.out or args.run / "fixed_dataset.json")
     print(
