@@ -219,10 +219,12 @@ def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list
         if row.clips == 0:
             continue
         change = f"{row.a:.1%} -> {row.b:.1%}" if "F1" not in row.measure else f"{row.a:.3f} -> {row.b:.3f}"
+        # Rounded before formatting, so that a bound of -0.00001 reads 0.0%, not -0.0%.
+        low, high = round(row.low, 3) + 0.0, round(row.high, 3) + 0.0
         interval = (
-            f"95% CI of the change {row.low:+.1%} to {row.high:+.1%}"
+            f"95% CI of the change {low:+.1%} to {high:+.1%}"
             if "F1" not in row.measure
-            else (f"95% CI {row.low:+.3f} to {row.high:+.3f}")
+            else (f"95% CI {low:+.3f} to {high:+.3f}")
         )
         p = "" if not np.isfinite(row.p_value) else f", McNemar p={row.p_value:.3g}"
         parts.append(f"{row.measure}: {row.verdict} ({change}; {interval}{p})")
