@@ -57,15 +57,20 @@ def test_csv_manifest_with_splits_speakers_and_windows(tmp_path):
     dataset = load_dataset(manifest)
     assert dataset.root == tmp_path and dataset.labels == ["no", "yes"]
     by_path = {e.path: e for e in dataset.examples}
-    assert set(by_path) == {"clips/a.wav", "clips/b.wav", "long.wav#8000", "long.wav#16000"}
+    assert set(by_path) == {"clips/a.wav", "clips/b.wav", "long.wav#8000-16000", "long.wav#16000"}
     assert by_path["clips/b.wav"].split == "validation" and by_path["clips/a.wav"].speaker_id == "s1"
-    window = by_path["long.wav#8000"]
+    window = by_path["long.wav#8000-16000"]
     assert (window.offset, window.num_samples, window.sample_rate) == (8000, 8000, RATE)
     assert by_path["long.wav#16000"].num_samples == 8000  # to the end of the 3-s file
     from hark.data.audio import load_clip
 
     samples, _ = sf.read(tmp_path / "long.wav", dtype="float32")
-    np.testing.assert_allclose(load_clip(dataset.root, "long.wav#8000", RATE, 8000), samples[8000:16000], atol=1e-6)
+    np.testing.assert_allclose(load_clip(dataset.root, window.path, RATE, 8000), samples[8000:16000], atol=1e-6)
+    # A model input longer than the window gets the window and silence, never audio after `end`.
+    longer = load_clip(dataset.root, window.path, RATE, 12000)
+    np.testing.assert_allclose(longer[:8000], samples[8000:16000], atol=1e-6)
+    assert not longer[8000:].any()
+    assert len(load_clip(dataset.root, window.path, RATE, None)) == 8000
 
 
 def test_tsv_and_jsonl_manifests_read_like_csv(tmp_path):
@@ -206,7 +211,7 @@ def test_speechbrain_csvs(tmp_path):
     assert dataset.root == data
     got = sorted((e.path, e.label, e.split, e.speaker_id) for e in dataset.examples)
     assert got == [
-        ("_background_noise_/white.wav#16000", "_silence_", "train", None),
+        ("_background_noise_/white.wav#16000-32000", "_silence_", "train", None),
         ("no/bbb_nohash_0.wav", "no", "validation", "bbb"),
         ("yes/aaa_nohash_0.wav", "yes", "train", "aaa"),
         ("yes/ccc_nohash_0.wav", "yes", "test", "ccc"),

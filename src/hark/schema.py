@@ -66,6 +66,27 @@ SPECIAL_LABEL_NAMES = {
     UNKNOWN_TO_MODEL: "unknown to the model",
 }
 
+# ---- clip paths ------------------------------------------------------------------------------
+# A clip path is a file relative to the dataset root, optionally with a window of a longer file:
+# `file#N` is the model's input length from sample N (the 12-class task's `_silence_` clips),
+# `file#N-M` the samples N to M (a manifest's start/end), padded to the model's input length.
+WINDOW_MARK = "#"
+
+
+def window_of(path: str) -> tuple[str, int, int | None]:
+    """(file, first sample, end sample or None) of a clip path."""
+    file, mark, window = path.partition(WINDOW_MARK)
+    if not mark:
+        return file, 0, None
+    start, dash, end = window.partition("-")
+    return file, int(start), int(end) if dash else None
+
+
+def windowed(file: str, start: int, end: int | None = None) -> str:
+    """The clip path of samples `start` to `end` (None: the model's input length) of `file`."""
+    return f"{file}{WINDOW_MARK}{start}" + ("" if end is None else f"-{end}")
+
+
 # ---- predictions.parquet (hark evaluate) and the columns clips.parquet keeps from it --------
 PATH = "path"  # relative to the dataset root, forward slashes; a clip's identity everywhere
 SPLIT = "split"

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from hark.data.audio import load_clip
 from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction, true_runs
 from hark.errors import AudioError
-from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, detector_columns
+from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, WINDOW_MARK, detector_columns, window_of
 
 
 @dataclass
@@ -216,8 +216,10 @@ def detect_clips(
     rows, problems = [], []
     empty = {c: (False if c.startswith(FLAG_PREFIX) else np.nan) for c in detector_columns()}
     for path in tqdm(paths, desc="audio detectors", unit="clip", disable=not progress):
-        # `path#N` windows are 1 s cuts of longer files; whole files are judged at their own length.
-        length = int(config.expected_length_s * config.sample_rate) if "#" in path else None
+        # `path#N` windows are 1 s cuts of longer files; whole files and bounded `#N-M` windows
+        # are judged at their own length.
+        unbounded_window = WINDOW_MARK in path and window_of(path)[2] is None
+        length = int(config.expected_length_s * config.sample_rate) if unbounded_window else None
         try:
             wave = load_clip(root, path, config.sample_rate, length)
         except AudioError as err:

@@ -14,6 +14,7 @@ import soundfile as sf
 import soxr
 
 from hark.errors import AudioError
+from hark.schema import WINDOW_MARK, window_of
 
 
 class TruncatedAudio(AudioError):
@@ -135,14 +136,16 @@ def pad_or_crop(wave: np.ndarray, length: int) -> np.ndarray:
 
 
 def load_clip(root: str | Path, path: str, sample_rate: int = 16000, num_samples: int | None = 16000) -> np.ndarray:
-    """The clip `path` (relative to `root`, maybe with a `#offset` window) as the network sees
-    its input: mono, at `sample_rate`, padded/cropped to `num_samples` (None keeps its length)."""
-    file, _, offset = path.partition("#")
+    """The clip `path` (relative to `root`, maybe a `#N` or `#N-M` window, see `hark.schema`) as the
+    network sees its input: mono, at `sample_rate`, padded/cropped to `num_samples` (None keeps
+    its length: a whole file, a bounded window, or 1 s from N)."""
+    file, start, end = window_of(path)
     full = Path(root) / file
-    if offset:
+    if WINDOW_MARK in path:
         info = sf.info(str(full))
-        start = int(offset)
         frames = int(round((num_samples or sample_rate) * info.samplerate / sample_rate))
+        if end is not None:  # a bounded window never reads past its end; pad_or_crop pads it
+            frames = end - start if num_samples is None else min(frames, end - start)
         wave, rate = read_audio(full, start=start, frames=frames)
     else:
         wave, rate = read_audio(full)
@@ -162,7 +165,7 @@ def clip_content_hash(root: str | Path, path: str) -> str:
     """`content_hash` of the clip `path` at its file's own rate (a `#offset` window: its 1 s)."""
     if "#" not in path:
         return content_hash(read_audio(Path(root) / path)[0])
-    _, rate = audio_info(Path(root) / path.partition("#")[0])
+    _, rate = audio_info(Path(root) / window_of(path)[0])
     return content_hash(load_clip(root, path, rate, rate))
 
 

@@ -6,15 +6,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hark.schema import SPLITS
+from hark.schema import SPLITS, window_of
 
 
 @dataclass(frozen=True)
 class Example:
     """One clip. `path` is relative to the dataset root with forward slashes, as in the
     official split lists, and is the clip's identity everywhere downstream (predictions,
-    analysis, explorer). A path ending in `#<n>` names the 1-s window starting at sample n
-    of a longer file; the 12-class task cuts its `_silence_` clips from background noise so."""
+    analysis, explorer). A path ending in `#N` names the model's input length from sample N of
+    a longer file (the 12-class task cuts its `_silence_` clips from background noise so), and
+    `#N-M` the samples N to M (a manifest's start/end): see `hark.schema.window_of`."""
 
     path: str
     label: str
@@ -26,11 +27,11 @@ class Example:
 
     @property
     def file(self) -> str:
-        return self.path.split("#", 1)[0]
+        return window_of(self.path)[0]
 
     @property
     def offset(self) -> int:
-        return int(self.path.split("#", 1)[1]) if "#" in self.path else 0
+        return window_of(self.path)[1]
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class ClipDataset:
         return self.labels.index(label)
 
     def abspath(self, example: Example | str) -> Path:
-        path = example.file if isinstance(example, Example) else str(example).split("#", 1)[0]
+        path = example.file if isinstance(example, Example) else window_of(str(example))[0]
         return self.root / path
 
     def counts(self) -> dict[str, dict[str, int]]:

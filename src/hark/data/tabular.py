@@ -27,6 +27,7 @@ from hark.data.audio import audio_info
 from hark.data.example import SPLITS, ClipDataset, Example, Problem
 from hark.data.naming import hash_split
 from hark.errors import AudioError, HarkError
+from hark.schema import windowed
 
 REQUIRED_COLUMNS = ("path", "label")
 OPTIONAL_COLUMNS = ("split", "speaker", "start", "end")
@@ -260,8 +261,8 @@ def _example(
             Problem(file, f"{row.where}: the window starts after the file's end ({total / rate:.2f} s); skipped")
         )
         return None
-    # A window from the first sample reads as the file itself (both are cropped to the model's length).
-    path = f"{file}#{start}" if start else file
+    # A window from the first sample to the file's end is the file itself.
+    path = file if start == 0 and end == total else windowed(file, start, None if end == total else end)
     speaker = row.speaker or None
     split = SPLIT_ALIASES.get(row.split.lower(), row.split.lower()) or hash_split(
         file, speaker, validation_percentage, testing_percentage
