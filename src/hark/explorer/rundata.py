@@ -153,13 +153,29 @@ class Comparison:
     shared: int
 
 
+def _final_predictions(run_dir: Path) -> pd.DataFrame:
+    table = read_table(
+        run_dir / schema.PREDICTIONS_FILE, "predictions", f"hark evaluate {run_dir}", (schema.PATH, schema.PRED)
+    )
+    clips = table.select([c for c in (schema.PATH, schema.PRED, schema.CONFIDENCE) if c in table.column_names])
+    clips = clips.to_pandas()
+    if schema.CONFIDENCE not in clips.columns:
+        clips[schema.CONFIDENCE] = np.nan
+    return clips
+
+
 def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
     """B is judged against A's labels on the clips both hold: a clip that `hark fix` moved to
     another label in B keeps its original label for the comparison."""
     other = Path(other)
     _check_run_folder(other)
-    clips, defined_by = normalised_clips(other / schema.ANALYSIS_DIR / schema.CLIPS_FILE)
-    view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+    analysed = other / schema.ANALYSIS_DIR / schema.CLIPS_FILE
+    if analysed.exists():
+        clips, defined_by = normalised_clips(analysed)
+        view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+    else:  # a retrained run that was evaluated but not analysed: its final model's predictions
+        clips = _final_predictions(other)
+        view = FINAL_VIEW
     pred_column, confidence_column = VIEW_COLUMNS[view]
     by_path = clips.drop_duplicates(schema.PATH).set_index(schema.PATH)
     ours = run.clips[schema.PATH]
