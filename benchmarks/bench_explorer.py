@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from explorer_fixtures import make_fake_run  # noqa: E402
+from explorer_fixtures import CHROMIUM, CHROMIUM_ARGS, make_fake_run  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 GOALS = {
     "grid first paint (s)": 2.0,
     "map first paint (s)": 2.0,
@@ -135,13 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
+            args=list(CHROMIUM_ARGS),
         )
         small = make_fake_run(Path(tmp) / "small")
         large = make_fake_run(Path(tmp) / "large")

@@ -9,7 +9,7 @@ analyze (`--no-crossval`; with cross-validation on M5), report, explorer start.
 With two or more sizes it prints, per stage, the growth exponent between consecutive sizes
 (time ~ n^k) next to n log n's, and flags a stage that grows faster than n log n (beyond 25% in
 time ratio, the noise of a shared machine). Run it under `nice`; 105,829 clips take hours on two
-cores (see NOTES-issue-14.md for the figures measured)."""
+cores (README.md, "Full-scale rehearsal", has the figures measured)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ evaluate -> analyze) for the browser tests."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,16 @@ WORDS = ("yes", "no", "up", "down")
 FLAGS = tuple(d.name for d in schema.DETECTORS)
 BROKEN = "yes/broken_nohash_0.wav"  # listed in the run, zero bytes on disk
 WINDOW = "_background_noise_/white_noise.wav#16000"  # a 1-s window of a longer file
+# Headless Chromium for the browser tests and the explorer benchmark; without the
+# background-networking flags it keeps dialling hosts this closed network refuses.
+CHROMIUM = os.environ.get("HARK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+)
 
 
 def _next_word(label: str, step: int = 1) -> str:

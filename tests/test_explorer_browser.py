@@ -5,7 +5,6 @@ Screenshots of each main view land in .shots/ (not committed)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -16,12 +15,11 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from explorer_fixtures import make_analysed_run
+from explorer_fixtures import CHROMIUM, CHROMIUM_ARGS, make_analysed_run
 
 from hark import schema
 from hark.errors import HarkError
 
-CHROMIUM = os.environ.get("HARK_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / ".shots"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MAP_READY = "() => { const p = document.getElementById('map-plot'); return p && p.dataset.shown && p.pointcloud; }"
@@ -59,14 +57,7 @@ def browser():
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
+            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
         )
         yield chromium
         chromium.close()

@@ -1,5 +1,5 @@
 """benchmarks/gpu_check.sh parses; its `--dry` mode (the same steps on the CPU, minutes) is
-run by hand, see NOTES-issue-14.md, since tests never need a GPU or minutes of training."""
+run by hand, see README.md "GPU check", since tests never need a GPU or minutes of training."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def create_app(
     run = load_explorer_run(run_dir, data_root)
     compare = load_comparison(run, compare_dir) if compare_dir else None
     explorer = Explorer(run, Store(Path(run_dir) / schema.EXPLORER_DB), compare)
-    threading.Thread(target=warm_up, args=(run.sample_rate,), daemon=True).start()
+    threading.Thread(target=warm_up, args=(explorer.media.front_end,), daemon=True).start()
     app = FastAPI(title=f"hark explorer: {Path(run_dir).name}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.explorer = explorer
     app.add_middleware(BodySizeLimit)

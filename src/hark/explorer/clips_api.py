@@ -43,9 +43,9 @@ def summary(explorer: Shared) -> dict:
         "flags": [
             {"name": d.name, "title": d.title, "meaning": d.flag_meaning}
             for d in schema.DETECTORS
-            if d.name in run.flags
+            if d.name in explorer.index.flags
         ],
-        "modes": explorer.failure_modes(),
+        "modes": explorer.modes,
         "speakers": sorted(s for s in clips[schema.SPEAKER].unique().tolist() if s)[:MAX_SPEAKERS],
         "has_map": bool(clips[schema.MAP_X].notna().any()),
         "has_similar": explorer.predictions.available,

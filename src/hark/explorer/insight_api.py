@@ -3,6 +3,7 @@ detail (every score named, top predictions, neighbours, issues), and similar cli
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import numpy as np
@@ -33,7 +34,7 @@ def metrics(
         "distribution": distribution(clips),
         "prediction": view.name,
         "confusion": counts,
-        "modes": explorer.failure_modes(),
+        "modes": explorer.modes,
     }
 
 
@@ -55,14 +56,16 @@ def overview(explorer: Shared, prediction: Prediction = None) -> dict:
             }
         )
     wrong = ~view.agree
-    pairs: dict[tuple[str, str], int] = {}
-    for label, pred in zip(labels[wrong], view.pred[wrong], strict=True):
-        pairs[(label, pred)] = pairs.get((label, pred), 0) + 1
-    top = sorted(pairs.items(), key=lambda item: -item[1])[:TOP_PAIRS]
-    found_modes = explorer.failure_modes()
-    for mode in found_modes:
-        rows = index.ordered(index.mode == mode["number"], schema.LOSS, "desc", view.name)[:EXAMPLES]
-        mode["examples"] = explorer.cards(rows, view.name)
+    top = Counter(zip(labels[wrong], view.pred[wrong], strict=True)).most_common(TOP_PAIRS)
+    found_modes = [
+        {
+            **mode,
+            "examples": explorer.cards(
+                index.ordered(index.mode == mode["number"], schema.LOSS, "desc", view.name)[:EXAMPLES], view.name
+            ),
+        }
+        for mode in explorer.modes
+    ]
     return {
         "prediction": view.name,
         "views": explorer.run.views,
@@ -137,7 +140,7 @@ def clip_detail(path: ClipPath, explorer: Shared, prediction: Prediction = None)
         "top": top,
         "onset": _number(values.get(schema.ONSET)),
         "offset": _number(values.get(schema.OFFSET)),
-        "mode": next((m for m in explorer.failure_modes() if m["number"] == mode), None),
+        "mode": explorer.modes[mode - 1] if 1 <= mode <= len(explorer.modes) else None,
         "neighbours": neighbours,
         "issues": issues,
         "data_problem": explorer.run.data_problem,

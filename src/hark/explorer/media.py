@@ -96,9 +96,10 @@ def mel_band_hz(front_end: MelSettings) -> np.ndarray:
     return np.round(edges[1:-1], 1)
 
 
-def warm_up(sample_rate: int) -> None:
-    """Pays the one-off import and filter-bank costs before the first card asks for an image."""
-    _render_png(np.zeros(sample_rate, dtype=np.float32), MelSettings.for_rate(sample_rate))
+def warm_up(front_end: MelSettings) -> None:
+    """Pays the one-off import and filter-bank costs (cached per setting) before the first card
+    asks for an image drawn with the same front end."""
+    _render_png(np.zeros(front_end.sample_rate, dtype=np.float32), front_end)
 
 
 def _render_png(wave: np.ndarray, front_end: MelSettings) -> bytes:

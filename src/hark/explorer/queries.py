@@ -127,6 +127,9 @@ class ClipIndex:
         self._card_values = {key: clips[key].to_numpy() for key in BASE_CARD_COLUMNS if key in clips.columns}
         self._flag_values = clips[[schema.DETECTOR_BY_NAME[n].flag_column for n in self.flags]].to_numpy(dtype=bool)
         self._codes = {column: pd.factorize(clips[column], sort=True) for column in (schema.LABEL, schema.SPLIT)}
+        if compare is not None:  # fixed for the run, so not recomputed for every facet and filter
+            self._b_shared = compare.pred != ""
+            self._b_right = compare.pred == clips[schema.LABEL].to_numpy()
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -185,8 +188,7 @@ class ClipIndex:
         nothing without a second run. Both are judged against this run's labels."""
         if self.compare is None:
             return np.zeros(len(self.clips), dtype=bool)
-        shared = self.compare.pred != ""
-        b_right = self.compare.pred == self.clips[schema.LABEL].to_numpy()
+        shared, b_right = self._b_shared, self._b_right
         if kind == "fixed":
             return shared & ~view.agree & b_right
         if kind == "broken":

@@ -4,9 +4,9 @@ where the dataset's audio lives. Read once at start-up; missing optional parts d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from hark import schema
 from hark.data.datasets import dataset_root
 from hark.data.spectrogram import MelSettings
 from hark.errors import HarkError, UsageError
-from hark.runfiles import read_json, read_table
+from hark.runfiles import read_json, read_labels, read_table
 
 REQUIRED_COLUMNS = (schema.PATH, schema.SPLIT, schema.LABEL, schema.PRED)
 # Optional columns and the value a run without them shows.
@@ -58,10 +58,6 @@ class ExplorerRun:
     front_end: MelSettings | None = None  # the model's log-mel settings: what every picture shows
 
     @property
-    def flags(self) -> list[str]:
-        return [d.name for d in schema.DETECTORS if d.flag_column in self.clips.columns]
-
-    @property
     def views(self) -> list[str]:
         """The prediction views this run offers, the defining one first."""
         offered = [v for v, (pred, _) in VIEW_COLUMNS.items() if pred in self.clips.columns]
@@ -97,8 +93,14 @@ def probe_data_root(root: Path, paths: pd.Series) -> str | None:
     return None
 
 
-def normalised_clips(path: Path) -> tuple[pd.DataFrame, str | None]:
-    """(clips, the column that defines `error` per the file's metadata or None)."""
+class AnalysedClips(NamedTuple):
+    clips: pd.DataFrame
+    view: str  # the prediction that defines `error`: OOF_VIEW or FINAL_VIEW
+    labels: list[str] | None  # the class order in the file's metadata
+
+
+def normalised_clips(path: Path) -> AnalysedClips:
+    """The clips with every optional column present, and what the file's metadata says."""
     table = read_table(path, "per-clip analysis", "hark analyze RUN", REQUIRED_COLUMNS)
     metadata = table.schema.metadata or {}
     clips = table.to_pandas().rename(columns=LEGACY_COLUMNS)
@@ -119,15 +121,8 @@ def normalised_clips(path: Path) -> tuple[pd.DataFrame, str | None]:
     flags = [d.flag_column for d in schema.DETECTORS if d.flag_column in clips.columns]
     for column in flags + [schema.LABEL_ISSUE]:
         clips[column] = clips[column].fillna(False).astype(bool)
-    return clips.reset_index(drop=True), defined_by
-
-
-def _labels(run_dir: Path, config: dict, clips_file: Path) -> list[str]:
-    raw = pq.read_schema(clips_file).metadata or {}
-    if schema.LABELS_METADATA_KEY in raw:
-        return list(json.loads(raw[schema.LABELS_METADATA_KEY]))
-    labels = config.get("labels")
-    return [str(x) for x in labels] if isinstance(labels, list) else []
+    view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+    return AnalysedClips(clips.reset_index(drop=True), view, read_labels(table))
 
 
 def _check_run_folder(run_dir: Path) -> None:
@@ -154,11 +149,11 @@ class Comparison:
 
 
 def _final_predictions(run_dir: Path) -> pd.DataFrame:
-    table = read_table(
-        run_dir / schema.PREDICTIONS_FILE, "predictions", f"hark evaluate {run_dir}", (schema.PATH, schema.PRED)
-    )
-    clips = table.select([c for c in (schema.PATH, schema.PRED, schema.CONFIDENCE) if c in table.column_names])
-    clips = clips.to_pandas()
+    """Only the columns a comparison shows: the probabilities and embeddings are most of the file."""
+    path = run_dir / schema.PREDICTIONS_FILE
+    present = pq.read_schema(path).names if path.exists() else []
+    wanted = [schema.PATH, schema.PRED] + ([schema.CONFIDENCE] if schema.CONFIDENCE in present else [])
+    clips = read_table(path, "predictions", f"hark evaluate {run_dir}", (schema.PATH, schema.PRED), wanted).to_pandas()
     if schema.CONFIDENCE not in clips.columns:
         clips[schema.CONFIDENCE] = np.nan
     return clips
@@ -171,8 +166,7 @@ def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
     _check_run_folder(other)
     analysed = other / schema.ANALYSIS_DIR / schema.CLIPS_FILE
     if analysed.exists():
-        clips, defined_by = normalised_clips(analysed)
-        view = FINAL_VIEW if defined_by == schema.PRED or schema.OOF_PRED not in clips.columns else OOF_VIEW
+        clips, view, _ = normalised_clips(analysed)
     else:  # a retrained run that was evaluated but not analysed: its final model's predictions
         clips = _final_predictions(other)
         view = FINAL_VIEW
@@ -197,14 +191,12 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
     findings = read_json(analysis / schema.FINDINGS_FILE, "findings", "hark analyze", default=[])
     if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
         raise HarkError(f"{analysis / schema.FINDINGS_FILE}: expected a list of failure modes")
-    clips, defined_by = normalised_clips(analysis / schema.CLIPS_FILE)
+    clips, default_view, labels = normalised_clips(analysis / schema.CLIPS_FILE)
     if data_root:
         root, problem = Path(data_root).resolve(), None
     else:
         root, problem = locate_audio(run_dir, config)
     problem = problem or probe_data_root(root, clips[schema.PATH])
-    has_oof = schema.OOF_PRED in clips.columns
-    default_view = FINAL_VIEW if defined_by == schema.PRED or not has_oof else OOF_VIEW
     return ExplorerRun(
         run_dir=run_dir,
         data_root=root,
@@ -212,7 +204,7 @@ def load_explorer_run(run_dir: str | Path, data_root: str | Path | None = None) 
         metrics=read_json(run_dir / schema.METRICS_FILE, "metrics", "hark evaluate", default={}),
         findings=findings,
         sample_rate=int(_data_section(config).get("sample_rate") or 16000),
-        labels=_labels(run_dir, config, analysis / schema.CLIPS_FILE),
+        labels=labels or [str(x) for x in config.get(schema.LABELS_KEY) or []],
         data_problem=problem,
         default_view=default_view,
         front_end=MelSettings.of_run(config),

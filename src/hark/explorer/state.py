@@ -33,6 +33,7 @@ class Explorer:
         preds = set().union(*(set(v.pred) for v in self.index.views.values()))
         self.classes = sorted(set(run.clips[schema.LABEL]) | preds)
         self.correction_labels = self.classes + [c for c in SPECIAL_CORRECTIONS if c not in self.classes]
+        self.modes = self._failure_modes()  # fixed for the run: built once, not per request
 
     def mask(self, f: ClipFilter) -> np.ndarray:
         issue_paths = self.store.issue_paths(f.issue) if f.issue is not None else None
@@ -45,7 +46,7 @@ class Explorer:
             card["correction"] = corrections.get(card["path"])
         return cards
 
-    def failure_modes(self) -> list[dict]:
+    def _failure_modes(self) -> list[dict]:
         """findings.json as the page shows it: numbered from 1, the title's number and the
         description's repeat of the title taken out."""
         out = []

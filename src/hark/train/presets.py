@@ -61,7 +61,7 @@ def cpu() -> TrainConfig:
     AdamW 3e-3 with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40 epochs, batch 64
     (more steps per epoch on small data), lighter augmentation (noise on half the clips at
     10-30 dB, +-100 ms shift, two 5-band and two 10-frame masks), label smoothing 0.1. Measured
-    with `benchmarks/bench_recipes.py` on a held-out FSDD speaker (NOTES-issue-14.md)."""
+    with `benchmarks/bench_recipes.py` on a held-out FSDD speaker (README.md, "Recipes on real speech")."""
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
         model=ModelConfig(name="bcresnet-1"),
