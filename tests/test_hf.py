@@ -109,3 +109,17 @@ def test_a_saved_dataset_with_string_labels_and_a_split_column(tmp_path):
     assert loaded.labels == ["off", "on"] and [e.split for e in loaded.examples] == splits
     assert all(e.sample_rate == 16000 and e.num_samples == 1600 for e in loaded.examples)
     assert loaded.examples[0].path == "clips/000000-take0.flac"
+
+
+def test_export_of_a_window_from_the_first_sample_holds_only_the_window(tmp_path):
+    """`start=0,end=0.25` is the clip `long.wav#0-2000`: its offset is 0, yet it is a window."""
+    wave = 0.1 * np.random.default_rng(1).standard_normal(8000)
+    sf.write(tmp_path / "long.wav", wave, 8000, subtype="PCM_16")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label,start,end\nlong.wav,yes,0,0.25\nlong.wav,no,0.5,\n")
+    out = tmp_path / "hf"
+    assert main(["data", "export", str(manifest), "--hf", str(out)]) == 0
+    opened = datasets.load_from_disk(str(out))
+    rows = [r for part in opened.values() for r in part.cast_column("audio", datasets.Audio(decode=False))]
+    lengths = {r["path"]: len(sf.read(io.BytesIO(r["audio"]["bytes"]))[0]) for r in rows}
+    assert lengths == {"long.wav@0-2000.wav": 2000, "long.wav@4000.wav": 4000}

@@ -142,8 +142,8 @@ def load_clip(root: str | Path, path: str, sample_rate: int = 16000, num_samples
     file, start, end = window_of(path)
     full = Path(root) / file
     if WINDOW_MARK in path:
-        info = sf.info(str(full))
-        frames = int(round((num_samples or sample_rate) * info.samplerate / sample_rate))
+        _, file_rate = audio_info(full)  # its errors are AudioErrors naming the file
+        frames = int(round((num_samples or sample_rate) * file_rate / sample_rate))
         if end is not None:  # a bounded window never reads past its end; pad_or_crop pads it
             frames = end - start if num_samples is None else min(frames, end - start)
         wave, rate = read_audio(full, start=start, frames=frames)
@@ -162,11 +162,13 @@ def content_hash(wave: np.ndarray) -> str:
 
 
 def clip_content_hash(root: str | Path, path: str) -> str:
-    """`content_hash` of the clip `path` at its file's own rate (a `#offset` window: its 1 s)."""
-    if "#" not in path:
-        return content_hash(read_audio(Path(root) / path)[0])
-    _, rate = audio_info(Path(root) / window_of(path)[0])
-    return content_hash(load_clip(root, path, rate, rate))
+    """`content_hash` of the clip `path` at its file's own rate (a `#N` window: its 1 s; `#N-M`: those samples)."""
+    file, _, end = window_of(path)
+    if WINDOW_MARK not in path:
+        return content_hash(read_audio(Path(root) / file)[0])
+    _, rate = audio_info(Path(root) / file)
+    # A bounded window is the recording it names; an unbounded one is 1 s, as the model hears it.
+    return content_hash(load_clip(root, path, rate, None if end is not None else rate))
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:

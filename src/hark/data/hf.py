@@ -31,6 +31,7 @@ from hark.data.paths import cache_dir
 from hark.data.tabular import Row, build_dataset, relative_path_problem
 from hark.errors import HarkError
 from hark.fileio import atomic_path
+from hark.schema import WINDOW_MARK
 
 SAVED_MARKERS = ("dataset_dict.json", "state.json")
 SPEAKER_COLUMNS = ("speaker", "speaker_id", "spk_id")
@@ -173,7 +174,7 @@ def _materialise(source: Path, rows: list[Row], audio_columns: list[pa.ChunkedAr
 
 def _clip_bytes(dataset: ClipDataset, example) -> bytes:
     """The file's own bytes (lossless and exact); a `path#N` window is cut out as a WAV."""
-    if not example.offset:
+    if WINDOW_MARK not in example.path:  # `file#0-M` is a window too, though its offset is 0
         return dataset.abspath(example).read_bytes()
     wave, rate = read_audio(dataset.abspath(example), start=example.offset, frames=example.num_samples or -1)
     buffer = io.BytesIO()
@@ -212,7 +213,8 @@ def export_hf(dataset: ClipDataset, out: str | Path) -> Path:
                 "split": pa.array([e.split for e in examples], pa.string()),
                 "speaker": pa.array([e.speaker_id for e in examples], pa.string()),
                 PATH_COLUMN: pa.array(
-                    [e.path.replace("#", "@") + (".wav" if e.offset else "") for e in examples], pa.string()
+                    [e.path.replace(WINDOW_MARK, "@") + (".wav" if WINDOW_MARK in e.path else "") for e in examples],
+                    pa.string(),
                 ),
             }
         )
