@@ -135,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
         print("most confused: " + ", ".join(f"{p['a']}/{p['b']} ({p['total']})" for p in result.pairs[:5]))
     print(f"likely label errors: {int(clips[LABEL_ISSUE].sum())} (cleanlab: {int(clips[CLEANLAB_ISSUE].sum())})")
     # `hark fix` rebuilds a hark run's dataset; predictions hark did not make have none to fix.
-    fixes = suggested_fixes(suggested_plan(result.findings, clips), len(suggested_labels(clips)), args.run)
-    for fix in fixes if note is None else []:
-        print(f"suggested fix: {fix}")
-    if fixes and note is None:
-        print(f"apply them all: hark fix {args.run} --suggested")
+    if note is None:
+        fixes = suggested_fixes(suggested_plan(result.findings, clips), len(suggested_labels(clips)), args.run)
+        for fix in fixes:
+            print(f"suggested fix: {fix}")
+        if fixes:
+            print(f"apply them all: hark fix {args.run} --suggested")
     leaks = sum(g["across_splits"] for g in result.duplicates)
     if leaks:
         print(f"leakage: {leaks} identical recordings in more than one split")

@@ -124,7 +124,8 @@ def _bootstrap(measure, rows: int, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
-def _verdict(name: str, higher_is_better: bool, a: float, b: float, low: float, high: float, p: float) -> str:
+def _verdict(higher_is_better: bool, a: float, b: float, low: float, high: float, p: float = np.nan) -> str:
+    """No p-value (NaN) leaves the verdict to the interval alone."""
     if p >= ALPHA or (low <= 0 <= high):
         return "no difference beyond noise"
     better = (b > a) == higher_is_better
@@ -148,7 +149,7 @@ def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name:
         "low": low,
         "high": high,
         "p_value": p,
-        "verdict": _verdict(name, higher_is_better, rate_a, rate_b, low, high, p),
+        "verdict": _verdict(higher_is_better, rate_a, rate_b, low, high, p),
     }
 
 
@@ -163,7 +164,6 @@ def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
     a = float(np.mean([macro_f1(truth, preds[f"a{k}"]) for k in range(count)]))
     b = float(np.mean([macro_f1(truth, preds[f"b{k}"]) for k in range(count)]))
     low, high = _bootstrap(delta, len(rows))
-    significant = not (low <= 0 <= high)
     return {
         "measure": "macro-F1, clean clips",
         "clips": len(rows),
@@ -173,7 +173,7 @@ def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
         "low": low,
         "high": high,
         "p_value": np.nan,
-        "verdict": ("B is better" if b > a else "B is worse") if significant else "no difference beyond noise",
+        "verdict": _verdict(True, a, b, low, high),
     }
 
 

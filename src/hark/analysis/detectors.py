@@ -67,8 +67,6 @@ class DetectorConfig:
     tail_s: float = 0.05
     cutoff_level: float = 0.65
     late_onset_s: float = 0.15
-    # The loudness range that `score_no_speech` scales (dB).
-    no_speech_range_db: float = 30.0
     low_snr_db: float = 10.0
     dc_offset: float = 0.02
     min_length_s: float = 0.35

@@ -70,10 +70,3 @@ def write_clips(clips: pd.DataFrame, path: Path, labels: list[str], root: Path |
 
 def read_findings(path: Path) -> list[dict]:
     return read_json(path, "findings", "hark analyze RUN")
-
-
-def error_defined_by(path: Path) -> str | None:
-    """The prediction column that defines `error` in a clips.parquet (None in older files)."""
-    metadata = pq.read_schema(path).metadata or {}
-    value = metadata.get(ERROR_DEFINED_BY_METADATA_KEY)
-    return value.decode() if value else None

@@ -11,9 +11,7 @@ import pandas as pd
 
 from hark.data.example import ClipDataset
 from hark.errors import HarkError, UsageError
-from hark.runfiles import read_clips
 from hark.schema import (
-    CLIPS_FILE,
     CUTOFF_LABEL,
     DETECTOR_BY_NAME,
     DETECTORS,
@@ -90,9 +88,9 @@ def suggested_plan(findings: list[dict], clips: pd.DataFrame) -> FixPlan:
     )
 
 
-def fix_dataset(dataset: ClipDataset, analysis_dir: Path, plan: FixPlan) -> tuple[ClipDataset, FixSummary]:
-    """The dataset with the plan applied; human corrections win over flags."""
-    table = read_clips(analysis_dir / CLIPS_FILE)
+def fix_dataset(dataset: ClipDataset, table: pd.DataFrame, plan: FixPlan) -> tuple[ClipDataset, FixSummary]:
+    """The dataset with the plan applied to the analysis' clips table (clips.parquet); human
+    corrections win over flags."""
     clips = table.set_index(PATH)
     drop_columns = [_flag_column(name) for name in plan.drop]
     # Human corrections win over the analysis' suggestions.

@@ -7,9 +7,10 @@ import argparse
 from pathlib import Path
 
 from hark.analysis.fix import DROPPABLE, FixPlan, fix_dataset, suggested_plan
+from hark.analysis.findings import read_findings
 from hark.analysis.inputs import load_run_data
 from hark.errors import HarkError, UsageError
-from hark.runfiles import read_clips, read_json
+from hark.runfiles import read_clips
 from hark.schema import ANALYSIS_DIR, CLIPS_FILE, CUTOFF_LABEL, FINDINGS_FILE
 
 
@@ -58,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
         )
     run_data = load_run_data(args.run)
     plan = FixPlan(args.cutoff_class, args.drop, args.relabel, args.relabel_suggested, args.cutoff_min_score)
+    analysis = args.run / ANALYSIS_DIR
+    clips = read_clips(analysis / CLIPS_FILE)
     if args.suggested:
-        analysis = args.run / ANALYSIS_DIR
-        findings = read_json(analysis / FINDINGS_FILE, "findings", f"hark analyze {args.run}")
-        suggested = suggested_plan(findings, read_clips(analysis / CLIPS_FILE))
+        suggested = suggested_plan(read_findings(analysis / FINDINGS_FILE), clips)
         if not (suggested.cutoff_class or suggested.relabel_suggested or plan != FixPlan()):
             raise HarkError(f"{analysis}: the analysis suggests no fix for this run")
         plan.cutoff_class |= suggested.cutoff_class
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             f"suggested labels {'yes' if plan.relabel_suggested else 'no'}"
         )
     dataset = load_dataset(run_data.source, task=run_data.task)
-    fixed, summary = fix_dataset(dataset, args.run / ANALYSIS_DIR, plan)
+    fixed, summary = fix_dataset(dataset, clips, plan)
     out = write_manifest(fixed, args.out or args.run / "fixed_dataset.json")
     print(
         f"{summary.kept} clips kept: {summary.to_cutoff} moved to {CUTOFF_LABEL}, {summary.relabelled} relabelled, "

@@ -14,9 +14,9 @@ Z95 = 1.959963984540054
 def wilson_interval(errors: np.ndarray, totals: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     totals = np.asarray(totals, float)
     rate = np.divide(errors, totals, out=np.zeros_like(totals), where=totals > 0)
-    denominator = 1 + z**2 / np.maximum(totals, 1)
-    centre = (rate + z**2 / (2 * np.maximum(totals, 1))) / denominator
     n = np.maximum(totals, 1)
+    denominator = 1 + z**2 / n
+    centre = (rate + z**2 / (2 * n)) / denominator
     spread = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / denominator
     return np.clip(centre - spread, 0, 1), np.clip(centre + spread, 0, 1)
 

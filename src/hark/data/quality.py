@@ -57,7 +57,3 @@ def saturated_fraction(wave: np.ndarray, config: LevelConfig = LEVELS) -> float:
     candidate = at_peak & (flat | np.roll(flat, -1))
     count = sum(end - start for start, end in true_runs(candidate) if end - start >= config.flat_run)
     return count / len(wave)
-
-
-def is_clipped(wave: np.ndarray, config: LevelConfig = LEVELS) -> bool:
-    return saturated_fraction(wave, config) >= config.clipped_fraction
