@@ -50,6 +50,9 @@ PREDICTIONS_ORIGIN_KEY = "predictions_origin"  # {"kind": ORIGIN_*, ...}
 ORIGIN_CROSS_DATASET = "cross-dataset"
 ORIGIN_EXTERNAL = "external"
 
+# ---- tasks: every class, or the 12-class task of the TensorFlow reference ---------------------
+TASKS = ("all", "12")
+
 # ---- special labels -----------------------------------------------------------------------
 SILENCE_LABEL = "_silence_"  # 12-class task: 1-s windows of background noise
 UNKNOWN_LABEL = "_unknown_"  # 12-class task: words outside the ten

@@ -12,6 +12,7 @@ from hark.data.datasets import load_dataset
 from hark.errors import UsageError
 from hark.fileio import ensure_writable_dir, write_json
 from hark.ranges import problem_of
+from hark.schema import TASKS
 
 # Exit status of --strict when a speaker or a recording is in more than one split
 # (2 is taken by user errors, see hark.cli).
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=("all", "12"),
+        choices=TASKS,
         default="all",
         help="every word as a class, or the 12-class task (default: all)",
     )

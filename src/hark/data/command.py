@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hark.data.datasets import TASKS, describe, load_dataset
+from hark.data.datasets import describe, load_dataset
 from hark.data.download import RELEASES, download_speech_commands
+from hark.schema import TASKS
 
 SOURCE_HELP = (
     "dataset: folder, .tar.gz/.tgz archive, manifest .json/.csv/.tsv/.jsonl, SpeechBrain CSV(s) "

@@ -15,8 +15,7 @@ from hark.data.speechbrain import is_speechbrain_csv, load_speechbrain, speechbr
 from hark.data.speech_commands import REFERENCE_SEED, WORDS, is_speech_commands, load_speech_commands, twelve_class_task
 from hark.data.tabular import is_table_manifest, load_table_manifest
 from hark.errors import HarkError, UsageError
-
-TASKS = ("all", "12")
+from hark.schema import TASKS
 
 
 @dataclass

@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--name", help="with --data: the folder name under RUN/eval/ (default: the dataset's name)")
     parser.add_argument(
-        "--task", choices=("all", "12"), default="all", help="with --data: the dataset's task (default all)"
+        "--task", choices=schema.TASKS, default="all", help="with --data: the dataset's task (default all)"
     )
 
 

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from hark.errors import HarkError, UsageError
-from hark.train.config import YAML_SUFFIXES, TrainConfig
+from hark.schema import TASKS
+from hark.train.config import DEVICES, YAML_SUFFIXES, TrainConfig
 from hark.train.presets import PRESETS, preset
 
 # Shortcut options and the config field each one sets.
@@ -46,11 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
     parser.add_argument("--lr", type=float, help="peak learning rate")
-    parser.add_argument(
-        "--device", choices=["auto", "cpu", "cuda"], help="where to train (default auto: CUDA if present)"
-    )
+    parser.add_argument("--device", choices=DEVICES, help="where to train (default auto: CUDA if present)")
     parser.add_argument("--seed", type=int, help="random seed: same seed, data and recipe, same run")
-    parser.add_argument("--task", choices=["all", "12"], help="all words, or the 10 words + silence + unknown task")
+    parser.add_argument("--task", choices=TASKS, help="all words, or the 10 words + silence + unknown task")
     parser.add_argument("--resume", action="store_true", help="continue RUN from checkpoints/last.pt")
     parser.add_argument(
         "--seeds",

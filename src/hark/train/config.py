@@ -21,7 +21,6 @@ from hark.ranges import OneOf, Ordered, Range, problem_of, valid
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step")
 DEVICES = ("auto", "cpu", "cuda")
-TASKS = ("all", "12")
 # Keys that `save` writes beside the sections: the class order and the model's front end.
 EXTRA_KEYS = (schema.LABELS_KEY, schema.FRONT_END_KEY)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -34,7 +33,7 @@ FRACTION = Range(0, 1)
 @dataclass
 class DataConfig:
     source: str = ""
-    task: str = field(default="all", metadata=valid(OneOf(TASKS)))
+    task: str = field(default="all", metadata=valid(OneOf(schema.TASKS)))
     sample_rate: int = field(default=16000, metadata=valid(Range(1000, 384000)))
     num_samples: int = field(default=16000, metadata=valid(COUNT))
 
