@@ -19,27 +19,28 @@ from hark.schema import CHECKPOINT_DIR
 QUOTED_CHARS = 160
 
 
-def save_atomic(payload: dict, path: Path) -> None:
-    """Serialise in memory, write a temporary file beside `path`, fsync it, rename it over
-    `path` and fsync the folder: readers see the old file or the new one, never a torn one. The
-    file is written by Python rather than by torch's zip writer, so that a full disk is an
-    OSError that names the file (torch's is a RuntimeError that does not)."""
-    path = Path(path)
+def save_atomic(payload: dict, *paths: Path) -> None:
+    """Serialise once in memory, then for each path in order: write a temporary file beside it,
+    fsync it, rename it over the path and fsync the folder, so readers see the old file or the
+    new one, never a torn one, and a later path is never newer than an earlier one. The files
+    are written by Python rather than by torch's zip writer, so that a full disk is an OSError
+    that names the file (torch's is a RuntimeError that does not)."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getbuffer()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with fileio.atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except (OSError, OutputError) as err:
-        problem = fileio.output_error(path, err) if isinstance(err, OSError) else err
-        raise OutputError(
-            f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB ({path.name} keeps its previous content)"
-        ) from None
-    _sync_folder(path.parent)
+    for path in map(Path, paths):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with fileio.atomic_path(path) as temporary, open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except (OSError, OutputError) as err:
+            problem = fileio.output_error(path, err) if isinstance(err, OSError) else err
+            raise OutputError(
+                f"{problem}; the checkpoint needs {len(data) / 1e6:.1f} MB ({path.name} keeps its previous content)"
+            ) from None
+        _sync_folder(path.parent)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -189,13 +189,11 @@ class Trainer:
 
     def _save(self, rng: list[dict], improved: bool) -> None:
         folder = self.out / schema.CHECKPOINT_DIR
-        payload = self._payload(rng)
-        if improved:
-            save_atomic(payload, folder / schema.BEST_CHECKPOINT)
+        paths = [folder / schema.BEST_CHECKPOINT] if improved else []
         if self.epoch % self.config.run.checkpoint_every == 0:
-            save_atomic(payload, folder / f"epoch_{self.epoch:03d}.pt")
+            paths.append(folder / f"epoch_{self.epoch:03d}.pt")
         # The last checkpoint is written last: its presence means every file of this epoch is complete.
-        save_atomic(payload, folder / schema.LAST_CHECKPOINT)
+        save_atomic(self._payload(rng), *paths, folder / schema.LAST_CHECKPOINT)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, HISTORY_FIELDS)
         writer.writeheader()
