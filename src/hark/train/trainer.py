@@ -200,8 +200,10 @@ class Trainer:
         writer.writerows(self.history)
         write_text(self.out / schema.HISTORY_FILE, buffer.getvalue())
 
+    def _augment(self, waves: torch.Tensor) -> torch.Tensor:
+        return augment_batch(waves, self.config.augment, self.noise, self.config.data.sample_rate)
+
     def _report_estimate(self) -> None:
-        sr = self.config.data.sample_rate
         line = estimate_line(
             self.model,
             self.optimizer,
@@ -209,7 +211,7 @@ class Trainer:
             self.val_set,
             self.config.run.batch_size,
             self.config.run.epochs - self.epoch,
-            lambda waves: augment_batch(waves, self.config.augment, self.noise, sr),
+            self._augment,
         )
         if line:
             self.report(line)
@@ -242,7 +244,7 @@ class Trainer:
                     self.precision,
                     self.ctx,
                     augment.label_smoothing,
-                    lambda waves: augment_batch(waves, augment, self.noise, sr),
+                    self._augment,
                     f"epoch {self.epoch}/{loop.epochs}",
                     self.progress,
                 )
