@@ -17,6 +17,7 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,6 +104,10 @@ def rehearse(clips: int, out: Path, skip_cv: bool) -> dict[str, tuple[float, flo
     if skip_cv:
         stages["analyze + report (no cross-validation)"] = stages.pop("analyze + report (cross-validation, m5)")
         stages["analyze + report (no cross-validation)"].insert(-1, "--no-crossval")
+    # A rerun times every stage again: the runs and check of an earlier one would be refused, and
+    # its index cache would make the cold index warm.
+    for earlier in (m5, cpu, folder / "check", folder / "cache" / "index"):
+        shutil.rmtree(earlier, ignore_errors=True)
     results = {}
     for name, command in stages.items():
         if name.startswith("synthesise") and (data / "validation_list.txt").is_file():

@@ -247,3 +247,15 @@ def test_export_command_matches_the_trained_model(trained_run, tmp_path, capsys)
         predictor.probabilities(waves),
         atol=1e-4,
     )
+
+
+def test_a_cuda_device_without_a_gpu_is_a_usage_error(monkeypatch):
+    import torch
+
+    from hark.errors import UsageError
+    from hark.evaluate.inference import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UsageError, match="--device cuda:1, but this machine has no CUDA GPU"):
+        resolve_device("cuda:1")
+    assert resolve_device("auto").type == "cpu" and resolve_device("cpu").type == "cpu"

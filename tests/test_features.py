@@ -12,7 +12,7 @@ import torch
 from hark.data.audio import load_clip
 from hark.data.spectrogram import MelSettings, log_mel
 from hark.errors import HarkError
-from hark.features import LogMel, NoiseBank, SpecAugment, mix_background_noise, random_time_shift
+from hark.features import LogMel, NoiseBank, SpecAugment, mix_background_noise, random_speed, random_time_shift
 from hark.models import create_model
 from hark.models.frontend import front_end_settings
 
@@ -150,6 +150,24 @@ def test_time_shift_moves_the_signal_and_fills_zeros():
     torch.testing.assert_close(1000 - ones.sum(dim=1), moved_to.abs().float(), rtol=0, atol=0)
     again = random_time_shift(waves, 100, torch.Generator().manual_seed(0))
     torch.testing.assert_close(again, shifted, rtol=0, atol=0)
+
+
+def test_speed_perturbation_scales_pitch_and_keeps_the_centre():
+    rate, length = 8000, 8000
+    t = torch.arange(length) / rate
+    tone = torch.sin(2 * torch.pi * 200.0 * t).repeat(16, 1)
+    generator = torch.Generator().manual_seed(0)
+    factors = 0.8 + 0.4 * torch.rand(16, generator=torch.Generator().manual_seed(0))
+    faster = random_speed(tone, 0.2, generator)
+    peaks = torch.fft.rfft(faster[:, 2000:6000]).abs().argmax(dim=1) * rate / 4000
+    torch.testing.assert_close(peaks, 200.0 * factors, rtol=0, atol=2.5)
+    click = torch.zeros(16, length)
+    click[:, length // 2] = 1.0
+    assert (random_speed(click, 0.2, torch.Generator().manual_seed(1)).argmax(dim=1) - length // 2).abs().max() <= 1
+    slower = random_speed(torch.ones(16, length), 0.2, torch.Generator().manual_seed(0))
+    outside = slower == 0
+    assert (outside.sum(dim=1) > 0).eq(factors > 1.0).all(), "reading past the ends gives silence"
+    torch.testing.assert_close(random_speed(tone, 0.0), tone)
 
 
 def test_spec_augment_masks_only_in_training():

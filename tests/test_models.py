@@ -39,7 +39,7 @@ def test_model_contract_and_every_parameter_learns(name):
     assert not silent, f"parameters without gradient: {silent}"
 
 
-@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64"])
+@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64", "logmel-cnn"])
 def test_each_family_learns_word_tones(name):
     """Shapes and gradients can be right while the wiring is wrong; a few steps on four
     separable "words" must drive the loss down."""
@@ -111,7 +111,7 @@ def test_unknown_model_or_option_names_the_valid_ones():
         create_model("matchboxnet-3x1x64", 12, spec_augment={"freq_mask": 2})
 
 
-@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64"])
+@pytest.mark.parametrize("name", ["m5", "bcresnet-1", "matchboxnet-3x1x64", "logmel-cnn"])
 def test_onnx_export_includes_the_front_end_and_agrees(name, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     model = create_model(name, 12, spec_augment=None)  # None is accepted even by m5
@@ -139,3 +139,19 @@ def test_models_command_lists_every_model_with_its_size(capsys):
     out = capsys.readouterr().out
     assert all(name in out for name in list_models())
     assert "26,915" in out  # m5
+
+
+def test_logmel_cnn_ignores_a_microphones_gain_and_colouring():
+    """Mean normalisation removes what is constant over a clip in each band: a louder or
+    differently coloured recording of the same sound gets the same logits."""
+    torch.manual_seed(0)
+    normalised = create_model("logmel-cnn", 5).eval()
+    plain = create_model("logmel-cnn", 5, mean_normalise=False).eval()
+    plain.load_state_dict(normalised.state_dict())
+    clips = _clips(16000)
+    coloured = 4.0 * torch.from_numpy(np.diff(clips.numpy(), axis=1, prepend=0.0)).float()  # gain and a tilt
+    with torch.no_grad():
+        torch.testing.assert_close(normalised(4.0 * clips), normalised(clips), atol=1e-3, rtol=1e-3)
+        assert not torch.allclose(plain(4.0 * clips), plain(clips), atol=1e-2)
+        tilt_effect = (normalised(coloured) - normalised(clips)).abs().max()
+        assert tilt_effect < 0.5 * (plain(coloured) - plain(clips)).abs().max()

@@ -31,7 +31,7 @@ def _predictors(name: str):
     return Predictor(model, labels, 16000, 16000), StreamingPredictor(model, labels, 16000, 16000)
 
 
-@pytest.mark.parametrize("name", ["bcresnet-1", "matchboxnet-3x1x64"])
+@pytest.mark.parametrize("name", ["bcresnet-1", "matchboxnet-3x1x64", "logmel-cnn"])
 def test_streaming_matches_window_by_window(name):
     plain, streaming = _predictors(name)
     wave = _long_audio(5.0)

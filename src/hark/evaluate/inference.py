@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from hark.data.audio import pad_or_crop, read_audio, resample
+from hark.errors import UsageError
 from hark.schema import NOT_WORDS
 from hark.train.run import load_trained
 
@@ -16,6 +17,8 @@ from hark.train.run import load_trained
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}, but this machine has no CUDA GPU that torch can use (try --device cpu)")
     return torch.device(name)
 
 

@@ -94,6 +94,23 @@ def random_time_shift(
     return torch.gather(waves, 1, source.clamp(0, length - 1)) * inside
 
 
+def random_speed(waves: torch.Tensor, max_change: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Play each clip at a speed factor uniform in [1 - max_change, 1 + max_change] (tempo and
+    pitch together, as Kaldi's speed perturbation of Ko et al. 2015), resampled by linear
+    interpolation about the window's centre so that a centred word stays inside it; samples read
+    from outside the clip are silence. A new speaker's voice differs from the training speakers'
+    mostly in pitch and speaking rate, which is what this varies."""
+    count, length = waves.shape
+    factors = _uniform((count,), 1.0 - max_change, 1.0 + max_change, generator).to(waves.device, waves.dtype)
+    centre = (length - 1) / 2
+    source = centre + (torch.arange(length, device=waves.device, dtype=waves.dtype) - centre) * factors[:, None]
+    inside = (source >= 0) & (source <= length - 1)
+    left = source.floor().long().clamp(0, length - 2)
+    weight = source - left
+    before, after = torch.gather(waves, 1, left), torch.gather(waves, 1, left + 1)
+    return (before + weight * (after - before)) * inside
+
+
 def _band_masks(count: int, masks: int, max_width: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
     """`[count, size]` bool: the union of `masks` bands per row, each of width uniform in
     [0, max_width] at a uniform position (SpecAugment's frequency/time masking)."""

@@ -63,6 +63,8 @@ class AugmentConfig:
     noise_prob: float = field(default=0.0, metadata=valid(FRACTION))
     noise_snr_db: tuple[float, float] = field(default=(0.0, 20.0), metadata=valid(Ordered(Range(-100, 100))))
     time_shift_ms: float = field(default=0.0, metadata=valid(NON_NEGATIVE))
+    # Speed perturbation: the largest relative change of playback speed (0.1: factors 0.9-1.1).
+    speed_change: float = field(default=0.0, metadata=valid(Range(0, 0.5)))
     freq_masks: int = field(default=0, metadata=valid(NON_NEGATIVE))
     freq_mask_width: int = field(default=0, metadata=valid(NON_NEGATIVE))
     time_masks: int = field(default=0, metadata=valid(NON_NEGATIVE))

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from hark.features.augment import NoiseBank, mix_background_noise, random_time_shift
+from hark.features.augment import NoiseBank, mix_background_noise, random_speed, random_time_shift
 from hark.train.config import AugmentConfig
 from hark.train.distributed import Context, sum_tensor
 from hark.train.metrics import accuracy, confusion_matrix, macro_f1
@@ -40,6 +40,8 @@ class Precision:
 
 def augment_batch(waves: torch.Tensor, cfg: AugmentConfig, noise: NoiseBank | None, sample_rate: int) -> torch.Tensor:
     """Waveform augmentation on the batch's device; SpecAugment lives in the model."""
+    if cfg.speed_change > 0:
+        waves = random_speed(waves, cfg.speed_change)
     if cfg.time_shift_ms > 0:
         waves = random_time_shift(waves, int(round(cfg.time_shift_ms * sample_rate / 1000)))
     if cfg.noise_prob > 0 and noise is not None:
