@@ -142,10 +142,10 @@ def dense_rates(repeats: int) -> tuple[float, float]:
     return matmul / 1e9, conv_rate / 1e9
 
 
-def flops_table(steps: int, batch: int = 100, classes: int = 12) -> None:
+def flops_table(steps: int, models: list[str], batch: int = 100, classes: int = 12) -> None:
     rows = {}
     before = dense_rates(steps)
-    for name in list_models():
+    for name in models:
         rate = 8000 if name == "m5" else 16000
         torch.manual_seed(0)
         model = create_model(name, classes, sample_rate=rate).train()
@@ -189,10 +189,11 @@ def main() -> None:
     parser.add_argument("--part", choices=["all", "pipeline", "flops"], default="all")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the project machine's cores)")
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per model (the best counts)")
+    parser.add_argument("--models", nargs="+", default=list_models(), help="default: every registered model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.part != "pipeline":
-        flops_table(args.steps)
+        flops_table(args.steps, args.models)
     if args.part == "flops":
         return
     work = Path(tempfile.mkdtemp(prefix="hark-bench-"))

@@ -1,5 +1,6 @@
-"""A small VGG-style 2-D CNN on log-mel features: dense 3x3 convolutions, which CPUs run near
-their matmul rate (unlike depthwise and sub-spectral layers), so it trains fast where no GPU is.
+"""A small VGG-style 2-D CNN on log-mel features: plain 3x3 convolutions, no depthwise or
+sub-spectral layers, which a CPU runs at nearly three times BC-ResNet-1's FLOP rate
+(`benchmarks/bench_train_throughput.py --part flops`: 26 against 9 GFLOP/s on one thread).
 Each band's mean over the clip is removed before the convolutions (cepstral mean normalisation),
 so that a microphone's or room's colouring, constant over a clip, is not learnt as a cue: it is
 what differs most between the speakers of a small dataset and a new one."""
