@@ -23,7 +23,7 @@ from hark.analysis.analyze import Analysis, AnalysisConfig, analyze
 from hark.analysis.inputs import MIN_CLIPS, RunData
 from hark.errors import HarkError, UsageError
 from hark.fileio import ensure_writable_dir, write_json
-from hark.runfiles import read_json, read_table
+from hark.runfiles import read_json, read_labels, read_table
 
 SCHEMA_HINT = "see `hark schema`"
 ROWS_SHOWN = 3
@@ -108,15 +108,16 @@ def _probabilities(matrix: np.ndarray, path: Path, column: str) -> np.ndarray:
 
 
 def _labels(table: pa.Table, path: Path, labels_file: Path | None) -> list[str]:
+    """The user's --labels FILE when given (it overrides the file's own metadata), else the metadata."""
     if labels_file is not None:
         return read_labels_file(labels_file)
-    metadata = table.schema.metadata or {}
-    if schema.LABELS_METADATA_KEY not in metadata:
+    labels = read_labels(table)
+    if labels is None:
         raise UsageError(
             f"{path}: no class order: store it as Parquet metadata {schema.LABELS_METADATA_KEY.decode()!r}"
             f" (a JSON list) or pass --labels FILE ({SCHEMA_HINT})"
         )
-    return [str(label) for label in json.loads(metadata[schema.LABELS_METADATA_KEY])]
+    return [str(label) for label in labels]
 
 
 def prepare_external(predictions: Path, data: str, out: Path, labels_file: Path | None = None) -> RunData:
