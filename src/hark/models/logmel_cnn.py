@@ -2,8 +2,8 @@
 sub-spectral layers, which a CPU runs at nearly three times BC-ResNet-1's FLOP rate
 (`benchmarks/bench_train_throughput.py --part flops`: 26 against 9 GFLOP/s on one thread).
 Each band's mean over the clip is removed before the convolutions (cepstral mean normalisation),
-so that a microphone's or room's colouring, constant over a clip, is not learnt as a cue: it is
-what differs most between the speakers of a small dataset and a new one."""
+so that a microphone's or room's colouring, constant over a clip, is not learnt as a cue: in a
+small dataset it goes with the speaker, and a new speaker brings another."""
 
 from __future__ import annotations
 
