@@ -83,15 +83,25 @@ def mix_background_noise(
     return waves + gain * noise
 
 
+def _read_at(waves: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """`waves` `[B, T]` read at the positions `source` `[B, T]`, in samples as float32 (exact for
+    whole positions at any clip length, whatever the waves' dtype): a whole position gives its
+    sample exactly, a fractional one a linear interpolation, one outside the clip silence."""
+    length = waves.shape[1]
+    inside = (source >= 0) & (source <= length - 1)
+    left = source.floor().long().clamp(0, length - 1)
+    weight = source - left
+    before, after = torch.gather(waves, 1, left), torch.gather(waves, 1, (left + 1).clamp(max=length - 1))
+    return ((before + weight * (after - before)) * inside).to(waves.dtype)
+
+
 def random_time_shift(
     waves: torch.Tensor, max_shift_samples: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Shift each clip by a uniform integer in [-max, max] samples, filling with zeros."""
     count, length = waves.shape
     shifts = torch.randint(-max_shift_samples, max_shift_samples + 1, (count,), generator=generator).to(waves.device)
-    source = torch.arange(length, device=waves.device) - shifts[:, None]
-    inside = (source >= 0) & (source < length)
-    return torch.gather(waves, 1, source.clamp(0, length - 1)) * inside
+    return _read_at(waves, (torch.arange(length, device=waves.device) - shifts[:, None]).float())
 
 
 def random_speed(waves: torch.Tensor, max_change: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -101,14 +111,11 @@ def random_speed(waves: torch.Tensor, max_change: float, generator: torch.Genera
     from outside the clip are silence. A new speaker's voice differs from the training speakers'
     mostly in pitch and speaking rate, which is what this varies."""
     count, length = waves.shape
-    factors = _uniform((count,), 1.0 - max_change, 1.0 + max_change, generator).to(waves.device, waves.dtype)
+    factors = _uniform((count,), 1.0 - max_change, 1.0 + max_change, generator).to(waves.device)
     centre = (length - 1) / 2
-    source = centre + (torch.arange(length, device=waves.device, dtype=waves.dtype) - centre) * factors[:, None]
-    inside = (source >= 0) & (source <= length - 1)
-    left = source.floor().long().clamp(0, length - 2)
-    weight = source - left
-    before, after = torch.gather(waves, 1, left), torch.gather(waves, 1, left + 1)
-    return (before + weight * (after - before)) * inside
+    return _read_at(
+        waves, centre + (torch.arange(length, device=waves.device, dtype=torch.float32) - centre) * factors[:, None]
+    )
 
 
 def _band_masks(count: int, masks: int, max_width: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
