@@ -13,7 +13,11 @@ Then, for every registered model, the achieved training FLOP/s (FLOP counted by
 a dense convolution on the same threads in the same run (measured before and after the models,
 the better kept, since the machine is shared), and each model's rate against MatchboxNet's.
 
-    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2] [--part all|pipeline|flops]
+`--part norm`: BC-ResNet training steps with the CPU's layout-keeping SubSpectralNorm against
+its reference form (reshape to channel x band, BatchNorm2d, reshape back), alternating in one
+process so that both see the same machine.
+
+    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2] [--part all|pipeline|flops|norm]
         [--threads 2] [--steps 4]
 """
 
@@ -36,6 +40,7 @@ from hark.data.cache import load_split
 from hark.data.datasets import load_dataset
 from hark.models import create_model, list_models
 from hark.models.flops import training_flops
+from hark.models.subspectral import SubSpectralNorm
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.distributed import Context
 from hark.train.loop import Precision, train_epoch
@@ -142,22 +147,28 @@ def dense_rates(repeats: int) -> tuple[float, float]:
     return matmul / 1e9, conv_rate / 1e9
 
 
+def sgd_step(name: str, rate: int, batch: int, classes: int):
+    """A fresh model and a closure that runs one SGD training step on a fixed random batch."""
+    torch.manual_seed(0)
+    model = create_model(name, classes, sample_rate=rate).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    waves, labels = 0.1 * torch.randn(batch, rate), torch.arange(batch) % classes
+
+    def step():
+        loss = F.cross_entropy(model(waves), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return model, step
+
+
 def flops_table(steps: int, models: list[str], batch: int = 100, classes: int = 12) -> None:
     rows = {}
     before = dense_rates(steps)
     for name in models:
         rate = 8000 if name == "m5" else 16000
-        torch.manual_seed(0)
-        model = create_model(name, classes, sample_rate=rate).train()
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        waves, labels = 0.1 * torch.randn(batch, rate), torch.arange(batch) % classes
-
-        def step(model=model, optimizer=optimizer, waves=waves, labels=labels):
-            loss = F.cross_entropy(model(waves), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
+        model, step = sgd_step(name, rate, batch, classes)
         flops = training_flops(model, rate, classes)
         seconds = best_seconds(step, steps) / batch
         rows[name] = (flops, 1 / seconds, flops / seconds / 1e9)
@@ -181,17 +192,38 @@ def flops_table(steps: int, models: list[str], batch: int = 100, classes: int = 
     print("goal: every BC-ResNet at >= 0.60x MatchboxNet's FLOP/s")
 
 
+def norm_table(steps: int, models: list[str], batch: int = 100, classes: int = 12) -> None:
+    fast_form = SubSpectralNorm._channels_last_batch_norm
+    print(f"training step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps} per form")
+    print(f"{'model':<16}{'reference clips/s':>19}{'layout-keeping':>16}{'speed-up':>10}")
+    for name in models:
+        _, step = sgd_step(name, 16000, batch, classes)
+        best = {"reference": float("inf"), "layout-keeping": float("inf")}
+        try:
+            for _ in range(steps):
+                for form, method in (("reference", SubSpectralNorm._reference), ("layout-keeping", fast_form)):
+                    SubSpectralNorm._channels_last_batch_norm = method
+                    best[form] = min(best[form], best_seconds(step, 1))
+        finally:
+            SubSpectralNorm._channels_last_batch_norm = fast_form
+        reference, fast = batch / best["reference"], batch / best["layout-keeping"]
+        print(f"{name:<16}{reference:>19.0f}{fast:>16.0f}{fast / reference:>9.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speakers", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per pipeline (the best one counts)")
     parser.add_argument("--data", type=Path, help="an existing dataset instead of a synthetic one")
-    parser.add_argument("--part", choices=["all", "pipeline", "flops"], default="all")
+    parser.add_argument("--part", choices=["all", "pipeline", "flops", "norm"], default="all")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the project machine's cores)")
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per model (the best counts)")
     parser.add_argument("--models", nargs="+", default=list_models(), help="default: every registered model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.part == "norm":
+        norm_table(args.steps, [m for m in args.models if m.startswith("bcresnet")])
+        return
     if args.part != "pipeline":
         flops_table(args.steps, args.models)
     if args.part == "flops":

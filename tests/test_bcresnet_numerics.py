@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from hark.models import create_model
 from hark.models.bcresnet import SUB_BANDS, BCResBlock
+from hark.models.subspectral import SubSpectralNorm
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -69,8 +70,37 @@ def test_block_matches_the_reference(in_channels, out_channels, stride, training
     (fast * weights).sum().backward()
     (ref * weights).sum().backward()
     torch.testing.assert_close(fast_in.grad, ref_in.grad, rtol=1e-4, atol=1e-5)
+    for (name, a), (_, b) in zip(block.named_parameters(), reference.named_parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-4, msg=name)
     for (name, a), (_, b) in zip(block.named_buffers(), reference.named_buffers(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_sub_spectral_norm_matches_one_batch_norm_over_channel_and_band(offset):
+    """The CPU training path (statistics from sums of x and x^2 on the channels-last layout)
+    against the reference BatchNorm2d over channel x band, also for activations whose mean
+    is 50 standard deviations from zero."""
+    torch.manual_seed(0)
+    fast = SubSpectralNorm(6, SUB_BANDS)
+    fast.norm.weight.data.uniform_(0.5, 1.5)
+    fast.norm.bias.data.uniform_(-0.5, 0.5)
+    reference = copy.deepcopy(fast)
+    x = torch.randn(8, 6, 20, 17) + offset
+    fast_in = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref_in = x.clone().requires_grad_()
+    out = fast(fast_in)
+    ref = reference.norm(ref_in.reshape(8, 6 * SUB_BANDS, 4, 17)).reshape(8, 6, 20, 17)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+    weights = torch.randn_like(ref)
+    (out * weights).sum().backward()
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(fast_in.grad, ref_in.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast.norm.weight.grad, reference.norm.weight.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast.norm.bias.grad, reference.norm.bias.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast.norm.running_var, reference.norm.running_var, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast.norm.running_mean, reference.norm.running_mean, rtol=1e-5, atol=1e-5)
 
 
 def test_whole_model_is_layout_independent():

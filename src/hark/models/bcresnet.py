@@ -11,6 +11,7 @@ from torch import nn
 
 from hark.models.frontend import log_mel_front_end
 from hark.models.registry import register_model
+from hark.models.subspectral import SubSpectralNorm
 
 N_MELS = 40
 SUB_BANDS = 5
@@ -18,31 +19,6 @@ STAGE_BLOCKS = (2, 2, 4, 4)
 STAGE_DILATIONS = (1, 2, 4, 8)
 STAGE_FREQ_STRIDES = (1, 2, 2, 1)
 STAGE_WIDTHS = (8, 12, 16, 20)  # times the width multiplier; the stem has 16 and the last 1x1 conv 32
-
-
-class SubSpectralNorm(nn.Module):
-    """Batch norm with separate statistics for each of `sub_bands` frequency bands."""
-
-    def __init__(self, channels: int, sub_bands: int = SUB_BANDS):
-        super().__init__()
-        self.sub_bands = sub_bands
-        self.norm = nn.BatchNorm2d(channels * sub_bands)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, freq, time = x.shape
-        norm = self.norm
-        if self.training or not norm.track_running_stats:
-            bands = norm(x.reshape(batch, channels * self.sub_bands, freq // self.sub_bands, time))
-            return bands.reshape(batch, channels, freq, time)
-        # With running statistics the norm is an affine map per (channel, frequency): applied as
-        # such it keeps a channels-last input channels-last, where the reshape above copies it
-        # into NCHW and back (a quarter of a BC-ResNet step's time in the profile).
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        shift = norm.bias - norm.running_mean * scale
-        per_band = freq // self.sub_bands
-        scale = scale.view(channels, self.sub_bands, 1).expand(-1, -1, per_band).reshape(1, channels, freq, 1)
-        shift = shift.view(channels, self.sub_bands, 1).expand(-1, -1, per_band).reshape(1, channels, freq, 1)
-        return torch.addcmul(shift, x, scale)
 
 
 class BCResBlock(nn.Module):
@@ -69,7 +45,7 @@ class BCResBlock(nn.Module):
                 groups=out_channels,
                 bias=False,
             ),
-            SubSpectralNorm(out_channels),
+            SubSpectralNorm(out_channels, SUB_BANDS),
         ]
         self.frequency_path = nn.Sequential(*frequency_path)
         self.temporal_path = nn.Sequential(
