@@ -207,3 +207,31 @@ def test_fix_suggested_with_nothing_to_suggest_is_a_clear_error(analysed_run, ca
     (analysis / "findings.json").write_text("[]")
     assert main(["fix", str(analysed_run["run"]), "--suggested"]) == 1
     assert "suggests no fix" in capsys.readouterr().err
+
+
+def test_per_class_f1_and_modes_average_over_every_seed(tmp_path):
+    """With several seeds a side, a word's F1 is each side's mean over its seeds (with their
+    spread), and a failure mode's share fixed counts every B seed, not just the first."""
+    from hark.analysis.inputs import RunData
+    from hark.schema import ANALYSIS_DIR, FINDINGS_FILE
+
+    truth = ["x", "x", "y", "y"]
+    frame = pd.DataFrame({"path": ["0", "1", "2", "3"], "split": "test", "label": truth})
+    wrong = frame.assign(pred=["y", "x", "y", "y"])  # clip 0 heard as y
+    right = frame.assign(pred=truth)
+    (tmp_path / "a0" / ANALYSIS_DIR).mkdir(parents=True)
+    (tmp_path / "a0" / ANALYSIS_DIR / FINDINGS_FILE).write_text(
+        json.dumps([{"title": "x heard as y", "size": 1, "clips": ["0"]}])
+    )
+
+    def run(frame, name):
+        return RunData(tmp_path / name, {}, ["x", "y"], frame, None, None, {}, None)
+
+    comparison = compare_sides([run(wrong, "a0"), run(wrong, "a1")], [run(wrong, "b0"), run(right, "b1")])
+    per_class = comparison.per_class.set_index("label")
+    f1_x_wrong = 2 * 1 / (2 + 1)  # one of two x clips heard right, nothing else said x
+    assert per_class.loc["x", "f1_a"] == pytest.approx(f1_x_wrong)
+    assert per_class.loc["x", "f1_b"] == pytest.approx((f1_x_wrong + 1.0) / 2)
+    assert per_class.loc["x", "seed_sd"] == pytest.approx(np.std([f1_x_wrong, 1.0], ddof=1))
+    mode = comparison.modes.iloc[0]
+    assert mode["in_b"] == 1 and mode["share_fixed"] == pytest.approx(0.5)

@@ -31,12 +31,19 @@ def test_measuring_leaves_model_optimizer_and_rng_untouched(tables):
     torch.manual_seed(0)
     model = build_model(preset("cpu"), len(dataset.labels))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model(torch.zeros(2, 8000)).sum().backward()
+    optimizer.step()  # a run resumed mid-way: the optimiser has state that must stay as it is
+    model.zero_grad()
+    state = {id(p): {k: v.clone() for k, v in s.items()} for p, s in optimizer.state.items()}
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
     seconds, clips = measure_epoch_seconds(model, optimizer, train, val, 8, lambda w: w + 0.01 * torch.randn_like(w))
     assert seconds > 0 and clips == 16
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert not optimizer.state and torch.equal(torch.get_rng_state(), rng)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert len(optimizer.state) == len(state)
+    for p, s in optimizer.state.items():
+        assert all(torch.equal(state[id(p)][k], v) for k, v in s.items())
 
 
 def test_line_only_for_runs_worth_estimating(tables):
@@ -46,6 +53,9 @@ def test_line_only_for_runs_worth_estimating(tables):
     assert estimate_line(model, optimizer, train, val, len(train), 2, lambda w: w) is None
     line = estimate_line(model, optimizer, train, val, 4, 40, lambda w: w)
     assert line.startswith("no GPU: this recipe will take about") and "40 epochs" in line and "--preset cpu" in line
+    assert "--preset cpu" not in estimate_line(
+        model, optimizer, train, val, 4, 40, lambda w: w, suggest_cpu_preset=False
+    )
 
 
 def test_cpu_run_prints_the_estimate_first(tables, tmp_path):
@@ -58,3 +68,16 @@ def test_cpu_run_prints_the_estimate_first(tables, tmp_path):
     epochs = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
     estimate = [i for i, line in enumerate(lines) if line.startswith("no GPU:")]
     assert len(estimate) == 1 and estimate[0] < epochs[0]
+    assert "--preset cpu" in lines[estimate[0]]
+
+
+def test_a_run_of_the_cpu_recipe_is_not_pointed_to_it(tables, tmp_path):
+    dataset, _, _ = tables
+    config = preset("cpu")
+    config.data.source = str(dataset.root)
+    config.data.sample_rate = config.data.num_samples = 8000
+    config.run.epochs, config.run.batch_size, config.run.workers, config.run.device = 3, 4, 1, "cpu"
+    lines = []
+    train_run(config, tmp_path / "run", report=lines.append)
+    estimate = [line for line in lines if line.startswith("no GPU:")]
+    assert len(estimate) == 1 and "--preset cpu" not in estimate[0]

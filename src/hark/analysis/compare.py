@@ -45,7 +45,7 @@ class Comparison:
     a: SideRates
     b: SideRates
     tests: pd.DataFrame  # measure, a, b, delta, low, high, p_value, verdict
-    per_class: pd.DataFrame  # label, f1_a, f1_b, delta
+    per_class: pd.DataFrame  # label, f1_a, f1_b, delta, seed_sd (means over each side's seeds)
     modes: pd.DataFrame  # title, size, in_b, fixed_in_b, share_fixed
     verdict: str
     notes: list[str] = field(default_factory=list)
@@ -177,35 +177,50 @@ def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
     }
 
 
-def _per_class(clips: pd.DataFrame) -> pd.DataFrame:
+def _per_class(clips: pd.DataFrame, count: int) -> pd.DataFrame:
+    """Each word's F1 on clean clips, the mean over each side's seeds, with the larger of the two
+    sides' seed-to-seed standard deviations (NaN for one seed a side)."""
     clean = clips[~clips["is_cutoff"]]
     rows = []
     for label in sorted(clean["truth"].unique()):
+        truth = clean["truth"] == label
         scores = {}
         for side in "ab":
-            truth, pred = clean["truth"] == label, clean[f"pred_{side}0"] == label
-            hits = float((truth & pred).sum())
-            scores[side] = 2 * hits / max(float(truth.sum() + pred.sum()), 1.0)
-        rows.append({"label": label, "f1_a": scores["a"], "f1_b": scores["b"], "delta": scores["b"] - scores["a"]})
-    return pd.DataFrame(rows, columns=["label", "f1_a", "f1_b", "delta"]).sort_values("delta").reset_index(drop=True)
+            per_seed = []
+            for k in range(count):
+                pred = clean[f"pred_{side}{k}"] == label
+                per_seed.append(2 * float((truth & pred).sum()) / max(float(truth.sum() + pred.sum()), 1.0))
+            scores[side] = per_seed
+        spread = max(np.std(scores["a"], ddof=1), np.std(scores["b"], ddof=1)) if count > 1 else np.nan
+        f1_a, f1_b = float(np.mean(scores["a"])), float(np.mean(scores["b"]))
+        rows.append({"label": label, "f1_a": f1_a, "f1_b": f1_b, "delta": f1_b - f1_a, "seed_sd": spread})
+    columns = ["label", "f1_a", "f1_b", "delta", "seed_sd"]
+    return pd.DataFrame(rows, columns=columns).sort_values("delta").reset_index(drop=True)
 
 
-def _modes_in_b(findings_path: Path, clips: pd.DataFrame) -> pd.DataFrame:
+def _modes_in_b(findings_path: Path, clips: pd.DataFrame, count: int) -> pd.DataFrame:
+    """For each of A's failure modes, how many of its clips B handles, averaged over B's seeds."""
     columns = ["title", "size", "in_b", "fixed_in_b", "share_fixed"]
     if not findings_path.exists():
         return pd.DataFrame(columns=columns)
     # A cut-off clip that B rejects is handled, as much as one B hears right.
-    handled = (clips["pred_b0"] == clips["truth"]) | (clips["is_cutoff"] & (clips["pred_b0"] == CUTOFF_LABEL))
-    right_b = pd.Series(handled.to_numpy(), index=clips[PATH])
+    handled = np.mean(
+        [
+            (clips[f"pred_b{k}"] == clips["truth"]) | (clips["is_cutoff"] & (clips[f"pred_b{k}"] == CUTOFF_LABEL))
+            for k in range(count)
+        ],
+        axis=0,
+    )
+    handled_share = pd.Series(handled, index=clips[PATH])
     rows = []
     for finding in read_findings(findings_path):
-        present = right_b[right_b.index.isin(finding["clips"])]
+        present = handled_share[handled_share.index.isin(finding["clips"])]
         rows.append(
             {
                 "title": finding["title"],
                 "size": finding["size"],
                 "in_b": len(present),
-                "fixed_in_b": int(present.sum()),
+                "fixed_in_b": round(float(present.sum()), 1),
                 "share_fixed": present.mean() if len(present) else float("nan"),
             }
         )
@@ -281,8 +296,8 @@ def compare_sides(runs_a: list, runs_b: list) -> Comparison:
         )
     tests = pd.DataFrame(tests)
     verdict, notes = _summary(tests, a, b)
-    modes = _modes_in_b(runs_a[0].run_dir / ANALYSIS_DIR / FINDINGS_FILE, clips)
-    return Comparison(split, clips, a, b, tests, _per_class(clips), modes, verdict, notes)
+    modes = _modes_in_b(runs_a[0].run_dir / ANALYSIS_DIR / FINDINGS_FILE, clips, count)
+    return Comparison(split, clips, a, b, tests, _per_class(clips, count), modes, verdict, notes)
 
 
 def _rates_table(comparison: Comparison) -> pd.DataFrame:
@@ -317,14 +332,27 @@ def format_comparison(comparison: Comparison, name_a: str, name_b: str, classes:
     ]
     if len(comparison.per_class):
         lines += [
-            f"per-class F1 on clean {comparison.split} clips (largest drops first):",
-            comparison.per_class.head(classes).to_string(index=False, float_format="{:.3f}".format),
+            f"per-class F1 on clean {comparison.split} clips{_seeds_note(comparison)} (largest drops first):",
+            _per_class_shown(comparison).head(classes).to_string(index=False, float_format="{:.3f}".format),
             "",
         ]
     if len(comparison.modes):
         lines += ["failure modes of A in B:", comparison.modes.to_string(index=False, float_format="{:.2f}".format), ""]
     lines += ["Verdict:", comparison.verdict, *comparison.notes]
     return "\n".join(lines)
+
+
+def _seeds(comparison: Comparison) -> int:
+    return len(comparison.a.clean_accuracy)
+
+
+def _seeds_note(comparison: Comparison) -> str:
+    return f", means over {_seeds(comparison)} seeds a side" if _seeds(comparison) > 1 else ""
+
+
+def _per_class_shown(comparison: Comparison) -> pd.DataFrame:
+    """The per-class table as shown: the seed spread column only where there is a spread."""
+    return comparison.per_class.drop(columns="seed_sd") if _seeds(comparison) == 1 else comparison.per_class
 
 
 def comparison_html(comparison: Comparison, name_a: str, name_b: str) -> str:
@@ -337,12 +365,18 @@ def comparison_html(comparison: Comparison, name_a: str, name_b: str) -> str:
         ),
         ("Rates", table_html(_rates_table(comparison))),
         ("Paired tests", table_html(comparison.tests, "{:.4f}")),
-        (f"Per-class F1 ({comparison.split}, clean clips)", table_html(comparison.per_class)),
+        (
+            f"Per-class F1 ({comparison.split}, clean clips{_seeds_note(comparison)})",
+            table_html(_per_class_shown(comparison)),
+        ),
         (
             "Failure modes of A in B",
             table_html(comparison.modes) if len(comparison.modes) else "<p>A has no findings.json.</p>",
         ),
-        ("Clips whose prediction changed", table_html(changed.head(500))),
+        (
+            "Clips whose prediction changed" + (" (first seed of each side)" if _seeds(comparison) > 1 else ""),
+            table_html(changed.head(500)),
+        ),
     ]
     title = f"hark compare: {name_a} vs {name_b}"
     body = "".join(f"<h2>{escape(t)}</h2>{html}" for t, html in sections)

@@ -8,7 +8,6 @@ so a run with the estimate trains exactly as one without."""
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import time
 from collections.abc import Callable
@@ -43,10 +42,10 @@ def measure_epoch_seconds(
     """(seconds per epoch, clips timed): training steps on `train`'s first batches plus one
     validation batch, scaled to the tables' sizes."""
     rng = torch.get_rng_state()
-    trial = copy.deepcopy(model).train()
-    accepted = inspect.signature(type(optimizer)).parameters  # `defaults` also holds internal flags
-    options = {k: v for k, v in optimizer.defaults.items() if k in accepted}
-    trial_optimizer = type(optimizer)(trial.parameters(), **options)
+    # One deepcopy of both, so that the copied optimiser (state included) holds the copied
+    # model's parameters.
+    trial, trial_optimizer = copy.deepcopy((model, optimizer))
+    trial.train()
     size = min(batch_size, len(train))
     batches = [(np.arange(i * size, (i + 1) * size) % len(train), size) for i in range(1 + TIMED_STEPS)]
     device = next(trial.parameters()).device
@@ -82,14 +81,17 @@ def estimate_line(
     batch_size: int,
     epochs_left: int,
     augment: Callable[[torch.Tensor], torch.Tensor],
+    suggest_cpu_preset: bool = True,
 ) -> str | None:
-    """The line `hark train` prints before a CPU run, or None for a run too short to need one."""
+    """The line `hark train` prints before a CPU run, or None for a run too short to need one;
+    it points to `--preset cpu` when `suggest_cpu_preset` (not for a run of that recipe's model)."""
     if epochs_left * math.ceil(len(train) / max(batch_size, 1)) < MIN_STEPS:
         return None
     per_epoch, timed = measure_epoch_seconds(model, optimizer, train, val, batch_size, augment)
     threads = torch.get_num_threads()
-    return (
+    line = (
         f"no GPU: this recipe will take about {_format(per_epoch * epochs_left)} on the CPU "
         f"({epochs_left} epochs of {_format(per_epoch)}, timed on {timed} clips at "
-        f"{threads} thread{'' if threads == 1 else 's'}); `--preset cpu` is a recipe sized for CPU budgets"
+        f"{threads} thread{'' if threads == 1 else 's'})"
     )
+    return line + "; `--preset cpu` is a recipe sized for CPU budgets" if suggest_cpu_preset else line
