@@ -110,7 +110,7 @@ def speech_commands_detectors(out: Path) -> None:
     for version, folder in (("v0.02", "sc-faulted"), ("v0.01", "sc1-faulted")):
         data = build_speech_commands(SHARED / f"speech_commands_mini_{version}", out / folder, noise_dir=noise)
         truth = pd.read_csv(out / folder / "truth.csv")
-        frame, _ = detect_clips(data, truth["path"].tolist(), DetectorConfig(sample_rate=16000), progress=False)
+        frame, _, _ = detect_clips(data, truth["path"].tolist(), DetectorConfig(sample_rate=16000), progress=False)
         frame.insert(0, "path", truth["path"])
         detector_table(
             f"Speech Commands mini {version} (detectors only)",

@@ -22,7 +22,7 @@ def clean(shared_data):
 
 def _detect(tmp_path, wave, name="clip.wav"):
     write_wav(tmp_path / name, wave)
-    frame, problems = detect_clips(tmp_path, [name], progress=False)
+    frame, problems, _ = detect_clips(tmp_path, [name], progress=False)
     assert not problems
     return frame.iloc[0]
 
@@ -77,7 +77,7 @@ def test_real_clips_are_mostly_unflagged(shared_data):
     paths = sorted(
         p.relative_to(root).as_posix() for p in root.glob("*/*.wav") if p.parent.name != "_background_noise_"
     )
-    frame, problems = detect_clips(root, paths, progress=False)
+    frame, problems, _ = detect_clips(root, paths, progress=False)
     assert not problems and len(frame) == 350
     limits = {
         "cutoff": 0.15,
@@ -95,6 +95,6 @@ def test_real_clips_are_mostly_unflagged(shared_data):
 def test_unreadable_clip_is_reported_not_fatal(tmp_path, clean):
     write_wav(tmp_path / "good.wav", clean)
     (tmp_path / "bad.wav").write_bytes(b"RIFF not really")
-    frame, problems = detect_clips(tmp_path, ["good.wav", "bad.wav"], progress=False)
+    frame, problems, _ = detect_clips(tmp_path, ["good.wav", "bad.wav"], progress=False)
     assert len(frame) == 2 and len(problems) == 1 and "bad.wav" in problems[0]
     assert not frame.loc[1, "flag_cutoff"] and np.isnan(frame.loc[1, "score_cutoff"])

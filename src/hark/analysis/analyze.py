@@ -12,7 +12,6 @@ import pandas as pd
 from hark.analysis.confusions import confusable_pairs
 from hark.analysis.detectors import DetectorConfig, detect_clips
 from hark.analysis.duplicates import (
-    content_hashes,
     exact_duplicate_groups,
     near_duplicate_pairs,
     neighbour_structure,
@@ -92,7 +91,7 @@ def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig(), run:
         root = Path(run.source)
     paths = clips[PATH].tolist()
     detector_config = replace(config.detectors, sample_rate=run.sample_rate)
-    detected, problems = detect_clips(root, paths, detector_config, config.progress)
+    detected, problems, hashes = detect_clips(root, paths, detector_config, config.progress)
     clips = pd.concat([clips, detected], axis=1)
 
     reduced = reduce_embeddings(run.embeddings, seed=config.label_errors.seed)
@@ -118,7 +117,6 @@ def analyze(run_dir: str | Path, config: AnalysisConfig = AnalysisConfig(), run:
 
     modes, cluster = find_failure_modes(clips, reduced, clips[ERROR].to_numpy(), defining, config.failure_modes)
     clips[CLUSTER] = cluster
-    hashes = content_hashes(root, paths, config.progress)
     analysis = Analysis(
         run=run,
         clips=clips,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hark.data.audio import load_clip
+from hark.data.audio import content_hash, load_clip, load_native, pad_or_crop, resample
 from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction, true_runs
 from hark.errors import AudioError
 from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, WINDOW_MARK, detector_columns, window_of
@@ -208,21 +208,30 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
 
 def detect_clips(
     root, paths: list[str], config: DetectorConfig = DetectorConfig(), progress: bool = True
-) -> tuple[pd.DataFrame, list[str]]:
-    """Detector columns for every clip (one row per path, in order) and the clips that could not
-    be read; an unreadable clip gets NaN scores and no flags instead of stopping the analysis."""
-    rows, problems = [], []
+) -> tuple[pd.DataFrame, list[str], list[str | None]]:
+    """Detector columns for every clip (one row per path, in order), the clips that could not be
+    read, and each clip's content hash (`hark check`'s, so that both commands name the same
+    duplicates), from one decode per clip. An unreadable clip gets NaN scores, no flags and no
+    hash instead of stopping the analysis."""
+    rows, problems, hashes = [], [], []
     empty = {c: (False if c.startswith(FLAG_PREFIX) else np.nan) for c in detector_columns()}
     for path in tqdm(paths, desc="audio detectors", unit="clip", disable=not progress):
         # `path#N` windows are 1 s cuts of longer files; whole files and bounded `#N-M` windows
         # are judged at their own length.
         unbounded_window = WINDOW_MARK in path and window_of(path)[2] is None
-        length = int(config.expected_length_s * config.sample_rate) if unbounded_window else None
         try:
-            wave = load_clip(root, path, config.sample_rate, length)
+            native, rate = load_native(root, path)
+            if unbounded_window and config.expected_length_s != 1.0:  # the hash keeps its 1 s
+                wave = load_clip(root, path, config.sample_rate, int(config.expected_length_s * config.sample_rate))
+            else:
+                wave = resample(native, rate, config.sample_rate)
+                if unbounded_window:
+                    wave = pad_or_crop(wave, config.sample_rate)
         except AudioError as err:
             problems.append(str(err))
             rows.append(empty)
+            hashes.append(None)
             continue
+        hashes.append(content_hash(native))
         rows.append(detect_wave(wave, config))
-    return pd.DataFrame(rows, columns=detector_columns()), problems
+    return pd.DataFrame(rows, columns=detector_columns()), problems, hashes

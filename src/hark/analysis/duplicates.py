@@ -3,28 +3,12 @@ duplicates across splits are leakage that inflates test scores."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
-from tqdm import tqdm
 
 from hark import schema
-from hark.data.audio import clip_content_hash
-from hark.errors import AudioError
-
-
-def content_hashes(root: Path, paths: list[str], progress: bool = True) -> list[str | None]:
-    """`hark check`'s content hash of every clip (None for one that does not decode), so that
-    both commands name the same recordings as duplicates."""
-    hashes = []
-    for path in tqdm(paths, desc="content hashes", unit="clip", disable=not progress):
-        try:
-            hashes.append(clip_content_hash(root, path))
-        except AudioError:
-            hashes.append(None)
-    return hashes
 
 
 def exact_duplicate_groups(clips: pd.DataFrame, hashes: list[str | None]) -> list[dict]:

@@ -161,14 +161,19 @@ def content_hash(wave: np.ndarray) -> str:
     return hashlib.blake2b(samples.tobytes(), digest_size=12).hexdigest()
 
 
-def clip_content_hash(root: str | Path, path: str) -> str:
-    """`content_hash` of the clip `path` at its file's own rate (a `#N` window: its 1 s; `#N-M`: those samples)."""
+def load_native(root: str | Path, path: str) -> tuple[np.ndarray, int]:
+    """The clip `path` at its file's own rate, and that rate: a whole file, a bounded `#N-M`
+    window's samples, or an unbounded `#N` window's 1 s (as the model hears it)."""
     file, _, end = window_of(path)
     if WINDOW_MARK not in path:
-        return content_hash(read_audio(Path(root) / file)[0])
+        return read_audio(Path(root) / file)
     _, rate = audio_info(Path(root) / file)
-    # A bounded window is the recording it names; an unbounded one is 1 s, as the model hears it.
-    return content_hash(load_clip(root, path, rate, None if end is not None else rate))
+    return load_clip(root, path, rate, None if end is not None else rate), rate
+
+
+def clip_content_hash(root: str | Path, path: str) -> str:
+    """`content_hash` of the clip `path` at its file's own rate (see `load_native`)."""
+    return content_hash(load_native(root, path)[0])
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:
