@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hark.analysis.failure_modes import FailureMode
+from hark.evaluate.predictions import describe_table, vector_column
 from hark.fileio import atomic_write, write_json
 from hark.runfiles import read_json
-from hark.schema import (
-    CLIP_COLUMNS,
-    DATA_ROOT_METADATA_KEY,
-    ERROR_DEFINED_BY_METADATA_KEY,
-    LABELS_METADATA_KEY,
-    OOF_PROBS,
-    PATH,
-    SCHEMA_METADATA_KEY,
-    SCHEMA_VERSION,
-)
+from hark.schema import CLIP_COLUMNS, ERROR_DEFINED_BY_METADATA_KEY, OOF_PROBS, PATH
 
 
 def build_findings(modes: list[FailureMode], clips: pd.DataFrame) -> list[dict]:
@@ -50,17 +41,9 @@ def clips_table(clips: pd.DataFrame, labels: list[str], root: Path | str, defini
     class order, the data root and the prediction column that defines `error`."""
     plain = clips[[c for c in CLIP_COLUMNS if c != OOF_PROBS]]
     table = pa.Table.from_pandas(plain, preserve_index=False)
-    probs = np.stack(clips[OOF_PROBS].to_numpy()).astype(np.float32)
-    column = pa.FixedSizeListArray.from_arrays(pa.array(probs.ravel()), probs.shape[1])
-    table = table.add_column(CLIP_COLUMNS.index(OOF_PROBS), OOF_PROBS, column)
-    metadata = {
-        **(table.schema.metadata or {}),
-        LABELS_METADATA_KEY: json.dumps(list(labels)).encode(),
-        DATA_ROOT_METADATA_KEY: str(root).encode(),
-        SCHEMA_METADATA_KEY: str(SCHEMA_VERSION).encode(),
-        ERROR_DEFINED_BY_METADATA_KEY: defining.encode(),
-    }
-    return table.replace_schema_metadata(metadata)
+    probs = vector_column(np.stack(clips[OOF_PROBS].to_numpy()))
+    table = describe_table(table.add_column(CLIP_COLUMNS.index(OOF_PROBS), OOF_PROBS, probs), labels, root)
+    return table.replace_schema_metadata({**table.schema.metadata, ERROR_DEFINED_BY_METADATA_KEY: defining.encode()})
 
 
 def write_clips(clips: pd.DataFrame, path: Path, labels: list[str], root: Path | str, defining: str) -> None:
