@@ -58,7 +58,7 @@ def default() -> TrainConfig:
 
 def cpu() -> TrainConfig:
     """A recipe for a CPU budget: `logmel-cnn` (a 95k-parameter 2-D CNN for 10 words with per-band
-    mean normalisation, which a CPU trains at nearly three times BC-ResNet-1's FLOP rate), AdamW 3e-3
+    mean normalisation, which a CPU trains at nearly three times BC-ResNet-1's FLOP rate), AdamW 6e-3
     with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40 epochs, batch 64 (more steps
     per epoch on small data), speed perturbation of +-10% (new speakers differ in pitch and
     rate), noise on half the clips at 10-30 dB, +-100 ms shift, two 5-band and two 10-frame
@@ -68,7 +68,7 @@ def cpu() -> TrainConfig:
         data=DataConfig(sample_rate=16000, num_samples=16000),
         model=ModelConfig(name="logmel-cnn"),
         optim=OptimConfig(
-            optimizer="adamw", lr=3e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2, min_lr=0.0
+            optimizer="adamw", lr=6e-3, weight_decay=1e-2, schedule="cosine", warmup_epochs=2, min_lr=0.0
         ),
         augment=AugmentConfig(
             noise_prob=0.5,
