@@ -7,6 +7,7 @@ import os
 import re
 import stat
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,19 +90,45 @@ def _check_complete(path: str | Path, header) -> None:
         )
 
 
+def _decode(path: str | Path, handle: sf.SoundFile, start: int, frames: int) -> np.ndarray:
+    _check_complete(path, handle)
+    if start:
+        handle.seek(start)
+    return handle.read(frames, dtype="float32", always_2d=True)
+
+
+def _mono(path: str | Path, data: np.ndarray) -> np.ndarray:
+    if not np.isfinite(data).all():
+        raise NonFiniteAudio(path)
+    return data.mean(axis=1)
+
+
 def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[np.ndarray, int]:
     """Decode `path` to mono float32 in [-1, 1] at its own rate (channels are averaged)."""
     with _reading(path, "cannot decode audio"), sf.SoundFile(os.fspath(path)) as handle:
-        _check_complete(path, handle)
-        if start:
-            handle.seek(start)
-        data = handle.read(frames, dtype="float32", always_2d=True)
+        data = _decode(path, handle, start, frames)
         rate = handle.samplerate
     if data.shape[0] == 0:
         raise AudioError(path, "no audio frames")
-    if not np.isfinite(data).all():
-        raise NonFiniteAudio(path)
-    return data.mean(axis=1), int(rate)
+    return _mono(path, data), int(rate)
+
+
+@dataclass(frozen=True)
+class AudioHeader:
+    frames: int
+    samplerate: int
+    channels: int
+    subtype: str  # libsndfile's name, e.g. PCM_16
+    subtype_info: str  # its description, e.g. "Signed 16 bit PCM"
+
+
+def read_audio_and_header(path: str | Path) -> tuple[np.ndarray, AudioHeader]:
+    """The whole file decoded as `read_audio` does, and its header, from one open (`hark check`
+    judges both). A header that counts no frames gives an empty wave, not an error."""
+    with _reading(path, "cannot decode audio"), sf.SoundFile(os.fspath(path)) as handle:
+        data = _decode(path, handle, 0, -1)
+        header = AudioHeader(handle.frames, handle.samplerate, handle.channels, handle.subtype, handle.subtype_info)
+    return _mono(path, data), header
 
 
 def audio_info(path: str | Path) -> tuple[int, int]:
@@ -111,15 +138,6 @@ def audio_info(path: str | Path) -> tuple[int, int]:
     with _reading(path, "unreadable audio header"), sf.SoundFile(path) as handle:
         _check_complete(path, handle)
         return int(handle.frames), int(handle.samplerate)
-
-
-def audio_header(path: str | Path):
-    """`sf.info` (frames, rate, channels, subtype), with the errors of `audio_info`."""
-    path = os.fspath(path)
-    with _reading(path, "unreadable audio header"):
-        info = sf.info(path)
-        _check_complete(path, info)
-    return info
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

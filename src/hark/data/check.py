@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hark.data.audio import NonFiniteAudio, TruncatedAudio, audio_header, content_hash, load_clip, read_audio
+from hark.data.audio import NonFiniteAudio, TruncatedAudio, content_hash, load_clip, read_audio_and_header
 from hark.data.cache import map_chunks
 from hark.data.example import ClipDataset, Example
 from hark.data.quality import LEVELS, rms_dbfs, saturated_fraction
@@ -93,16 +93,15 @@ def inspect_file(root: Path, path: str, config: CheckConfig, is_clip: bool = Tru
         report.findings.append(("zero-length", "zero-length file (0 bytes)"))
         return report
     try:
-        info = audio_header(full)
-        if info.frames == 0:
-            report.findings.append(("zero-length", "no audio frames"))
-            return report
-        wave, rate = read_audio(full)
+        wave, info = read_audio_and_header(full)
     except AudioError as err:
         kind = {TruncatedAudio: "truncated", NonFiniteAudio: "non-finite"}.get(type(err), "unreadable")
         report.findings.append((kind, err.problem))
         return report
-    report.seconds = info.frames / rate
+    if info.frames == 0:
+        report.findings.append(("zero-length", "no audio frames"))
+        return report
+    report.seconds = info.frames / info.samplerate
     # Identical decoded samples mean the same recording, whatever the file name or header.
     report.digest = content_hash(wave)
     report.findings.extend(_format_findings(info, config, is_clip))
