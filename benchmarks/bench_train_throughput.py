@@ -14,10 +14,13 @@ a dense convolution on the same threads in the same run (measured before and aft
 the better kept, since the machine is shared), and each model's rate against MatchboxNet's.
 
 `--part norm`: BC-ResNet training steps with the CPU's layout-keeping SubSpectralNorm against
-its reference form (reshape to channel x band, BatchNorm2d, reshape back), alternating in one
-process so that both see the same machine.
+its reference form (reshape to channel x band, BatchNorm2d, reshape back); `--part allocator`:
+training steps with glibc's default malloc thresholds against `hark train`'s
+(`hark.train.allocator`), in fresh processes taking turns. `norm` alternates its two forms in one
+process. Every part runs with `hark train`'s allocator setting unless `--allocator glibc`.
 
-    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2] [--part all|pipeline|flops|norm]
+    python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2]
+        [--part all|pipeline|flops|norm|allocator]
         [--threads 2] [--steps 4]
 """
 
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +46,7 @@ from hark.data.datasets import load_dataset
 from hark.models import create_model, list_models
 from hark.models.flops import training_flops
 from hark.models.subspectral import SubSpectralNorm
+from hark.train.allocator import keep_freed_blocks
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.distributed import Context
 from hark.train.loop import Precision, train_epoch
@@ -192,22 +198,69 @@ def flops_table(steps: int, models: list[str], batch: int = 100, classes: int = 
     print("goal: every BC-ResNet at >= 0.60x MatchboxNet's FLOP/s")
 
 
-def norm_table(steps: int, models: list[str], batch: int = 100, classes: int = 12) -> None:
-    fast_form = SubSpectralNorm._channels_last_batch_norm
-    print(f"training step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps} per form")
-    print(f"{'model':<16}{'reference clips/s':>19}{'layout-keeping':>16}{'speed-up':>10}")
+def alternating_best(step, forms: dict, steps: int) -> dict[str, float]:
+    """Best seconds of `step` under each form (a callable that switches to it), the forms taking
+    turns so that every one sees the same machine."""
+    best = dict.fromkeys(forms, float("inf"))
+    for _ in range(steps):
+        for form, switch in forms.items():
+            switch()
+            best[form] = min(best[form], best_seconds(step, 1))
+    return best
+
+
+def ab_table(title: str, names: tuple[str, str], forms: dict, models: list[str], steps: int, batch: int = 100) -> None:
+    """One row per model: clips/s of a training step under the two `forms` and their ratio."""
+    print(f"{title}; training step, batch {batch}, SGD, {torch.get_num_threads()} threads, best of {steps} per form")
+    print(f"{'model':<22}{names[0]:>20}{names[1]:>20}{'speed-up':>10}")
     for name in models:
-        _, step = sgd_step(name, 16000, batch, classes)
-        best = {"reference": float("inf"), "layout-keeping": float("inf")}
-        try:
-            for _ in range(steps):
-                for form, method in (("reference", SubSpectralNorm._reference), ("layout-keeping", fast_form)):
-                    SubSpectralNorm._channels_last_batch_norm = method
-                    best[form] = min(best[form], best_seconds(step, 1))
-        finally:
-            SubSpectralNorm._channels_last_batch_norm = fast_form
-        reference, fast = batch / best["reference"], batch / best["layout-keeping"]
-        print(f"{name:<16}{reference:>19.0f}{fast:>16.0f}{fast / reference:>9.2f}x")
+        _, step = sgd_step(name, 8000 if name == "m5" else 16000, batch, 12)
+        best = alternating_best(step, forms, steps)
+        before, after = (batch / best[form] for form in forms)
+        print(f"{name:<22}{before:>20.0f}{after:>20.0f}{after / before:>9.2f}x")
+
+
+def norm_table(steps: int, models: list[str]) -> None:
+    fast_form = SubSpectralNorm._channels_last_batch_norm
+
+    def use(method):
+        return lambda: setattr(SubSpectralNorm, "_channels_last_batch_norm", method)
+
+    forms = {"reference": use(SubSpectralNorm._reference), "layout-keeping": use(fast_form)}
+    try:
+        ab_table("SubSpectralNorm", ("reference clips/s", "layout-keeping"), forms, models, steps)
+    finally:
+        SubSpectralNorm._channels_last_batch_norm = fast_form
+
+
+def step_rates(steps: int, models: list[str], batch: int = 100) -> None:
+    """`--part steps` (what `--part allocator` runs in each child): one `name clips/s` line per model."""
+    for name in models:
+        _, step = sgd_step(name, 8000 if name == "m5" else 16000, batch, 12)
+        print(f"{name} {batch / best_seconds(step, steps):.1f}", flush=True)
+
+
+def allocator_table(steps: int, models: list[str], threads: int, rounds: int = 3) -> None:
+    """glibc's own (dynamic) mmap threshold cannot be restored once set, so each form and model
+    runs in a fresh process, the forms taking turns."""
+    best = {form: dict.fromkeys(models, 0.0) for form in ("glibc", "hark")}
+    for _ in range(rounds):
+        for name in models:  # one model a process: glibc's threshold adapts to what ran before
+            for form in best:
+                command = [sys.executable, __file__, "--part", "steps", "--allocator", form, "--threads", str(threads)]
+                output = subprocess.run(
+                    [*command, "--steps", str(steps), "--models", name], capture_output=True, text=True, check=True
+                ).stdout
+                rate = next(line for line in output.splitlines() if line.startswith(f"{name} "))
+                best[form][name] = max(best[form][name], float(rate.rsplit(" ", 1)[1]))
+    print(
+        f"training step, batch 100, SGD, {threads} threads; best of {rounds} processes x {steps} steps per form, "
+        "the forms taking turns"
+    )
+    print(f"{'model':<22}{'glibc default':>15}{'hark train':>12}{'speed-up':>10}")
+    for name in models:
+        glibc, hark = best["glibc"][name], best["hark"][name]
+        print(f"{name:<22}{glibc:>15.0f}{hark:>12.0f}{hark / glibc:>9.2f}x")
 
 
 def main() -> None:
@@ -215,7 +268,10 @@ def main() -> None:
     parser.add_argument("--speakers", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per pipeline (the best one counts)")
     parser.add_argument("--data", type=Path, help="an existing dataset instead of a synthetic one")
-    parser.add_argument("--part", choices=["all", "pipeline", "flops", "norm"], default="all")
+    parser.add_argument("--part", choices=["all", "pipeline", "flops", "norm", "allocator", "steps"], default="all")
+    parser.add_argument(
+        "--allocator", choices=["hark", "glibc"], default="hark", help="malloc settings: hark train's, or glibc's own"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the project machine's cores)")
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per model (the best counts)")
     parser.add_argument("--models", nargs="+", default=list_models(), help="default: every registered model")
@@ -223,6 +279,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.part == "norm":
         norm_table(args.steps, [m for m in args.models if m.startswith("bcresnet")])
+        return
+    if args.allocator == "hark":
+        keep_freed_blocks()
+    if args.part == "allocator":
+        allocator_table(args.steps, args.models, args.threads)
+        return
+    if args.part == "steps":
+        step_rates(args.steps, args.models)
         return
     if args.part != "pipeline":
         flops_table(args.steps, args.models)

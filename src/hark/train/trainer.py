@@ -24,6 +24,7 @@ from hark.features.augment import NoiseBank
 from hark.fileio import write_text
 from hark.models import create_model
 from hark.train import distributed
+from hark.train.allocator import keep_freed_blocks
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
 from hark.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
@@ -105,6 +106,8 @@ class Trainer:
         self.config, self.out, self.labels = config, Path(out) if out else None, list(dataset.labels)
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
+        if self.device.type == "cpu":
+            keep_freed_blocks()
         self.report = report if self.ctx.is_main else (lambda message: None)
         self.progress = progress and self.ctx.is_main
         data, loop = config.data, config.run
