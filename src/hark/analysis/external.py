@@ -233,11 +233,12 @@ def _check_rows(frame: pd.DataFrame, labels: list[str], by_path: dict, path: Pat
 
 def _with_model_columns(frame: pd.DataFrame, probs: np.ndarray, labels: list[str]) -> pd.DataFrame:
     """pred, confidence and loss from the probabilities, as `hark evaluate` computes them."""
+    from hark.evaluate.predictions import model_columns
+
     targets = frame[schema.LABEL].map({label: i for i, label in enumerate(labels)}).to_numpy()
     frame = frame.copy()
-    frame[schema.PRED] = np.array(labels)[probs.argmax(axis=1)]
-    frame[schema.CONFIDENCE] = probs.max(axis=1).astype(np.float32)
-    frame[schema.LOSS] = (-np.log(np.clip(probs[np.arange(len(frame)), targets], 1e-12, None))).astype(np.float32)
+    pred, confidence, loss = model_columns(np.log(np.clip(probs, 1e-12, None)), targets, labels)
+    frame[schema.PRED], frame[schema.CONFIDENCE], frame[schema.LOSS] = pred, confidence, loss
     return frame
 
 

@@ -83,6 +83,19 @@ def describe_table(table: pa.Table, labels: list[str], data_root: str | Path | N
     return table.replace_schema_metadata(metadata)
 
 
+def model_columns(
+    log_probs: np.ndarray, targets: np.ndarray, labels: list[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """pred, confidence and loss (float32) from log-probabilities [N, C]; the loss is NaN where
+    the target is -1 (a label the model does not know)."""
+    predicted = log_probs.argmax(axis=1) if len(log_probs) else np.zeros(0, np.int64)
+    known = targets >= 0
+    loss = np.full(len(targets), np.nan)
+    loss[known] = -log_probs[np.flatnonzero(known), targets[known]]
+    confidence = np.exp(log_probs.max(axis=1, initial=-np.inf))
+    return [labels[i] for i in predicted], confidence.astype(np.float32), loss.astype(np.float32)
+
+
 def predictions_table(
     examples: list[Example],
     outputs: ModelOutputs,
@@ -93,21 +106,18 @@ def predictions_table(
     """One row per clip: path, split, label, speaker_id, pred, confidence, loss, probs, embedding.
     `unknown_ok`: labels outside `labels` are kept, with a NaN loss (cross-dataset evaluation)."""
     targets = label_indices(examples, labels, unknown=-1 if unknown_ok else None)
-    log_probs = torch.log_softmax(torch.from_numpy(outputs.logits).double(), dim=1)
-    probs = log_probs.exp().numpy()
-    predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
-    known = targets >= 0
-    loss = np.full(len(targets), np.nan)
-    loss[known] = -log_probs.numpy()[np.flatnonzero(known), targets[known]]
+    log_probs = torch.log_softmax(torch.from_numpy(outputs.logits).double(), dim=1).numpy()
+    probs = np.exp(log_probs)
+    pred, confidence, loss = model_columns(log_probs, targets, labels)
     table = pa.table(
         {
             schema.PATH: pa.array([e.path for e in examples], pa.string()),
             schema.SPLIT: pa.array([e.split for e in examples], pa.string()),
             schema.LABEL: pa.array([e.label for e in examples], pa.string()),
             schema.SPEAKER: pa.array([e.speaker_id for e in examples], pa.string()),
-            schema.PRED: pa.array([labels[i] for i in predicted], pa.string()),
-            schema.CONFIDENCE: pa.array(probs.max(axis=1, initial=0.0).astype(np.float32)),
-            schema.LOSS: pa.array(loss.astype(np.float32)),
+            schema.PRED: pa.array(pred, pa.string()),
+            schema.CONFIDENCE: pa.array(confidence),
+            schema.LOSS: pa.array(loss),
             schema.PROBS: vector_column(probs.reshape(len(examples), len(labels))),
             schema.EMBEDDING: vector_column(outputs.embeddings.reshape(len(examples), -1)),
         }
