@@ -181,21 +181,22 @@ def _per_class(clips: pd.DataFrame, count: int) -> pd.DataFrame:
     """Each word's F1 on clean clips, the mean over each side's seeds, with the larger of the two
     sides' seed-to-seed standard deviations (NaN for one seed a side)."""
     clean = clips[~clips["is_cutoff"]]
-    rows = []
-    for label in sorted(clean["truth"].unique()):
-        truth = clean["truth"] == label
-        scores = {}
-        for side in "ab":
-            per_seed = []
-            for k in range(count):
-                pred = clean[f"pred_{side}{k}"] == label
-                per_seed.append(2 * float((truth & pred).sum()) / max(float(truth.sum() + pred.sum()), 1.0))
-            scores[side] = per_seed
-        spread = max(np.std(scores["a"], ddof=1), np.std(scores["b"], ddof=1)) if count > 1 else np.nan
-        f1_a, f1_b = float(np.mean(scores["a"])), float(np.mean(scores["b"]))
-        rows.append({"label": label, "f1_a": f1_a, "f1_b": f1_b, "delta": f1_b - f1_a, "seed_sd": spread})
-    columns = ["label", "f1_a", "f1_b", "delta", "seed_sd"]
-    return pd.DataFrame(rows, columns=columns).sort_values("delta").reset_index(drop=True)
+    labels = np.unique(clean["truth"])
+    scores = {
+        side: np.array(
+            [
+                f1_score(clean["truth"], clean[f"pred_{side}{k}"], labels=labels, average=None, zero_division=0)
+                for k in range(count)
+            ]
+        )  # [seed, label]
+        for side in "ab"
+    }
+    spread = (
+        np.maximum(*(s.std(axis=0, ddof=1) for s in scores.values())) if count > 1 else np.full(len(labels), np.nan)
+    )
+    f1_a, f1_b = scores["a"].mean(axis=0), scores["b"].mean(axis=0)
+    per_class = pd.DataFrame({"label": labels, "f1_a": f1_a, "f1_b": f1_b, "delta": f1_b - f1_a, "seed_sd": spread})
+    return per_class.sort_values("delta").reset_index(drop=True)
 
 
 def _modes_in_b(findings_path: Path, clips: pd.DataFrame, count: int) -> pd.DataFrame:

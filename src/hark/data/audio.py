@@ -189,11 +189,6 @@ def load_native(root: str | Path, path: str) -> tuple[np.ndarray, int]:
     return load_clip(root, path, rate, None if end is not None else rate), rate
 
 
-def clip_content_hash(root: str | Path, path: str) -> str:
-    """`content_hash` of the clip `path` at its file's own rate (see `load_native`)."""
-    return content_hash(load_native(root, path)[0])
-
-
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:
     """16-bit PCM WAV, the Speech Commands format."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
