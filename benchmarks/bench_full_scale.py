@@ -80,11 +80,11 @@ def rehearse(clips: int, out: Path, skip_cv: bool) -> dict[str, tuple[float, flo
             str(speakers),
             "--utterances",
             str(UTTERANCES),
-            "--no-progress",
+            "--quiet",
         ],
         "index (cold)": hark + ["data", "info", str(data)],
         "index (cached)": hark + ["data", "info", str(data)],
-        "check": hark + ["check", str(data), "--out", str(folder / "check"), "--no-plots", "--no-progress"],
+        "check": hark + ["check", str(data), "--out", str(folder / "check"), "--no-plots", "--quiet"],
         "cache build": [
             sys.executable,
             "-c",

@@ -64,7 +64,7 @@ print('bf16 supported:', ok and torch.cuda.is_bf16_supported()); sys.exit(0 if o
 fi
 rm -rf "$OUT/data" "$OUT"/run-* "$OUT/model.onnx"
 step "synthesise $((SPEAKERS * 10 * UTTERANCES)) clips" 240 \
-  hark synth "$OUT/data" --words "$WORDS" --speakers "$SPEAKERS" --utterances "$UTTERANCES" --no-progress
+  hark synth "$OUT/data" --words "$WORDS" --speakers "$SPEAKERS" --utterances "$UTTERANCES" --quiet
 step "train $DEVICE AMP bf16 (auto), $EPOCHS epochs" "$LIMIT" train run-bf16 "$DEVICE" "$EPOCHS"
 if (( DRY )); then
   step "train fp16 path (dry: CPU, AMP off)" "$LIMIT" fp16_train train "$OUT/data" --out "$OUT/run-fp16" \

@@ -160,7 +160,7 @@ def make_analysed_run(base: Path) -> Path:
                 "3",
                 "--workers",
                 "1",
-                "--no-progress",
+                "--quiet",
             ],
             [
                 "train",

@@ -98,3 +98,25 @@ def test_unreadable_clip_is_reported_not_fatal(tmp_path, clean):
     frame, problems, _ = detect_clips(tmp_path, ["good.wav", "bad.wav"], progress=False)
     assert len(frame) == 2 and len(problems) == 1 and "bad.wav" in problems[0]
     assert not frame.loc[1, "flag_cutoff"] and np.isnan(frame.loc[1, "score_cutoff"])
+
+
+def test_a_window_is_judged_at_the_expected_length_and_hashed_as_the_1_s_the_model_hears(tmp_path):
+    """An unbounded `file#N` window: the detectors hear `expected_length_s` from N (padded past
+    the file's end), while its content hash stays that of the 1 s the model hears, so that
+    `hark check` and `hark analyze` name the same duplicates under any detector setting."""
+    from hark.analysis.detectors import DetectorConfig
+    from hark.data.audio import content_hash, load_native
+    from hark.schema import windowed
+
+    wave = np.zeros(int(2.2 * SR), np.float32)
+    voiced = np.arange(int(1.1 * SR), int(1.4 * SR))  # a 150 Hz hum after the first second only
+    wave[voiced] = 0.3 * np.sin(2 * np.pi * 150 * voiced / SR)
+    write_wav(tmp_path / "long.wav", wave)
+    paths = [windowed("long.wav", 0), windowed("long.wav", SR)]  # the second runs past the end
+    one_second = [content_hash(load_native(tmp_path, path)[0]) for path in paths]
+    for expected_s, first_heard in ((1.0, False), (1.5, True), (0.5, False)):
+        config = DetectorConfig(sample_rate=SR, expected_length_s=expected_s)
+        frame, problems, hashes = detect_clips(tmp_path, paths, config, progress=False)
+        assert not problems and hashes == one_second
+        assert frame["score_length"].tolist() == [expected_s, expected_s]
+        assert frame["flag_no_speech"].tolist() == [not first_heard, False]

@@ -42,7 +42,7 @@ def hark_check(tmp_path: Path, data: Path, *flags: str) -> tuple[int, dict]:
             str(report),
             "--out",
             str(tmp_path / "check"),
-            "--no-progress",
+            "--quiet",
             "--workers",
             "1",
             *flags,

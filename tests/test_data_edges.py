@@ -182,7 +182,7 @@ def test_check_reports_a_split_with_no_clips(tmp_path, capsys):
                 "--out",
                 str(tmp_path / "out"),
                 "--no-plots",
-                "--no-progress",
+                "--quiet",
                 "--workers",
                 "1",
             ]
@@ -198,14 +198,14 @@ def test_check_reports_a_split_with_no_clips(tmp_path, capsys):
 @pytest.mark.parametrize("flag", ["--out", "--json"])
 def test_check_refuses_unwritable_output_before_reading_the_data(tmp_path, capsys, flag):
     target = "/proc/hark-no-such/report.json" if flag == "--json" else "/sys/hark-check"
-    assert main(["check", str(tmp_path / "no-such-data"), flag, target, "--no-progress"]) != 0
+    assert main(["check", str(tmp_path / "no-such-data"), flag, target, "--quiet"]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert str(Path(target).parent if flag == "--json" else target) in err and "no-such-data" not in err
 
 
 def test_check_json_naming_a_folder_is_refused(tmp_path, capsys):
-    assert main(["check", str(tmp_path / "no-such-data"), "--json", str(tmp_path), "--no-progress"]) == 2
+    assert main(["check", str(tmp_path / "no-such-data"), "--json", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--json" in err and "is a folder" in err
 
@@ -222,7 +222,7 @@ def test_check_json_naming_a_folder_is_refused(tmp_path, capsys):
     ],
 )
 def test_check_options_out_of_range_are_refused_before_reading_the_data(tmp_path, capsys, option):
-    assert main(["check", str(tmp_path / "no-such-data"), *option, "--no-progress"]) == 2
+    assert main(["check", str(tmp_path / "no-such-data"), *option, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert option[0] in err and "no-such-data" not in err
@@ -236,7 +236,7 @@ def test_check_on_a_full_disk_names_the_file_and_the_space(tree, tmp_path, capsy
 
     monkeypatch.setattr(Figure, "savefig", full)
     out = tmp_path / "check"
-    assert main(["check", str(tree), "--out", str(out), "--no-progress", "--workers", "1"]) != 0
+    assert main(["check", str(tree), "--out", str(out), "--quiet", "--workers", "1"]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert str(out) in err and ".png" in err and "no space left" in err and "MB free" in err

@@ -253,9 +253,9 @@ def test_a_cuda_device_without_a_gpu_is_a_usage_error(monkeypatch):
     import torch
 
     from hark.errors import UsageError
-    from hark.evaluate.inference import resolve_device
+    from hark.train.devices import torch_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(UsageError, match="--device cuda:1, but this machine has no CUDA GPU"):
-        resolve_device("cuda:1")
-    assert resolve_device("auto").type == "cpu" and resolve_device("cpu").type == "cpu"
+    with pytest.raises(UsageError, match="--device cuda:1: this machine has no CUDA GPU"):
+        torch_device("cuda:1")
+    assert torch_device("auto").type == "cpu" and torch_device("cpu").type == "cpu"

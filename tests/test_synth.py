@@ -205,7 +205,7 @@ def test_espeak_binding_speaks_and_rejects_unknown_voices():
 def test_bad_faults_are_refused_with_the_valid_keys(text, message, tmp_path, capsys):
     with pytest.raises(HarkError, match=message):
         parse_faults(text)
-    assert cli.main(["synth", str(tmp_path / "x"), "--faults", text, "--no-progress"]) == 2
+    assert cli.main(["synth", str(tmp_path / "x"), "--faults", text, "--quiet"]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -253,7 +253,7 @@ def test_cli_writes_a_dataset(tmp_path, capsys):
                 "silent=0.25",
                 "--workers",
                 "1",
-                "--no-progress",
+                "--quiet",
             ]
         )
         == 0

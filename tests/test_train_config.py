@@ -92,7 +92,7 @@ def test_an_input_too_short_for_the_model_is_refused_at_start(capsys, tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu_is_refused_at_start(capsys, tmp_path):
     err = refused(capsys, ["train", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--device", "cuda"])
-    assert "CUDA" in err
+    assert "--device cuda: this machine has no CUDA GPU" in err
 
 
 def test_a_config_file_of_something_else_is_refused(capsys, tmp_path):

@@ -94,7 +94,7 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
     for action in actions:
         for child in dict.fromkeys(action.choices.values()):
             _add_quiet(child)
-    if not actions and not any("--quiet" in a.option_strings for a in parser._actions):
+    if not actions:
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

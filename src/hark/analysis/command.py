@@ -85,7 +85,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-umap", action="store_true", help="2-D map by PCA instead of UMAP")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def suggested_fixes(plan: FixPlan, label_errors: int, run_dir: Path) -> list[str]:

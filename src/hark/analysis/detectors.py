@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hark.data.audio import content_hash, load_clip, load_native, pad_or_crop, resample
+from hark.data.audio import content_hash, load_native, pad_or_crop, resample
 from hark.data.quality import LEVELS, LevelConfig, is_silent, saturated_fraction, true_runs
 from hark.errors import AudioError
 from hark.schema import DETECTORS, FLAG_PREFIX, OFFSET, ONSET, WINDOW_MARK, detector_columns, window_of
@@ -220,18 +220,17 @@ def detect_clips(
         # are judged at their own length.
         unbounded_window = WINDOW_MARK in path and window_of(path)[2] is None
         try:
-            native, rate = load_native(root, path)
-            if unbounded_window and config.expected_length_s != 1.0:  # the hash keeps its 1 s
-                wave = load_clip(root, path, config.sample_rate, int(config.expected_length_s * config.sample_rate))
-            else:
-                wave = resample(native, rate, config.sample_rate)
-                if unbounded_window:
-                    wave = pad_or_crop(wave, config.sample_rate)
+            native, rate = load_native(root, path, max(1.0, config.expected_length_s))
         except AudioError as err:
             problems.append(str(err))
             rows.append(empty)
             hashes.append(None)
             continue
+        wave = resample(native, rate, config.sample_rate)
+        if unbounded_window:
+            # the hash is of the 1 s the model hears, whatever length the detectors judge
+            native = pad_or_crop(native, rate)
+            wave = pad_or_crop(wave, int(config.expected_length_s * config.sample_rate))
         hashes.append(content_hash(native))
         rows.append(detect_wave(wave, config))
     return pd.DataFrame(rows, columns=detector_columns()), problems, hashes

@@ -179,14 +179,14 @@ def content_hash(wave: np.ndarray) -> str:
     return hashlib.blake2b(samples.tobytes(), digest_size=12).hexdigest()
 
 
-def load_native(root: str | Path, path: str) -> tuple[np.ndarray, int]:
+def load_native(root: str | Path, path: str, window_s: float = 1.0) -> tuple[np.ndarray, int]:
     """The clip `path` at its file's own rate, and that rate: a whole file, a bounded `#N-M`
-    window's samples, or an unbounded `#N` window's 1 s (as the model hears it)."""
+    window's samples, or an unbounded `#N` window's first `window_s` (1 s: as the model hears it)."""
     file, _, end = window_of(path)
     if WINDOW_MARK not in path:
         return read_audio(Path(root) / file)
     _, rate = audio_info(Path(root) / file)
-    return load_clip(root, path, rate, None if end is not None else rate), rate
+    return load_clip(root, path, rate, None if end is not None else int(round(window_s * rate))), rate
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = 16000) -> None:

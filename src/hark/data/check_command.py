@@ -54,7 +54,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"folder for report.json and the PNGs (default: ./{DEFAULT_OUT}/<dataset name>)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs (faster on huge datasets)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     defaults = CheckConfig()
     for spec in fields(CheckConfig):
         kind = int if spec.name == "workers" else type(getattr(defaults, spec.name))
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     dataset = load_dataset(args.data, task=args.task)
     out = args.out or DEFAULT_OUT / _folder_name(dataset.name)
-    report = check_dataset(dataset, config, out=None if args.no_plots else out, progress=not args.no_progress)
+    report = check_dataset(dataset, config, out=None if args.no_plots else out, progress=not args.quiet)
     report["task"] = args.task
     ensure_writable_dir(out, "output folder")
     for path in [out / "report.json"] + ([args.json] if args.json else []):

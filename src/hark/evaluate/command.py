@@ -23,13 +23,13 @@ import pyarrow as pa
 
 from hark import schema
 from hark.data.example import SPLITS
+from hark.train.devices import torch_device
 from hark.errors import HarkError, UsageError
 from hark.evaluate.cross import eval_folder, read_label_map, to_model_labels, write_eval_config
 from hark.fileio import atomic_write, ensure_writable_dir, write_json
 from hark.train.confusion_plot import save_confusion
 from hark.train.metrics import confusion_matrix
 from hark.runfiles import read_json
-from hark.evaluate.inference import resolve_device
 from hark.evaluate.metrics import format_per_class, format_split_table, split_metrics
 from hark.data.cache import ensure_cache_writable
 from hark.evaluate.predictions import label_indices, predictions_table, run_model, write_predictions
@@ -116,7 +116,7 @@ def evaluate_run(
         source_labels = {e.path: e.label for e in other.examples}
     # The model's class order; across datasets, plus the row of clips it cannot know (see cross.py).
     classes = dataset.labels if source_labels is not None else labels
-    torch_device = resolve_device(device)
+    on = torch_device(device)
     metrics: dict[str, dict] = {}
     tables, truths, guesses = [], [], []
     skipped = [{"path": p.path, "split": "", "problem": p.problem} for p in dataset.problems]
@@ -128,7 +128,7 @@ def evaluate_run(
             print(f"{split}: left out, {'none of its clips decode' if len(cached) else 'no clips'}")
             continue
         examples = [cached.examples[i] for i in rows]
-        outputs = run_model(run.model, cached.waves, rows, batch_size=batch_size, device=torch_device)
+        outputs = run_model(run.model, cached.waves, rows, batch_size=batch_size, device=on)
         table = predictions_table(
             examples, outputs, labels, data_root=dataset.root.resolve(), unknown_ok=source_labels is not None
         )

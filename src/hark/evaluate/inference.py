@@ -9,17 +9,9 @@ import numpy as np
 import torch
 
 from hark.data.audio import pad_or_crop, read_audio, resample
-from hark.errors import UsageError
+from hark.train.devices import torch_device
 from hark.schema import NOT_WORDS
 from hark.train.run import load_trained
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}, but this machine has no CUDA GPU that torch can use (try --device cpu)")
-    return torch.device(name)
 
 
 @dataclass
@@ -56,7 +48,7 @@ class Predictor:
     def from_run(cls, run_dir: str | Path, checkpoint: str = "best", device: str = "auto") -> Predictor:
         trained = load_trained(Path(run_dir), checkpoint=checkpoint)
         data = trained.config.data
-        return cls(trained.model, list(trained.labels), data.sample_rate, data.num_samples, resolve_device(device))
+        return cls(trained.model, list(trained.labels), data.sample_rate, data.num_samples, torch_device(device))
 
     @property
     def window_seconds(self) -> float:

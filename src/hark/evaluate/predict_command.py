@@ -10,8 +10,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
 
+from hark.train.devices import torch_device
 from hark.errors import AudioError, UsageError
 from hark.evaluate.inference import FileResult
 from hark.evaluate.streaming import StreamingPredictor
@@ -57,8 +57,7 @@ def check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--threshold {args.threshold}: must be a probability in [0, 1]")
     if not DEVICE.fullmatch(args.device):
         raise UsageError(f"--device {args.device!r}: must be auto, cpu, cuda or cuda:N")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {args.device}: this machine has no CUDA GPU that torch can use")
+    torch_device(args.device)
 
 
 def run(args: argparse.Namespace) -> int:

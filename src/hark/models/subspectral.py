@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hark.models.running_stats import update_running_stats
+
 
 class SubSpectralNorm(nn.Module):
     """Batch norm with separate statistics for each of `sub_bands` frequency bands: one
@@ -56,14 +58,9 @@ class SubSpectralNorm(nn.Module):
         weight = norm.weight.view(channels, self.sub_bands).t()[None, :, None, :]
         bias = norm.bias.view(channels, self.sub_bands).t()[None, :, None, :]
         out, mean, var = _BandNorm.apply(bands, weight, bias, norm.eps)
-        if norm.track_running_stats:
-            with torch.no_grad():
-                norm.num_batches_tracked.add_(1)
-                momentum = norm.momentum if norm.momentum is not None else 1.0 / float(norm.num_batches_tracked)
-                count = bands.numel() // mean.numel()
-                norm.running_mean.lerp_(mean.reshape(self.sub_bands, channels).t().reshape(-1), momentum)
-                unbiased = var.reshape(self.sub_bands, channels).t().reshape(-1) * (count / max(count - 1, 1))
-                norm.running_var.lerp_(unbiased, momentum)
+        # (band, channel) statistics in the order of the BatchNorm2d's features: channel-major
+        stats = torch.stack([mean, var]).reshape(2, self.sub_bands, channels).transpose(1, 2).reshape(2, -1)
+        update_running_stats(norm, stats[0], stats[1], bands.numel() // mean.numel())
         return out.view(batch, freq, time, channels).permute(0, 3, 1, 2)
 
 

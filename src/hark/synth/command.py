@@ -34,7 +34,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"fault rates KEY=RATE,... with keys {', '.join(FAULTS)}, or 'none' (default %(default)s)",
     )
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all available cores)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         faults=rates,
         workers=args.workers,
-        progress=not args.no_progress,
+        progress=not args.quiet,
     )
     clips = len(words) * args.speakers * args.utterances
     print(f"wrote {clips} clips of {len(words)} words by {args.speakers} speakers to {out}")

@@ -89,13 +89,13 @@ def check_model(config: TrainConfig) -> None:
     import torch
 
     from hark.models import list_models
+    from hark.train.devices import torch_device
     from hark.train.trainer import build_model
 
     name, data = config.model.name, config.data
     if name not in list_models():
         raise UsageError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
-    if config.run.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("run.device=cuda, but this machine has no CUDA GPU that torch can use")
+    torch_device(config.run.device)
     try:
         model = build_model(config, num_classes=2).eval()
     except HarkError as err:  # the model's own options: a usage mistake here
