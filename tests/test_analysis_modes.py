@@ -60,6 +60,17 @@ def test_a_dominant_confusion_is_a_pair_with_both_directions():
     assert "'go' as 'no' 26 times, 'no' as 'go' 6 times" in top.description
 
 
+def test_a_cause_claims_its_errors_before_the_confusion_they_show_up_as():
+    # Cut-off 'up' clips heard as 'off', inside a larger up->off confusion: as a pair, all 40
+    # errors explain more beyond chance than the flag's 12, yet the cut-off is what to fix.
+    clips = _clips([(12, "up", "off", "cutoff"), (28, "up", "off", None), (10, "go", "no", None)])
+    modes, _ = _modes(clips)
+    by_slice = {m.details["slice"]: m for m in modes}
+    flagged_errors = clips["flag_cutoff"].to_numpy() & (clips["label"] != clips["pred"]).to_numpy()
+    assert sorted(by_slice["flag_cutoff"].rows) == sorted(np.flatnonzero(flagged_errors))
+    assert len(by_slice["pair:off|up"].rows) == 28
+
+
 def test_each_error_is_explained_once_and_no_single_cause_holds_only_the_rest():
     # Cut-off clips that are also go->no confusions: one mode takes them, the other does not count them again.
     mixed = [(3, a, b, None) for a, b in (("up", "yes"), ("off", "down"), ("yes", "off"), ("down", "up"))]

@@ -6,8 +6,10 @@ real-speech run into one group; slices stay statable however the embedding looks
 
 Slices are picked greedily by the errors they explain beyond what the overall error rate
 predicts (excess errors), each slice claiming its errors, so that overlapping slices are merged
-and every error is explained once; they are then ranked by the errors they explain. What no
-slice explains is the last mode, "no single cause"."""
+and every error is explained once; they are then ranked by the errors they explain. Detector
+flags are picked before any other slice: a flag names a cause, and the confusion a cut-off 'on'
+shows up as ('off') is its symptom, so the cause claims that error. What no slice explains is
+the last mode, "no single cause"."""
 
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ class Slice:
     expected_rate: float  # the error rate its members would have if it meant nothing
     pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
     handicap: float = 1.0  # its excess errors are divided by this when slices compete
+    cause: bool = False  # a detector flag: picked before every slice that is not one
 
 
 def _pair_slices(
@@ -125,14 +128,19 @@ def candidate_slices(
     pred = clips[pred_column].to_numpy()
 
     def attribute(
-        key: str, name: str, phrase: str, members: np.ndarray, handicap: float = config.where_handicap
+        key: str,
+        name: str,
+        phrase: str,
+        members: np.ndarray,
+        handicap: float = config.where_handicap,
+        cause: bool = False,
     ) -> Slice:
         """`members`: a bool mask or row indices."""
         rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
-        return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap)
+        return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap, cause=cause)
 
     slices = [
-        attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0)
+        attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0, cause=True)
         for d in DETECTORS
         if d.flag_column in clips
     ]
@@ -176,14 +184,14 @@ def candidate_slices(
 def pick_slices(
     slices: list[Slice], error: np.ndarray, config: FailureModeConfig
 ) -> list[tuple[Slice, np.ndarray, float, float, float]]:
-    """Greedy cover: (slice, the errors it claims, its error rate, the expected rate, lift), most
-    excess errors first; each error goes to the first slice that explains it."""
+    """Greedy cover: (slice, the errors it claims, its error rate, the expected rate, lift),
+    causes first, then most excess errors first; each error goes to the first slice that explains it."""
     claimed = np.zeros(len(error), bool)
     min_errors = min_mode_errors(error, config)
     slices = [s for s in slices if len(s.explain_rows) >= min_errors]
     picked = []
     while len(picked) < config.max_modes:
-        best, best_excess = None, 0.0
+        best, best_rank = None, (False, 0.0)
         for candidate in slices:
             count = int((~claimed[candidate.explain_rows]).sum())
             if count < min_errors:
@@ -193,12 +201,12 @@ def pick_slices(
                 continue
             expected = candidate.expected_rate * support
             rate = count / support
-            excess = (count - expected) / candidate.handicap
-            if rate < config.min_lift * candidate.expected_rate or excess <= best_excess:
+            rank = (candidate.cause, (count - expected) / candidate.handicap)
+            if rate < config.min_lift * candidate.expected_rate or rank[1] <= 0 or rank <= best_rank:
                 continue
             p_value = binomtest(count, support, min(candidate.expected_rate, 1.0), alternative="greater").pvalue
             if p_value < config.alpha:
-                best, best_excess = (candidate, rate), excess
+                best, best_rank = (candidate, rate), rank
         if best is None:
             return picked
         candidate, rate = best
