@@ -13,6 +13,7 @@ from hark.data.audio import load_clip
 from hark.data.spectrogram import MelSettings, log_mel
 from hark.errors import HarkError
 from hark.features import LogMel, NoiseBank, SpecAugment, mix_background_noise, random_speed, random_time_shift
+from hark.features.augment import random_time_stretch
 from hark.models import create_model
 from hark.models.frontend import front_end_settings
 
@@ -168,6 +169,31 @@ def test_speed_perturbation_scales_pitch_and_keeps_the_centre():
     outside = slower == 0
     assert (outside.sum(dim=1) > 0).eq(factors > 1.0).all(), "reading past the ends gives silence"
     torch.testing.assert_close(random_speed(tone, 0.0), tone)
+
+
+def test_time_stretch_moves_each_frame_by_the_clip_s_factor_and_holds_the_last_frame():
+    count, bands, frames = 6, 3, 101
+    ramp = torch.arange(frames, dtype=torch.float32)[None, None, :] + 1000.0 * torch.arange(bands)[None, :, None]
+    spec = ramp.expand(count, bands, frames).clone()
+    factors = 0.8 + 0.4 * torch.rand(count, 1, generator=torch.Generator().manual_seed(0))
+    stretched = random_time_stretch(spec, 0.2, torch.Generator().manual_seed(0))
+    # A ramp interpolates exactly: frame j of the stretched clip is frame j / factor of the original.
+    expected = (torch.arange(frames)[None, :] / factors).clamp(max=frames - 1)[:, None, :] + 1000.0 * torch.arange(
+        bands
+    )[None, :, None]
+    torch.testing.assert_close(stretched, expected, rtol=0, atol=1e-3)
+    shorter = factors[:, 0] < 1
+    assert shorter.any() and (~shorter).any()
+    assert (stretched[shorter, :, -1] == spec[shorter, :, -1]).all(), "a shortened clip holds its last frame"
+    torch.testing.assert_close(random_time_stretch(spec, 0.0), spec, rtol=0, atol=0)
+
+
+def test_spec_augment_stretches_only_in_training():
+    spec = torch.randn(4, 40, 101)
+    augment = SpecAugment(freq_masks=0, time_masks=0, time_stretch=0.2)
+    assert not torch.equal(augment(spec), spec)
+    augment.eval()
+    assert augment(spec) is spec
 
 
 def test_spec_augment_masks_only_in_training():

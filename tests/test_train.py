@@ -89,6 +89,17 @@ def test_default_recipe_trains_with_noise_shift_and_specaugment(tones, tmp_path)
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["config"]["augment"]["noise_prob"] == 0.8
 
 
+def test_a_time_stretch_alone_puts_spec_augment_in_the_training_model_only():
+    from hark.features import SpecAugment
+
+    config = preset("seed-m5")
+    config.model.name = "logmel-cnn"
+    config.augment.time_stretch = 0.15
+    augments = [m for m in build_model(config, 4).modules() if isinstance(m, SpecAugment)]
+    assert [(a.time_stretch, a.freq_masks, a.time_masks) for a in augments] == [(0.15, 0, 0)]
+    assert not any(isinstance(m, SpecAugment) for m in build_model(config, 4, training=False).modules())
+
+
 def test_corrupt_clip_is_reported_and_skipped(tmp_path, capsys):
     root = make_fake_speech_commands(tmp_path / "sc", speakers=6)
     dataset = load_dataset(root)

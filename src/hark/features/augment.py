@@ -118,6 +118,20 @@ def random_speed(waves: torch.Tensor, max_change: float, generator: torch.Genera
     )
 
 
+def random_time_stretch(
+    spec: torch.Tensor, max_change: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Stretch each clip's log-mel `[B, n_mels, frames]` in time by a factor uniform in
+    [1 - max_change, 1 + max_change], from the first frame, by linear interpolation between
+    frames; past the clip's last frame the last frame is held (its tail: silence or noise, never
+    the log of zero). Speaking rate without pitch, which speed perturbation changes together."""
+    count, bands, frames = spec.shape
+    factors = _uniform((count, 1), 1.0 - max_change, 1.0 + max_change, generator).to(spec.device)
+    source = (torch.arange(frames, device=spec.device, dtype=torch.float32) / factors).clamp(max=frames - 1)
+    rows = source.repeat_interleave(bands, dim=0)  # one row of positions per (clip, band)
+    return _read_at(spec.reshape(count * bands, frames), rows).reshape(count, bands, frames)
+
+
 def _band_masks(count: int, masks: int, max_width: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
     """`[count, size]` bool: the union of `masks` bands per row, each of width uniform in
     [0, max_width] at a uniform position (SpecAugment's frequency/time masking)."""
@@ -129,8 +143,9 @@ def _band_masks(count: int, masks: int, max_width: int, size: int, generator: to
 
 class SpecAugment(nn.Module):
     """Frequency and time masks on log-mel `[B, n_mels, frames]` (Park et al. 2019, no time
-    warping), active only in training mode. Masked cells take the clip's mean log-mel value,
-    a neutral level for unnormalised log-mel where 0 would be a loud tone.
+    warping), after an optional random time stretch (`random_time_stretch`), active only in
+    training mode. Masked cells take the clip's mean log-mel value, a neutral level for
+    unnormalised log-mel where 0 would be a loud tone.
     Defaults follow the BC-ResNet reference training code for its wider models: 2 frequency
     masks of up to 7 bands and 2 time masks of up to 20 frames."""
 
@@ -140,16 +155,20 @@ class SpecAugment(nn.Module):
         freq_width: int = 7,
         time_masks: int = 2,
         time_width: int = 20,
+        time_stretch: float = 0.0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.freq_masks, self.freq_width = freq_masks, freq_width
         self.time_masks, self.time_width = time_masks, time_width
+        self.time_stretch = time_stretch
         self.generator = generator
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return spec
+        if self.time_stretch > 0:
+            spec = random_time_stretch(spec, self.time_stretch, self.generator)
         count, bands, frames = spec.shape
         freq = _band_masks(count, self.freq_masks, self.freq_width, bands, self.generator)
         time = _band_masks(count, self.time_masks, self.time_width, frames, self.generator)
@@ -160,5 +179,5 @@ class SpecAugment(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
-            f"time_masks={self.time_masks}, time_width={self.time_width}"
+            f"time_masks={self.time_masks}, time_width={self.time_width}, time_stretch={self.time_stretch}"
         )

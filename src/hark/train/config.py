@@ -65,6 +65,8 @@ class AugmentConfig:
     time_shift_ms: float = field(default=0.0, metadata=valid(NON_NEGATIVE))
     # Speed perturbation: the largest relative change of playback speed (0.1: factors 0.9-1.1).
     speed_change: float = field(default=0.0, metadata=valid(Range(0, 0.5)))
+    # The largest relative change of the log-mel's length in time (0.1: 0.9-1.1), pitch kept.
+    time_stretch: float = field(default=0.0, metadata=valid(Range(0, 0.5)))
     freq_masks: int = field(default=0, metadata=valid(NON_NEGATIVE))
     freq_mask_width: int = field(default=0, metadata=valid(NON_NEGATIVE))
     time_masks: int = field(default=0, metadata=valid(NON_NEGATIVE))

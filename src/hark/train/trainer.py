@@ -36,22 +36,26 @@ HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "va
 
 
 def build_model(config: TrainConfig, num_classes: int, training: bool = True) -> nn.Module:
-    """The configured model; SpecAugment (training only) when the recipe asks for masks."""
+    """The configured model; SpecAugment (training only) when the recipe asks for masks or a
+    time stretch."""
     aug = config.augment
     options = dict(config.model.kwargs)
-    if training and (aug.freq_masks or aug.time_masks):
+    if training and (aug.freq_masks or aug.time_masks or aug.time_stretch):
         options["spec_augment"] = {
             "freq_masks": aug.freq_masks,
             "freq_width": aug.freq_mask_width,
             "time_masks": aug.time_masks,
             "time_width": aug.time_mask_width,
+            "time_stretch": aug.time_stretch,
         }
     try:
         return create_model(config.model.name, num_classes, config.data.sample_rate, **options)
     except HarkError as err:
         if "spec_augment" not in str(err):
             raise
-        raise HarkError(f"{err} (it takes no spectrogram: set augment.freq_masks=0 augment.time_masks=0)") from None
+        raise HarkError(
+            f"{err} (it takes no spectrogram: set augment.freq_masks=0 augment.time_masks=0 augment.time_stretch=0)"
+        ) from None
 
 
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
