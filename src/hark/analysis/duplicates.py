@@ -3,7 +3,6 @@ duplicates across splits are leakage that inflates test scores."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors

@@ -23,11 +23,11 @@ import pyarrow as pa
 
 from hark import schema
 from hark.data.example import SPLITS
-from hark.train.devices import torch_device
 from hark.errors import HarkError, UsageError
 from hark.evaluate.cross import eval_folder, read_label_map, to_model_labels, write_eval_config
 from hark.fileio import atomic_write, ensure_writable_dir, write_json
 from hark.train.confusion_plot import save_confusion
+from hark.train.devices import torch_device
 from hark.train.metrics import confusion_matrix
 from hark.runfiles import read_json
 from hark.evaluate.metrics import format_per_class, format_split_table, split_metrics

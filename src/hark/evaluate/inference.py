@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from hark.data.audio import pad_or_crop, read_audio, resample
-from hark.train.devices import torch_device
 from hark.schema import NOT_WORDS
+from hark.train.devices import torch_device
 from hark.train.run import load_trained
 
 

@@ -10,11 +10,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-
-from hark.train.devices import torch_device
 from hark.errors import AudioError, UsageError
 from hark.evaluate.inference import FileResult
 from hark.evaluate.streaming import StreamingPredictor
+from hark.train.devices import torch_device
 
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 

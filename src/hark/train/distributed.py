@@ -91,7 +91,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        update_running_stats(self, mean.detach(), var.detach(), int(n))
+        update_running_stats(self, mean.detach(), var.detach(), round(float(n)))
         return out
 
 
