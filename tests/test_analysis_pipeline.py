@@ -132,6 +132,6 @@ def test_every_mode_holds_the_clips_its_sentence_describes(analysed):
         assert (opened["cluster"] == finding["cluster"]).all() and opened["error"].all()
         if not finding["slice"] or finding["slice"].startswith("embedding="):
             continue
-        stated = re.search(r"\(all (\d+) clips\)", finding["description"])
+        stated = re.search(r"of errors \((\d+) clips\)", finding["description"])
         matching = slice_members(opened, finding["slice"], defining)
         assert stated and int(stated.group(1)) == matching.sum() == len(opened), finding["description"]

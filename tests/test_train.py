@@ -18,7 +18,7 @@ from hark.train.command import build_config, configure
 from hark.train.config import TrainConfig
 from hark.train.presets import preset
 from hark.train.run import fit, load_trained, train_run
-from hark.train.trainer import build_model
+from hark.train.trainer import Trainer, build_model
 
 FAST = ["--preset", "seed-m5", "--batch-size", "16", "--device", "cpu", "--set", "run.workers=1"]
 
@@ -87,6 +87,35 @@ def test_default_recipe_trains_with_noise_shift_and_specaugment(tones, tmp_path)
     row = next(csv.DictReader((tmp_path / "run" / "history.csv").open()))
     assert 0 < float(row["lr"]) < config.optim.lr  # still warming up after one of five warm-up epochs
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["config"]["augment"]["noise_prob"] == 0.8
+
+
+def test_a_noise_folder_gives_noise_to_a_dataset_without_any(tones, tmp_path, monkeypatch, capsys):
+    quiet = make_fake_speech_commands(tmp_path / "quiet", with_noise=False)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    for name in ("white_noise.wav", "pink_noise.wav"):
+        (noise / name).write_bytes((tones / "_background_noise_" / name).read_bytes())
+    (noise / "broken.wav").write_bytes(b"RIFF\x00\x00 not audio")  # reported and left out
+    (noise / "README.md").write_text("not audio, not noise")
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    argv = ["train", str(quiet), "--out", str(run), *FAST, "--epochs", "1", "--set", "augment.noise_prob=1"]
+    assert main([*argv, "--set", "augment.noise_dir=noise"]) == 0
+    out = capsys.readouterr().out
+    assert "no background-noise recordings" not in out, out
+    saved = TrainConfig.load(run / "config.json")
+    assert saved.augment.noise_dir == str(noise)  # resolved where the command ran, so the run replays anywhere
+    dataset = load_dataset(quiet)
+    trainer = Trainer(saved, dataset, dataset.split("train"), dataset.split("validation"), report=lambda m: None)
+    assert trainer.noise is not None and len(trainer.noise) == 2
+    # Without the folder the run says how to give one; a folder that is not there stops the run
+    # before any clip is read.
+    assert main([*argv[:2], "--out", str(tmp_path / "plain"), *argv[4:]]) == 0
+    assert "give a folder of them with --set augment.noise_dir=DIR" in capsys.readouterr().out
+    missing = [str(tmp_path / "no-such-data"), "--out", str(tmp_path / "missing"), *argv[4:]]
+    assert main(["train", *missing, "--set", "augment.noise_dir=nowhere"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'nowhere'}: noise folder not found (augment.noise_dir)" in err and "no-such-data" not in err
 
 
 def test_a_time_stretch_alone_puts_spec_augment_in_the_training_model_only():

@@ -162,6 +162,22 @@ def test_print_config_shows_the_resolved_config_and_trains_nothing(capsys, tmp_p
     assert again.to_dict() == shown
 
 
+def test_a_waveform_model_turns_off_the_presets_spec_augment_and_says_so(capsys, tmp_path):
+    argv = ["train", str(tmp_path / "data"), "--model", "m5", "--set", "augment.noise_prob=0.3", "--print-config"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    shown = json.loads(captured.out)  # the note goes to stderr, so stdout stays a valid --config
+    assert (shown["augment"]["freq_masks"], shown["augment"]["time_masks"]) == (0, 0)
+    assert shown["augment"]["noise_prob"] == 0.3  # other augmentation is the user's to set
+    assert shown["augment"]["time_shift_ms"] == preset("default").augment.time_shift_ms
+    assert "'m5' takes the waveform" in captured.err and "augment.freq_masks=0 augment.time_masks=0" in captured.err
+    # A spectrogram model keeps the masks, and masks asked for by name are refused, not dropped.
+    assert main(["train", str(tmp_path / "data"), "--model", "logmel-cnn", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["augment"]["freq_masks"] == preset("default").augment.freq_masks
+    err = refused(capsys, [*argv[:-1], "--out", str(tmp_path / "run"), "--set", "augment.freq_masks=2"])
+    assert "no option spec_augment" in err and "augment.freq_masks=0" in err
+
+
 def test_out_is_still_required_to_train(capsys, tmp_path):
     err = refused(capsys, ["train", str(tmp_path / "data")])
     assert "--out" in err

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.cluster import KMeans
 
-from hark.schema import DETECTORS, LABEL, NO_CLUSTER, OFFSET, ONSET, SPEAKER
+from hark.schema import CONTENT_FAULTS, DETECTORS, LABEL, NO_CLUSTER, OFFSET, ONSET, SPEAKER
 
 ARROW = "\u2192"
 DASH = "\u2014"
@@ -79,7 +79,7 @@ class Slice:
     expected_rate: float  # the error rate its members would have if it meant nothing
     pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
     handicap: float = 1.0  # its excess errors are divided by this when slices compete
-    cause: bool = False  # a detector flag: picked before every slice that is not one
+    cause: bool = False  # a fault in the audio: picked before every slice that is not one
 
 
 def _pair_slices(
@@ -139,8 +139,17 @@ def candidate_slices(
         rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
         return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap, cause=cause)
 
+    # A fault in the audio (cut off, two words, no speech, clipped) is a cause; an odd length
+    # only says where errors happen, like a length bin (FSDD's trimmed clips are mostly "short").
     slices = [
-        attribute(d.flag_column, d.title, d.flag_meaning, clips[d.flag_column].to_numpy(bool), 1.0, cause=True)
+        attribute(
+            d.flag_column,
+            d.title,
+            d.flag_meaning,
+            clips[d.flag_column].to_numpy(bool),
+            1.0 if d.name in CONTENT_FAULTS else config.where_handicap,
+            cause=d.name in CONTENT_FAULTS,
+        )
         for d in DETECTORS
         if d.flag_column in clips
     ]
@@ -247,7 +256,7 @@ def describe(
             f"such clips are wrong {rate:.0%} of the time, against {expected:.0%} overall; "
             f"most often {_confusions(clips, rows, pred_column)}"
         )
-    description = f"{share:.0%} of errors: {found.phrase} (all {len(rows)} clips); {detail}."
+    description = f"{share:.0%} of errors ({len(rows)} clips): {found.phrase}; {detail}."
     return f"Failure mode {rank} {DASH} {found.name}", description
 
 

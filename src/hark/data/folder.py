@@ -177,6 +177,19 @@ def _assign_splits(
     return splits
 
 
+def load_noise_folder(folder: str | Path) -> ClipDataset:
+    """A folder of background-noise recordings on its own (e.g. another dataset's
+    `_background_noise_`), for datasets that have none: a dataset of no clips whose noise files
+    are the folder's audio files."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HarkError(f"{folder}: noise folder not found (augment.noise_dir)")
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and is_audio_name(p.name))
+    if not files:
+        raise HarkError(f"{folder}: no audio files in this noise folder (augment.noise_dir)")
+    return ClipDataset(folder, [], [], noise_files=files, name=folder.name)
+
+
 def _noise_files(root: Path, problems: list[Problem]) -> list[str]:
     """Audio files of `_background_noise_` (its README is not noise), but none from outside the
     dataset (see `_class_files`)."""

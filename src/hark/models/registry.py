@@ -43,11 +43,16 @@ def _factory(name: str) -> ModelFactory:
     return _MODELS[name]
 
 
+def model_options(name: str) -> list[str]:
+    """The options `create_model(name, ...)` takes besides the class count and the sample rate."""
+    return [p for p in inspect.signature(_factory(name)).parameters if p not in ("num_classes", "sample_rate")]
+
+
 def create_model(name: str, num_classes: int, sample_rate: int = 16000, **options) -> nn.Module:
     """An option set to None counts as not given, so one config (e.g. `spec_augment=None`)
     can build every model, including those without that option."""
     factory = _factory(name)
-    accepted = [p for p in inspect.signature(factory).parameters if p not in ("num_classes", "sample_rate")]
+    accepted = model_options(name)
     options = {key: value for key, value in options.items() if key in accepted or value is not None}
     unknown = sorted(set(options) - set(accepted))
     if unknown:

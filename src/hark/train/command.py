@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from hark.errors import HarkError, UsageError
@@ -43,7 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the resolved config (a valid --config file) and exit without training",
     )
-    parser.add_argument("--model", help="model name (see `hark models`)")
+    parser.add_argument(
+        "--model", help="model name (see `hark models`); a waveform model turns off the recipe's SpecAugment"
+    )
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
     parser.add_argument("--lr", type=float, help="peak learning rate")
@@ -77,10 +80,42 @@ def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfi
             config.override(f"{target}={json.dumps(value)}", origin=f"--{option.replace('_', '-')}")
     for assignment in args.overrides:
         config.override(assignment)
+    if config.augment.noise_dir:  # relative to where the command ran, not to where it is replayed
+        from hark.data.folder import load_noise_folder
+
+        config.augment.noise_dir = str(Path(config.augment.noise_dir).resolve())
+        load_noise_folder(config.augment.noise_dir)  # a wrong folder stops the run before the data is read
+    if args.model is not None:
+        _drop_spec_augment_for_waveform_models(config, args.overrides)
     config.validate("the config")
     if need_data and not config.data.source:
         raise UsageError("no dataset: give DATA or a --config that names one")
     return config
+
+
+SPEC_AUGMENT_FIELDS = ("freq_masks", "time_masks", "time_stretch")
+
+
+def _drop_spec_augment_for_waveform_models(config: TrainConfig, overrides: list[str]) -> None:
+    """`--model m5` on a preset made for a spectrogram model: the preset's SpecAugment cannot
+    apply, so it is turned off (and the saved config says so) rather than refused. Masks asked
+    for with `--set` are left for the model to refuse."""
+    from hark.models import model_options
+
+    if "spec_augment" in model_options(config.model.name):  # an unknown name is refused here
+        return
+    asked = {assignment.partition("=")[0].strip() for assignment in overrides}
+    if asked & {f"augment.{name}" for name in SPEC_AUGMENT_FIELDS}:
+        return
+    dropped = [name for name in SPEC_AUGMENT_FIELDS if getattr(config.augment, name)]
+    for name in dropped:
+        setattr(config.augment, name, type(getattr(config.augment, name))(0))
+    if dropped:
+        print(
+            f"note: model {config.model.name!r} takes the waveform, not a spectrogram, so the recipe's "
+            f"SpecAugment is off: {' '.join(f'augment.{name}=0' for name in dropped)}",
+            file=sys.stderr,  # stdout may be --print-config's JSON
+        )
 
 
 def check_model(config: TrainConfig) -> None:

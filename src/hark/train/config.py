@@ -62,6 +62,8 @@ class OptimConfig:
 class AugmentConfig:
     noise_prob: float = field(default=0.0, metadata=valid(FRACTION))
     noise_snr_db: tuple[float, float] = field(default=(0.0, 20.0), metadata=valid(Ordered(Range(-100, 100))))
+    # A folder of noise recordings used instead of the dataset's own `_background_noise_`.
+    noise_dir: str = ""
     time_shift_ms: float = field(default=0.0, metadata=valid(NON_NEGATIVE))
     # Speed perturbation: the largest relative change of playback speed (0.1: factors 0.9-1.1).
     speed_change: float = field(default=0.0, metadata=valid(Range(0, 0.5)))

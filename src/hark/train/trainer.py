@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from hark.data.cache import load_noise
 from hark import schema
 from hark.data.example import ClipDataset, Example
+from hark.data.folder import load_noise_folder
 from hark.errors import HarkError
 from hark.features.augment import NoiseBank
 from hark.fileio import write_text
@@ -148,11 +149,16 @@ class Trainer:
         self.epoch, self.best_score, self.history = 0, -1.0, []
 
     def _noise_bank(self, dataset: ClipDataset) -> NoiseBank | None:
-        if self.config.augment.noise_prob <= 0:
+        augment = self.config.augment
+        if augment.noise_prob <= 0:
             return None
-        noises = load_noise(dataset, self.config.data.sample_rate)
+        source = load_noise_folder(augment.noise_dir) if augment.noise_dir else dataset
+        noises = load_noise(source, self.config.data.sample_rate)
         if not noises:
-            self.report(f"note: {dataset.root} has no background-noise recordings; training without noise mixing")
+            self.report(
+                f"note: {source.root} has no background-noise recordings; training without noise mixing "
+                "(give a folder of them with --set augment.noise_dir=DIR)"
+            )
             return None
         return NoiseBank(noises, self.device)
 
