@@ -9,7 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from hark.analysis.command import new_voice_advice
 from hark.analysis.failure_modes import NO_SINGLE_CAUSE, find_failure_modes, slice_members
+from hark.analysis.findings import build_findings
 from hark.schema import DETECTORS, NO_CLUSTER
 
 WORDS = ("go", "no", "up", "off", "yes", "down")
@@ -79,12 +81,21 @@ def test_an_odd_length_says_where_not_why_and_yields_to_the_speaker_who_fails():
     error = (clips["label"] != clips["pred"]).to_numpy()
     unseen = np.concatenate([np.flatnonzero(error)[:40], np.flatnonzero(~error)[:60]])
     clips.loc[unseen, "speaker_id"] = "nicolas"
+    clips.loc[unseen, "split"] = "validation"
     odd = np.concatenate([unseen[:15], np.flatnonzero(error)[40:45], np.flatnonzero(~error)[60:100]])
     clips.loc[odd, "flag_length"] = True
     modes, _ = _modes(clips)
     by_slice = {m.details["slice"]: m for m in modes if m.details.get("slice")}
-    assert sorted(by_slice["speaker_id=nicolas"].rows) == sorted(unseen[:40])
+    nicolas = by_slice["speaker_id=nicolas"]
+    assert sorted(nicolas.rows) == sorted(unseen[:40])
     assert "flag_length" not in by_slice
+    # Nicolas never trained: the mode says so, and the analysis says what that calls for.
+    assert "spoken by nicolas, a speaker with no training clips" in nicolas.description
+    assert [m.details["slice"] for m in modes if m.details.get("new_voice")] == ["speaker_id=nicolas"]
+    advice = new_voice_advice(build_findings(modes, clips.assign(path=[f"c{i}.wav" for i in range(len(clips))])))
+    assert advice.startswith(
+        f"{len(nicolas.rows) / error.sum():.0%} of errors are clips of speakers with no training clips (nicolas)"
+    )
 
 
 def test_each_error_is_explained_once_and_no_single_cause_holds_only_the_rest():

@@ -20,11 +20,13 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.cluster import KMeans
 
-from hark.schema import CONTENT_FAULTS, DETECTORS, LABEL, NO_CLUSTER, OFFSET, ONSET, SPEAKER
+from hark.schema import CONTENT_FAULTS, DETECTORS, LABEL, NO_CLUSTER, OFFSET, ONSET, SPEAKER, SPLIT, TRAIN
 
 ARROW = "\u2192"
 DASH = "\u2014"
 NO_SINGLE_CAUSE = "no single cause"
+# A speaker with no training clips: their errors are the model failing on a new voice.
+NEW_VOICE = "a speaker with no training clips"
 # (column, which tail, what a clip in that tail is, unit); the bar is the tail's quantile.
 BINNED = (
     (ONSET, "high", "speech starts late", "s"),
@@ -79,6 +81,7 @@ class Slice:
     expected_rate: float  # the error rate its members would have if it meant nothing
     pair: tuple[str, str] | None = None  # a confused pair, the more frequent direction first
     handicap: float = 1.0  # its excess errors are divided by this when slices compete
+    new_voice: bool = False  # a speaker with no training clips
     cause: bool = False  # a fault in the audio: picked before every slice that is not one
 
 
@@ -134,10 +137,13 @@ def candidate_slices(
         members: np.ndarray,
         handicap: float = config.where_handicap,
         cause: bool = False,
+        new_voice: bool = False,
     ) -> Slice:
         """`members`: a bool mask or row indices."""
         rows = np.flatnonzero(members) if members.dtype == bool else np.asarray(members)
-        return Slice(key, name, phrase, rows, rows[error[rows]], base, handicap=handicap, cause=cause)
+        return Slice(
+            key, name, phrase, rows, rows[error[rows]], base, handicap=handicap, cause=cause, new_voice=new_voice
+        )
 
     # A fault in the audio (cut off, two words, no speech, clipped) is a cause; an odd length
     # only says where errors happen, like a length bin (FSDD's trimmed clips are mostly "short").
@@ -157,9 +163,12 @@ def candidate_slices(
     for word, rows in sorted(clips.groupby(LABEL).indices.items()):
         slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", rows))
     speakers = clips[SPEAKER].fillna("") if SPEAKER in clips else pd.Series("", index=clips.index)
+    trained = set(speakers[clips[SPLIT] == TRAIN]) if SPLIT in clips else None
     for speaker, rows in sorted(speakers.groupby(speakers.to_numpy()).indices.items()):
         if speaker and error[rows].sum() >= min_errors:
-            slices.append(attribute(f"{SPEAKER}={speaker}", f"speaker {speaker}", f"spoken by {speaker}", rows))
+            unheard = trained is not None and speaker not in trained
+            phrase = f"spoken by {speaker}" + (f", {NEW_VOICE}" if unheard else "")
+            slices.append(attribute(f"{SPEAKER}={speaker}", f"speaker {speaker}", phrase, rows, new_voice=unheard))
     for column, tail, phrase, unit in BINNED:
         if column not in clips:
             continue
@@ -295,6 +304,7 @@ def find_failure_modes(
                     "expected_rate": expected,
                     "lift": lift,
                     "share": len(rows) / error.sum(),
+                    "new_voice": found.new_voice,
                 },
             )
         )
