@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hark.analysis.analyze import AnalysisConfig, analyze
-from hark.analysis.compare import compare_sides, mcnemar
+from hark.analysis.compare import ONE_RUN_NOTE, compare_sides, mcnemar
 from hark.analysis.label_errors import LabelErrorConfig
 from hark.cli import main
 from hark.data.datasets import load_dataset
@@ -125,6 +125,8 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
     same = compare_sides(*_sides(a, a.copy()))
     assert set(same.tests["verdict"]) == {"no difference beyond noise"}
     assert "B is better" in better.verdict and "no difference beyond noise" in same.verdict
+    # One run a side: the verdict says what its test cannot see (a retrain's own noise).
+    assert better.notes == [ONE_RUN_NOTE] and same.notes == []
 
 
 def test_bad_comparisons_get_a_clear_message():
@@ -151,7 +153,7 @@ def test_compare_cli_gives_a_verdict_and_seed_spread(analysed_run, tmp_path, cap
     out = capsys.readouterr().out
     findings = json.loads((fake["run"] / "analysis" / "findings.json").read_text())
     assert "failure modes of A in B" in out and findings[0]["title"] in out
-    assert "Verdict:" in out and "seed-to-seed spread" in out
+    assert "Verdict:" in out and "seed-to-seed spread" in out and ONE_RUN_NOTE not in out
     page = html.read_text()
     assert "Paired tests" in page and "https://" not in page
 

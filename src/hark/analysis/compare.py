@@ -26,6 +26,14 @@ BOOTSTRAP = 1000
 # sets are not one task: `hark fix --relabel` changes a few percent at most.
 MAX_RELABELLED_SHARE = 0.2
 EVALUATION_SPLITS = ("test", "validation", "train")
+BETTER, WORSE, NO_DIFFERENCE = "B is better", "B is worse", "no difference beyond noise"
+# A paired test over clips cannot see that a second training run differs from the first by itself.
+ONE_RUN_NOTE = (
+    "one run a side: McNemar's test and the intervals cover the sampling of clips, not training's "
+    "run-to-run noise; retraining the same recipe with another seed moved a held-out FSDD speaker's "
+    'accuracy by 4-10 points (README, "Recipes on real speech"). To tell a change from that noise, '
+    "train several seeds a side (`hark train --seeds 3`) and compare the two seed folders"
+)
 
 
 @dataclass
@@ -127,9 +135,9 @@ def _bootstrap(measure, rows: int, seed: int = 0) -> tuple[float, float]:
 def _verdict(higher_is_better: bool, a: float, b: float, low: float, high: float, p: float = np.nan) -> str:
     """No p-value (NaN) leaves the verdict to the interval alone."""
     if p >= ALPHA or (low <= 0 <= high):
-        return "no difference beyond noise"
+        return NO_DIFFERENCE
     better = (b > a) == higher_is_better
-    return "B is better" if better else "B is worse"
+    return BETTER if better else WORSE
 
 
 def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name: str, higher_is_better: bool) -> dict:
@@ -254,6 +262,8 @@ def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list
             f"B ±{np.std(b.clean_accuracy, ddof=1):.1%}; the mean difference {difference:+.1%} is "
             + ("within two spreads (seed noise)" if within else "beyond two spreads")
         )
+    elif tests["verdict"].isin([BETTER, WORSE]).any():
+        notes.append(ONE_RUN_NOTE)
     return "\n".join(parts), notes
 
 
