@@ -6,10 +6,10 @@ real-speech run into one group; slices stay statable however the embedding looks
 
 Slices are picked greedily by the errors they explain beyond what the overall error rate
 predicts (excess errors), each slice claiming its errors, so that overlapping slices are merged
-and every error is explained once; they are then ranked by the errors they explain. Detector
-flags are picked before any other slice: a flag names a cause, and the confusion a cut-off 'on'
-shows up as ('off') is its symptom, so the cause claims that error. What no slice explains is
-the last mode, "no single cause"."""
+and every error is explained once; they are then ranked by the errors they explain. Flags of
+faults in the audio (`schema.CONTENT_FAULTS`) are picked before any other slice: a fault names a
+cause, and the confusion a cut-off 'on' shows up as ('off') is its symptom, so the cause claims
+that error. What no slice explains is the last mode, "no single cause"."""
 
 from __future__ import annotations
 
@@ -147,18 +147,13 @@ def candidate_slices(
 
     # A fault in the audio (cut off, two words, no speech, clipped) is a cause; an odd length
     # only says where errors happen, like a length bin (FSDD's trimmed clips are mostly "short").
-    slices = [
-        attribute(
-            d.flag_column,
-            d.title,
-            d.flag_meaning,
-            clips[d.flag_column].to_numpy(bool),
-            1.0 if d.name in CONTENT_FAULTS else config.where_handicap,
-            cause=d.name in CONTENT_FAULTS,
-        )
-        for d in DETECTORS
-        if d.flag_column in clips
-    ]
+    slices = []
+    for d in DETECTORS:
+        if d.flag_column in clips:
+            fault = d.name in CONTENT_FAULTS
+            flags = clips[d.flag_column].to_numpy(bool)
+            handicap = 1.0 if fault else config.where_handicap
+            slices.append(attribute(d.flag_column, d.title, d.flag_meaning, flags, handicap, cause=fault))
     slices += _pair_slices(clips, error, pred, base, clips[LABEL].nunique(), min_errors)
     for word, rows in sorted(clips.groupby(LABEL).indices.items()):
         slices.append(attribute(f"{LABEL}={word}", f"'{word}' clips", f"labelled '{word}'", rows))

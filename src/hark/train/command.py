@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hark.errors import HarkError, UsageError
 from hark.schema import TASKS
-from hark.train.config import DEVICES, YAML_SUFFIXES, TrainConfig
+from hark.train.config import DEVICES, SPEC_AUGMENT_FIELDS, YAML_SUFFIXES, TrainConfig
 from hark.train.presets import PRESETS, preset
 
 # Shortcut options and the config field each one sets.
@@ -91,9 +91,6 @@ def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfi
     if need_data and not config.data.source:
         raise UsageError("no dataset: give DATA or a --config that names one")
     return config
-
-
-SPEC_AUGMENT_FIELDS = ("freq_masks", "time_masks", "time_stretch")
 
 
 def _drop_spec_augment_for_waveform_models(config: TrainConfig, overrides: list[str]) -> None:

@@ -58,6 +58,10 @@ class OptimConfig:
     gamma: float = field(default=0.1, metadata=valid(Range(0, 1, low_open=True)))
 
 
+# The augmentation fields that put SpecAugment in the model (which only a spectrogram model takes).
+SPEC_AUGMENT_FIELDS = ("freq_masks", "time_masks", "time_stretch")
+
+
 @dataclass
 class AugmentConfig:
     noise_prob: float = field(default=0.0, metadata=valid(FRACTION))

@@ -27,7 +27,7 @@ from hark.models import create_model
 from hark.train import distributed
 from hark.train.allocator import keep_freed_blocks
 from hark.train.checkpoint import capture_rng, load_checkpoint, load_weights, restore_rng, save_atomic
-from hark.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from hark.train.config import OPTIMIZERS, SCHEDULES, SPEC_AUGMENT_FIELDS, TrainConfig
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.estimate import estimate_line
 from hark.train.loop import Precision, augment_batch, train_epoch, validate
@@ -41,7 +41,7 @@ def build_model(config: TrainConfig, num_classes: int, training: bool = True) ->
     time stretch."""
     aug = config.augment
     options = dict(config.model.kwargs)
-    if training and (aug.freq_masks or aug.time_masks or aug.time_stretch):
+    if training and any(getattr(aug, name) for name in SPEC_AUGMENT_FIELDS):
         options["spec_augment"] = {
             "freq_masks": aug.freq_masks,
             "freq_width": aug.freq_mask_width,
@@ -54,9 +54,8 @@ def build_model(config: TrainConfig, num_classes: int, training: bool = True) ->
     except HarkError as err:
         if "spec_augment" not in str(err):
             raise
-        raise HarkError(
-            f"{err} (it takes no spectrogram: set augment.freq_masks=0 augment.time_masks=0 augment.time_stretch=0)"
-        ) from None
+        off = " ".join(f"augment.{name}=0" for name in SPEC_AUGMENT_FIELDS)
+        raise HarkError(f"{err} (it takes no spectrogram: set {off})") from None
 
 
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
