@@ -42,7 +42,7 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, stop on
 }
 train() {  # train RUN DEVICE EPOCHS [extra hark-train options]
   local run="$1" device="$2" epochs="$3"; shift 3
-  hark train "$OUT/data" --out "$OUT/$run" --preset default --model "$MODEL" --epochs "$epochs" \
+  hark train "$OUT/data" --out "$OUT/$run" --preset bcresnet-paper --model "$MODEL" --epochs "$epochs" \
     --batch-size "$BATCH" --device "$device" --set run.checkpoint_every=1 "$@"
 }
 fp16_train() {  # AMP picks bf16 wherever the GPU has it; hide bf16 to exercise fp16 + GradScaler
@@ -68,13 +68,13 @@ step "synthesise $((SPEAKERS * 10 * UTTERANCES)) clips" 240 \
 step "train $DEVICE AMP bf16 (auto), $EPOCHS epochs" "$LIMIT" train run-bf16 "$DEVICE" "$EPOCHS"
 if (( DRY )); then
   step "train fp16 path (dry: CPU, AMP off)" "$LIMIT" fp16_train train "$OUT/data" --out "$OUT/run-fp16" \
-    --preset default --model "$MODEL" --epochs "$EPOCHS" --batch-size "$BATCH" --device cpu
+    --preset bcresnet-paper --model "$MODEL" --epochs "$EPOCHS" --batch-size "$BATCH" --device cpu
 else
   step "train cuda AMP fp16 + GradScaler, $EPOCHS epochs" "$LIMIT" fp16_train train "$OUT/data" \
-    --out "$OUT/run-fp16" --preset default --model "$MODEL" --epochs "$EPOCHS" --batch-size "$BATCH" --device cuda
+    --out "$OUT/run-fp16" --preset bcresnet-paper --model "$MODEL" --epochs "$EPOCHS" --batch-size "$BATCH" --device cuda
 fi
 step "torchrun --nproc_per_node 1 (DDP)" "$LIMIT" "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 \
-  -m hark.cli train "$OUT/data" --out "$OUT/run-ddp" --preset default --model "$MODEL" --epochs 1 \
+  -m hark.cli train "$OUT/data" --out "$OUT/run-ddp" --preset bcresnet-paper --model "$MODEL" --epochs 1 \
   --batch-size "$BATCH" --device "$DEVICE"
 step "train cpu, $CPU_EPOCHS epoch (for the clips/s table)" 240 train run-cpu cpu "$CPU_EPOCHS"
 step "evaluate" 120 hark evaluate "$OUT/run-bf16" --device "$DEVICE"

@@ -9,7 +9,7 @@ from conftest import make_fake_speech_commands
 from hark.data.datasets import load_dataset
 from hark.train.data import ClipTable
 from hark.train.estimate import estimate_line, measure_epoch_seconds
-from hark.train.presets import preset
+from hark.train.presets import longer_than_cpu_preset, preset
 from hark.train.run import train_run
 from hark.train.trainer import build_model
 
@@ -81,3 +81,18 @@ def test_a_run_of_the_cpu_recipe_is_not_pointed_to_it(tables, tmp_path):
     train_run(config, tmp_path / "run", report=lines.append)
     estimate = [line for line in lines if line.startswith("no GPU:")]
     assert len(estimate) == 1 and "--preset cpu" not in estimate[0]
+
+
+def test_default_is_the_recipe_chosen_on_real_speech_and_cpu_shortens_it():
+    default, cpu = preset("default"), preset("cpu")
+    assert (default.model.name, default.run.epochs) == ("logmel-cnn", 40)
+    assert cpu.run.epochs < default.run.epochs
+    shortened = cpu.to_dict()
+    assert shortened["optim"]["warmup_epochs"] / cpu.run.epochs == pytest.approx(2 / 40)
+    shortened["run"]["epochs"], shortened["optim"]["warmup_epochs"] = default.run.epochs, default.optim.warmup_epochs
+    assert shortened == default.to_dict()  # the same recipe on a compressed schedule
+    assert not longer_than_cpu_preset(cpu)
+    assert longer_than_cpu_preset(default) and longer_than_cpu_preset(preset("bcresnet-paper"))
+    other_model = preset("cpu")
+    other_model.model.name = "bcresnet-1"
+    assert longer_than_cpu_preset(other_model)

@@ -78,8 +78,8 @@ def test_same_seed_gives_bit_identical_weights(tones):
     assert not torch.equal(other.state_dict()["head.weight"], first.state_dict()["head.weight"])
 
 
-def test_default_recipe_trains_with_noise_shift_and_specaugment(tones, tmp_path):
-    config = preset("default")
+def test_bcresnet_paper_recipe_trains_with_noise_shift_and_specaugment(tones, tmp_path):
+    config = preset("bcresnet-paper")
     config.data.source = str(tones)
     config.model.name = "bcresnet-1"
     config.run.epochs, config.run.batch_size, config.run.workers, config.run.device = 1, 24, 1, "cpu"
@@ -141,7 +141,7 @@ def test_corrupt_clip_is_reported_and_skipped(tmp_path, capsys):
 
 
 def test_unknown_names_list_the_valid_ones(tones, tmp_path):
-    with pytest.raises(HarkError, match="unknown preset 'fast'; valid: cpu, default, seed-m5"):
+    with pytest.raises(HarkError, match="unknown preset 'fast'; valid: bcresnet-paper, cpu, default, seed-m5"):
         build_config(_parse([str(tones), "--out", str(tmp_path), "--preset", "fast"]))
     with pytest.raises(HarkError, match="unknown field optim.learning_rate; valid: optim.optimizer, optim.lr"):
         build_config(_parse([str(tones), "--out", str(tmp_path), "--set", "optim.learning_rate=0.1"]))

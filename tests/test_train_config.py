@@ -13,7 +13,7 @@ from hark.cli import main
 from hark.errors import UsageError
 from hark.train.command import build_config, configure
 from hark.train.config import TrainConfig
-from hark.train.presets import preset
+from hark.train.presets import PRESETS, preset
 
 
 def _parse(argv):
@@ -68,7 +68,7 @@ def test_an_option_out_of_range_is_refused_before_the_data_is_read(capsys, tmp_p
 
 
 def test_the_presets_are_valid():
-    for name in ("default", "seed-m5"):
+    for name in PRESETS:
         preset(name).validate(name)
 
 
@@ -118,7 +118,7 @@ def test_a_run_config_json_is_accepted_with_its_labels(tmp_path):
 
 
 def test_a_yaml_config_gives_the_same_config_as_json(tmp_path):
-    document = preset("default").to_dict()
+    document = preset("bcresnet-paper").to_dict()
     document["data"]["source"] = str(tmp_path)
     text = yaml.safe_dump(document).replace("weight_decay: 0.001", "weight_decay: 1e-3")
     assert "1e-3" in text  # PyYAML alone reads 1e-3 as a string

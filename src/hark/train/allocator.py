@@ -2,8 +2,8 @@
 32 MiB as blocks are freed) with fresh mmap calls and returns them on free. A CPU training step
 allocates and frees activations of several MB each, which then have to be page-faulted in
 again. Raising the threshold to its ceiling and not trimming the heap lets freed activations be
-reused from the next step on: the `cpu` preset's model steps about x1.15 faster, most other
-models within noise (`benchmarks/bench_train_throughput.py --part allocator`)."""
+reused from the next step on: `logmel-cnn` (the `default` recipe's model) steps about x1.15
+faster, most other models within noise (`benchmarks/bench_train_throughput.py --part allocator`)."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def estimate_line(
     suggest_cpu_preset: bool = True,
 ) -> str | None:
     """The line `hark train` prints before a CPU run, or None for a run too short to need one;
-    it points to `--preset cpu` when `suggest_cpu_preset` (not for a run of that recipe's model)."""
+    it points to `--preset cpu` when `suggest_cpu_preset` (a run that recipe would train faster)."""
     if epochs_left * math.ceil(len(train) / max(batch_size, 1)) < MIN_STEPS:
         return None
     per_epoch, timed = measure_epoch_seconds(model, optimizer, train, val, batch_size, augment)

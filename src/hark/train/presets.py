@@ -15,6 +15,9 @@ from hark.train.config import (
 )
 
 
+CPU_EPOCHS = 12
+
+
 def seed_m5() -> TrainConfig:
     """The PyTorch speech-command tutorial, unchanged: M5 on 8 kHz audio, Adam 0.01 with weight
     decay 1e-4, StepLR(20, 0.1) stepped per epoch, batch 256, no augmentation, 2 epochs."""
@@ -27,7 +30,7 @@ def seed_m5() -> TrainConfig:
     )
 
 
-def default() -> TrainConfig:
+def bcresnet_paper() -> TrainConfig:
     """BC-ResNet (Kim et al., Interspeech 2021) trained as in the paper's public code: 40 log-mel
     bands (30 ms window, 10 ms hop, in the model), SGD momentum 0.9, weight decay 1e-3, batch 100,
     lr 0.1 with 5 warm-up epochs then cosine to 0 over 200 epochs, background noise on 80% of the
@@ -35,7 +38,8 @@ def default() -> TrainConfig:
     frames and two frequency masks (width 5 for BC-ResNet-3), plus label smoothing 0.1 as in the
     KWT recipe (Berg et al. 2021). The paper scales noise by an amplitude drawn from U(0, 0.1);
     an SNR of 5-30 dB covers the same range for Speech Commands' loudness and also suits quieter
-    or louder datasets."""
+    or louder datasets. Made for the full dataset and 200 epochs on a GPU: at 40 epochs on
+    held-out FSDD speakers it reaches 54.6% where `default` reaches 93.4%."""
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
         model=ModelConfig(name="bcresnet-3"),
@@ -56,13 +60,13 @@ def default() -> TrainConfig:
     )
 
 
-def cpu() -> TrainConfig:
-    """A recipe for a CPU budget: `logmel-cnn` (a 95k-parameter 2-D CNN for 10 words with per-band
-    mean normalisation, which a CPU trains at nearly three times BC-ResNet-1's FLOP rate), AdamW 6e-3
-    with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40 epochs, batch 64 (more steps
-    per epoch on small data), speed perturbation of +-10% (new speakers differ in pitch and
-    rate), noise on half the clips at 10-30 dB, +-100 ms shift, two 5-band and two 10-frame
-    masks, label smoothing 0.1. Chosen with `benchmarks/bench_recipes.py` on held-out FSDD
+def default() -> TrainConfig:
+    """The recipe that won on real speech at 40 epochs: `logmel-cnn` (a 95k-parameter 2-D CNN for 10
+    words with per-band mean normalisation, which a CPU trains at nearly three times BC-ResNet-1's
+    FLOP rate), AdamW 6e-3 with weight decay 1e-2 and 2 warm-up epochs, cosine to 0 over 40
+    epochs, batch 64 (more steps per epoch on small data), speed perturbation of +-10% (new
+    speakers differ in pitch and rate), noise on half the clips at 10-30 dB, +-100 ms shift, two
+    5-band and two 10-frame masks, label smoothing 0.1. Chosen with `benchmarks/bench_recipes.py` on held-out FSDD
     speakers (README.md, "Recipes on real speech", says which choice rests on what)."""
     return TrainConfig(
         data=DataConfig(sample_rate=16000, num_samples=16000),
@@ -85,7 +89,29 @@ def cpu() -> TrainConfig:
     )
 
 
-PRESETS: dict[str, Callable[[], TrainConfig]] = {"cpu": cpu, "default": default, "seed-m5": seed_m5}
+def cpu() -> TrainConfig:
+    """`default` compressed to CPU_EPOCHS epochs for a CPU budget (the warm-up keeps its share of the
+    schedule, as `benchmarks/bench_recipes.py` compresses a recipe to a time budget): on held-out
+    FSDD speakers it keeps most of `default`'s accuracy in a fraction of its time (README.md,
+    "Recipes on real speech")."""
+    config = default()
+    config.optim.warmup_epochs *= CPU_EPOCHS / config.run.epochs
+    config.run.epochs = CPU_EPOCHS
+    return config
+
+
+def longer_than_cpu_preset(config: TrainConfig) -> bool:
+    """Whether `--preset cpu` would train this run in less time: another model, or more epochs."""
+    shorter = cpu()
+    return config.model.name != shorter.model.name or config.run.epochs > shorter.run.epochs
+
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {
+    "bcresnet-paper": bcresnet_paper,
+    "cpu": cpu,
+    "default": default,
+    "seed-m5": seed_m5,
+}
 
 
 def preset(name: str) -> TrainConfig:

@@ -31,7 +31,7 @@ from hark.train.config import OPTIMIZERS, SCHEDULES, SPEC_AUGMENT_FIELDS, TrainC
 from hark.train.data import ClipTable, epoch_order, iterate, shard_batches
 from hark.train.estimate import estimate_line
 from hark.train.loop import Precision, augment_batch, train_epoch, validate
-from hark.train.presets import cpu as cpu_preset
+from hark.train.presets import longer_than_cpu_preset
 
 HISTORY_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
 
@@ -225,7 +225,7 @@ class Trainer:
             self.config.run.batch_size,
             self.config.run.epochs - self.epoch,
             self._augment,
-            suggest_cpu_preset=self.config.model.name != cpu_preset().model.name,
+            suggest_cpu_preset=longer_than_cpu_preset(self.config),
         )
         if line:
             self.report(line)
