@@ -92,10 +92,15 @@ def test_an_odd_length_says_where_not_why_and_yields_to_the_speaker_who_fails():
     # Nicolas never trained: the mode says so, and the analysis says what that calls for.
     assert "spoken by nicolas, a speaker with no training clips" in nicolas.description
     assert [m.details["slice"] for m in modes if m.details.get("new_voice")] == ["speaker_id=nicolas"]
-    advice = new_voice_advice(build_findings(modes, clips.assign(path=[f"c{i}.wav" for i in range(len(clips))])))
+    findings = build_findings(modes, clips.assign(path=[f"c{i}.wav" for i in range(len(clips))]))
+    advice = new_voice_advice(findings, speed_change=0.0)
     assert advice.startswith(
         f"{len(nicolas.rows) / error.sum():.0%} of errors are clips of speakers with no training clips (nicolas)"
     )
+    assert "voice augmentation (`hark train`'s augment.speed_change) gained" in advice
+    # A run that already perturbs speed is not told to: it is told that it does.
+    advice = new_voice_advice(findings, speed_change=0.1)
+    assert "this run already perturbs speed by ±10%" in advice and "`hark train`'s augment.speed_change" not in advice
 
 
 def test_each_error_is_explained_once_and_no_single_cause_holds_only_the_rest():
