@@ -8,6 +8,7 @@ import torch
 from conftest import make_fake_speech_commands
 from hark.data.datasets import load_dataset
 from hark.train.data import ClipTable
+from hark.train import estimate
 from hark.train.estimate import estimate_line, measure_epoch_seconds
 from hark.train.presets import longer_than_cpu_preset, preset
 from hark.train.run import train_run
@@ -46,20 +47,32 @@ def test_measuring_leaves_model_optimizer_and_rng_untouched(tables):
         assert all(torch.equal(state[id(p)][k], v) for k, v in s.items())
 
 
-def test_line_only_for_runs_worth_estimating(tables):
+def _epochs_take(monkeypatch, seconds: float) -> None:
+    """Every measured epoch takes `seconds`, as on a slow machine or a large dataset."""
+    monkeypatch.setattr(estimate, "measure_epoch_seconds", lambda *args: (seconds, 8))
+
+
+def test_line_only_for_runs_worth_estimating(tables, monkeypatch):
     dataset, train, val = tables
     model = build_model(preset("seed-m5"), len(dataset.labels))
     optimizer = torch.optim.Adam(model.parameters())
     assert estimate_line(model, optimizer, train, val, len(train), 2, lambda w: w) is None
     line = estimate_line(model, optimizer, train, val, 4, 40, lambda w: w)
-    assert line.startswith("no GPU: this recipe will take about") and "40 epochs" in line and "--preset cpu" in line
+    assert line.startswith("no GPU: this recipe will take about") and "40 epochs" in line
+    _epochs_take(monkeypatch, 60.0)
+    line = estimate_line(model, optimizer, train, val, 4, 40, lambda w: w)
+    assert "about 40 min" in line and "--preset cpu" in line
     assert "--preset cpu" not in estimate_line(
         model, optimizer, train, val, 4, 40, lambda w: w, suggest_cpu_preset=False
     )
+    # Ten minutes or less already fit a CPU budget.
+    _epochs_take(monkeypatch, 14.0)
+    assert "--preset cpu" not in estimate_line(model, optimizer, train, val, 4, 40, lambda w: w)
 
 
-def test_cpu_run_prints_the_estimate_first(tables, tmp_path):
+def test_cpu_run_prints_the_estimate_first(tables, tmp_path, monkeypatch):
     dataset, _, _ = tables
+    _epochs_take(monkeypatch, 600.0)
     config = preset("seed-m5")
     config.data.source = str(dataset.root)
     config.run.epochs, config.run.batch_size, config.run.workers, config.run.device = 3, 4, 1, "cpu"
@@ -71,8 +84,9 @@ def test_cpu_run_prints_the_estimate_first(tables, tmp_path):
     assert "--preset cpu" in lines[estimate[0]]
 
 
-def test_a_run_of_the_cpu_recipe_is_not_pointed_to_it(tables, tmp_path):
+def test_a_run_of_the_cpu_recipe_is_not_pointed_to_it(tables, tmp_path, monkeypatch):
     dataset, _, _ = tables
+    _epochs_take(monkeypatch, 600.0)  # long, so that only the recipe decides
     config = preset("cpu")
     config.data.source = str(dataset.root)
     config.data.sample_rate = config.data.num_samples = 8000

@@ -21,6 +21,8 @@ from hark.train.data import ClipTable, iterate
 
 TIMED_STEPS = 2  # after one untimed step that builds oneDNN's kernels
 MIN_STEPS = 20  # runs shorter than this finish before an estimate would be worth reading
+# A run this short already fits a CPU budget: pointing it to a cheaper recipe would only distract.
+WORTH_A_CHEAPER_RECIPE_S = 600.0
 
 
 def _format(seconds: float) -> str:
@@ -84,14 +86,17 @@ def estimate_line(
     suggest_cpu_preset: bool = True,
 ) -> str | None:
     """The line `hark train` prints before a CPU run, or None for a run too short to need one;
-    it points to `--preset cpu` when `suggest_cpu_preset` (a run that recipe would train faster)."""
+    it points to `--preset cpu` when `suggest_cpu_preset` (a run that recipe would train faster)
+    and the run will take at least WORTH_A_CHEAPER_RECIPE_S."""
     if epochs_left * math.ceil(len(train) / max(batch_size, 1)) < MIN_STEPS:
         return None
     per_epoch, timed = measure_epoch_seconds(model, optimizer, train, val, batch_size, augment)
-    threads = torch.get_num_threads()
+    threads, total = torch.get_num_threads(), per_epoch * epochs_left
     line = (
-        f"no GPU: this recipe will take about {_format(per_epoch * epochs_left)} on the CPU "
+        f"no GPU: this recipe will take about {_format(total)} on the CPU "
         f"({epochs_left} epochs of {_format(per_epoch)}, timed on {timed} clips at "
         f"{threads} thread{'' if threads == 1 else 's'})"
     )
-    return line + "; `--preset cpu` is a recipe sized for CPU budgets" if suggest_cpu_preset else line
+    if suggest_cpu_preset and total >= WORTH_A_CHEAPER_RECIPE_S:
+        return line + "; `--preset cpu` is a recipe sized for CPU budgets"
+    return line
