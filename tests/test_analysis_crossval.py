@@ -54,3 +54,22 @@ def test_train_seeds_writes_one_run_per_seed_that_compare_reads_as_a_side(tmp_pa
     # One seed against several is refused with a message, not a traceback.
     assert main(["compare", str(tmp_path / "runs" / "seed-0"), str(tmp_path / "runs")]) == 2
     assert "same number of seeds" in capsys.readouterr().err
+
+
+def test_crossvalidation_estimates_once_and_names_each_fold(evaluated_run, tmp_path, monkeypatch, capsys):
+    import json
+    import shutil
+
+    from hark.train import estimate
+
+    run_dir = shutil.copytree(evaluated_run, tmp_path / "run")
+    config = json.loads((run_dir / "config.json").read_text())
+    config["run"]["epochs"] = 12  # enough steps per fold for an estimate
+    (run_dir / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(estimate, "measure_epoch_seconds", lambda *args: (1.0, 8))
+    with torch_threads(1):
+        crossval_probs(load_run_data(run_dir), folds=2, progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    estimates = [line for line in lines if "no GPU:" in line]
+    assert len(estimates) == 1 and estimates[0].startswith("fold 1/2: no GPU: this recipe will take about 12 s")
+    assert any(line.startswith("fold 2/2: epoch 12/12") for line in lines)

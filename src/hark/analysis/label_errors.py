@@ -5,6 +5,7 @@ model's embedding space; cleanlab's confident learning is computed alongside as 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,20 +90,29 @@ def crossval_probs(run: RunData, folds: int, seed: int = 0, progress: bool = Tru
     by_path = {e.path: e for e in cached.examples}
     paths = run.clips["path"].to_numpy()
     folds = list(splitter.split(train, targets))
-    for fit_rows, held_rows in tqdm(folds, desc="cross-validation", unit="fold", disable=not progress):
+    for index, (fit_rows, held_rows) in enumerate(
+        tqdm(folds, desc="cross-validation", unit="fold", disable=not progress)
+    ):
         fit_examples = [by_path[p] for p in paths[train[fit_rows]]]
         model = fit(
             config,
             dataset,
             fit_examples,
             [by_path[p] for p in paths[train[held_rows]]],
-            report=print if progress else _silent,
+            report=_fold_report(index, len(folds)) if progress else _silent,
             progress=progress,
+            # The folds train alike: the first one's estimate holds for each.
+            estimate=index == 0,
         )
         held = train[held_rows]
         outputs = run_model(model, cached.waves, np.array([row_of[p] for p in paths[held]]))
         probs[held] = softmax(outputs.logits, axis=1)
     return probs
+
+
+def _fold_report(index: int, count: int) -> Callable[[str], None]:
+    """`fit`'s report during cross-validation: each line names its fold."""
+    return lambda message: print(f"fold {index + 1}/{count}: {message}")
 
 
 def _silent(message: str) -> None:

@@ -70,10 +70,12 @@ def fit(
     out: Path | None = None,
     report: Callable[[str], None] = print,
     progress: bool = True,
+    estimate: bool = True,
 ) -> nn.Module:
     """Train on exactly `train_examples` (validating on `val_examples`) and return the model in
-    eval mode. With `out`, the run folder is written as by `hark train`. `progress`: bars."""
-    trainer = Trainer(config, dataset, train_examples, val_examples, out, report, progress)
+    eval mode. With `out`, the run folder is written as by `hark train`. `progress`: bars;
+    `estimate`: the time estimate before a CPU run."""
+    trainer = Trainer(config, dataset, train_examples, val_examples, out, report, progress, estimate)
     if out is not None and trainer.ctx.is_main:
         Path(out).mkdir(parents=True, exist_ok=True)
         config.save(Path(out) / schema.CONFIG_FILE, trainer.labels, front_end_settings(trainer.model))

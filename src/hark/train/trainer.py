@@ -106,8 +106,10 @@ class Trainer:
         out: Path | None = None,
         report: Callable[[str], None] = print,
         progress: bool = True,
+        estimate: bool = True,
     ):
         self.config, self.out, self.labels = config, Path(out) if out else None, list(dataset.labels)
+        self.estimate = estimate
         self.dataset_source = config.data.source or str(dataset.root)
         self.ctx, self.device = distributed.setup(config.run.device)
         if self.device.type == "cpu":
@@ -240,7 +242,7 @@ class Trainer:
 
             board = TensorBoard(self.out / schema.TENSORBOARD_DIR, first_epoch=self.epoch + 1)
             shown = np.arange(min(CLIPS_SHOWN, len(self.val_set)))
-        if self.ctx.is_main and self.device.type == "cpu":
+        if self.estimate and self.ctx.is_main and self.device.type == "cpu":
             self._report_estimate()
         val_batches = shard_batches(np.arange(len(self.val_set)), loop.batch_size, distributed.Context())
         try:
