@@ -62,13 +62,12 @@ def cutoff_mode_rank(findings: list[dict], cutoff_paths: set[str]) -> int | None
 def synthesize_and_train(args, out: Path) -> tuple[Path, Path]:
     from hark.evaluate.command import evaluate_run
     from hark.synth import DEFAULT_WORDS, synthesize
-    from hark.train.presets import preset
+    from hark.train.presets import on_schedule, preset
     from hark.train.run import train_run
 
     data = synthesize(out / "data", DEFAULT_WORDS[: args.words], args.speakers, args.utterances, seed=args.seed)
-    config = preset(args.preset)
-    config.optim.warmup_epochs *= args.epochs / config.run.epochs
-    config.run.epochs, config.run.device, config.data.source = args.epochs, args.device, str(data)
+    config = on_schedule(preset(args.preset), args.epochs)
+    config.run.device, config.data.source = args.device, str(data)
     run = out / "run"
     if not (run / "predictions.parquet").exists():
         train_run(config, run, report=lambda line: print(line, flush=True))

@@ -26,7 +26,7 @@ from hark.data.example import ClipDataset, Example
 from hark.data.manifest import write_manifest
 from hark.evaluate.command import evaluate_run
 from hark.synth import DEFAULT_WORDS, synthesize
-from hark.train.presets import preset
+from hark.train.presets import on_schedule, preset
 from hark.train.run import train_run
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -67,9 +67,7 @@ def recipe_config(spec: str, data: Path, epochs: int, device: str, sample_rate: 
         config.model.name = model
     if sample_rate:
         config.data.sample_rate = config.data.num_samples = sample_rate
-    epochs = epochs or config.run.epochs
-    config.optim.warmup_epochs *= epochs / config.run.epochs
-    config.run.epochs = epochs
+    on_schedule(config, epochs or config.run.epochs)
     config.run.device = device
     config.data.source = str(data)
     return config

@@ -98,10 +98,16 @@ def cpu() -> TrainConfig:
     schedule, as `benchmarks/bench_recipes.py` compresses a recipe to a time budget) at a peak lr
     of CPU_LR: on held-out FSDD speakers it keeps most of `default`'s accuracy in a fraction of
     its time (README.md, "Recipes on real speech")."""
-    config = default()
-    config.optim.warmup_epochs *= CPU_EPOCHS / config.run.epochs
-    config.run.epochs = CPU_EPOCHS
+    config = on_schedule(default(), CPU_EPOCHS)
     config.optim.lr = CPU_LR
+    return config
+
+
+def on_schedule(config: TrainConfig, epochs: int) -> TrainConfig:
+    """`config` compressed or stretched to `epochs`, in place: the warm-up keeps its share of the
+    schedule, so a shorter cosine still decays to its end."""
+    config.optim.warmup_epochs *= epochs / config.run.epochs
+    config.run.epochs = epochs
     return config
 
 
