@@ -70,6 +70,18 @@ def test_digital_silence_is_no_speech(tmp_path):
     assert row["flag_no_speech"] and not row["flag_cutoff"] and not row["flag_multiword"]
 
 
+@pytest.mark.parametrize(
+    ("clip", "start_s", "end_s"),
+    [("stop/856eb138_nohash_1.wav", 0.17, 0.39), ("sheila/0135f3f2_nohash_0.wav", 0.2, 0.31)],
+)
+def test_an_unvoiced_word_start_stored_alone_is_a_cut_off_not_no_speech(tmp_path, shared_data, clip, start_s, end_s):
+    """The "s" of "stop", the "sh" of "sheila": sound without a voiced frame, shorter than a word."""
+    wave = load_clip(shared_data / MINI, clip, SR, None)
+    row = _detect(tmp_path, wave[int(start_s * SR) : int(end_s * SR)])
+    assert row["flag_cutoff"] and not row["flag_no_speech"], row.to_dict()
+    assert row["score_no_speech"] == 0  # no voiced frame: the rule, not the voicing, decided
+
+
 def test_real_clips_are_mostly_unflagged(shared_data):
     """The mini set is clean single words; a detector flagging many of them is broken. (It does
     hold a few genuinely cut-off recordings, as the full dataset does.)"""
