@@ -65,6 +65,19 @@ def test_each_fault_raises_its_flag(tmp_path, shared_data, clean, fault):
         assert not row[f"flag_{other}"], row.to_dict()
 
 
+def test_two_words_whose_second_runs_into_the_end_are_several_words_not_a_cut_off(tmp_path, shared_data, clean):
+    """Two words squeezed into one window: the second often ends in the window's end; the clip is
+    explained by holding two words."""
+    first = load_clip(shared_data / MINI, SHORT_WORD, SR, None)[int(0.12 * SR) : int(0.40 * SR)]
+    second = clean[int(0.12 * SR) : int(0.40 * SR)]  # "no" stopped mid-vowel
+    wave = np.concatenate(
+        [np.resize(clean[:800], int(0.3 * SR)), first, np.resize(clean[:800], int(0.25 * SR)), second]
+    )
+    row = _detect(tmp_path, wave)
+    assert row["flag_multiword"] and not row["flag_cutoff"], row.to_dict()
+    assert row["score_cutoff"] >= 0.65  # the tail alone would have called it cut off
+
+
 def test_digital_silence_is_no_speech(tmp_path):
     row = _detect(tmp_path, np.zeros(SR, np.float32))
     assert row["flag_no_speech"] and not row["flag_cutoff"] and not row["flag_multiword"]

@@ -187,7 +187,11 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     late_start = has_speech and onset_s >= length_s - config.late_onset_s
     snr_db = _snr_db(rms, level >= threshold) if has_speech else 0.0
     flags = {
-        "cutoff": fragment or bool(has_speech and ((runs_to_end and end_level >= config.cutoff_level) or late_start)),
+        # Two words explain a clip: the second of two words squeezed into one window often runs into
+        # its end. Counting those as cut off too took precision from the cut-off flag on every real
+        # set (FSDD 0.85 -> 0.90 without them) and no true cut-off was flagged as several words.
+        "cutoff": fragment
+        or bool(has_speech and not parted and ((runs_to_end and end_level >= config.cutoff_level) or late_start)),
         "multiword": bool(has_speech and parted),
         # Saturation hides the pitch that the verdict rests on.
         "no_speech": not has_speech and not fragment and not is_clipped,
