@@ -277,8 +277,10 @@ def test_selection_stays_consistent_with_the_filter(page, served):
 def test_confusion_cell_is_reachable_by_keyboard_and_opens_its_clips(page, served):
     run, url = served
     clips = clips_of(run)
-    wrong = clips[clips.label != clips[schema.OOF_PRED]]
-    label, pred = wrong.groupby(["label", schema.OOF_PRED]).size().idxmax()
+    out_of_fold = clips[clips.label != clips[schema.OOF_PRED]].groupby(["label", schema.OOF_PRED]).size()
+    final_model = clips[clips.label != clips.pred].groupby(["label", "pred"]).size()
+    # a cell that holds clips in both views, so that the switch has cards to show
+    label, pred = out_of_fold[out_of_fold.index.isin(final_model.index)].idxmax()
     page.goto(url + "?view=metrics")
     cell = page.locator(f"table.confusion td.cell[data-label='{label}'][data-pred='{pred}'] button")
     cell.wait_for()
