@@ -95,6 +95,28 @@ def test_an_unvoiced_word_start_stored_alone_is_a_cut_off_not_no_speech(tmp_path
     assert row["score_no_speech"] == 0  # no voiced frame: the rule, not the voicing, decided
 
 
+@pytest.mark.parametrize(
+    ("clip", "start_s", "end_s"),
+    [("stop/856eb138_nohash_1.wav", 0.17, 0.39), ("sheila/0135f3f2_nohash_0.wav", 0.2, 0.31)],
+)
+def test_an_unvoiced_word_start_at_the_end_of_a_whole_window_is_a_cut_off(tmp_path, shared_data, clip, start_s, end_s):
+    """The same fragments at the end of a 1-s window, after the recording's own quiet: a word cut
+    by the window's end. Followed by that quiet instead, nothing says that a word was cut; nor
+    does half a second of noise without pitch running into the end, longer than a word's start."""
+    wave = load_clip(shared_data / MINI, clip, SR, None)
+    fragment = wave[int(start_s * SR) : int(end_s * SR)]
+    quiet = np.resize(wave[: int(0.1 * SR)], SR - len(fragment))
+    at_end = _detect(tmp_path, np.concatenate([quiet, fragment]), "at_end.wav")
+    assert at_end["flag_cutoff"] and not at_end["flag_no_speech"], at_end.to_dict()
+    half = len(quiet) // 2
+    inside = _detect(tmp_path, np.concatenate([quiet[:half], fragment, quiet[half:]]), "inside.wav")
+    assert not inside["flag_cutoff"] and inside["flag_no_speech"], inside.to_dict()
+    noise = load_clip(shared_data / MINI, "_background_noise_/white_noise.wav", SR, None)[: SR // 2]
+    noise *= np.abs(fragment).max() / np.abs(noise).max()
+    long_sound = _detect(tmp_path, np.concatenate([quiet[: SR - len(noise)], noise]), "noise.wav")
+    assert not long_sound["flag_cutoff"] and long_sound["flag_no_speech"], long_sound.to_dict()
+
+
 def test_real_clips_are_mostly_unflagged(shared_data):
     """The mini set is clean single words; a detector flagging many of them is broken. (It does
     hold a few genuinely cut-off recordings, as the full dataset does.)"""
