@@ -121,12 +121,28 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
     better = compare_sides(*_sides(a, b))
     accuracy = better.tests.set_index("measure").loc["accuracy, clean clips"]
     assert accuracy["verdict"] == "B is better" and accuracy["p_value"] < 1e-6 and accuracy["low"] > 0
-    assert mcnemar(right_a, right_a) == 1.0
+    assert mcnemar(right_a, right_a) == (1.0, 0.0, 0.0)
     same = compare_sides(*_sides(a, a.copy()))
     assert set(same.tests["verdict"]) == {"no difference beyond noise"}
     assert "B is better" in better.verdict and "no difference beyond noise" in same.verdict
     # One run a side: the verdict says what its test cannot see (a retrain's own noise).
     assert better.notes == [ONE_RUN_NOTE] and same.notes == []
+
+
+@pytest.mark.parametrize(("moved", "verdict"), [(4, "no difference beyond noise"), (12, "B is worse")])
+def test_the_interval_and_the_exact_test_agree_when_few_clips_move(moved, verdict):
+    """B alone rejects `moved` of 278 clean clips: the interval of the change holds 0 exactly when
+    McNemar's test cannot tell (4 clips: p = 0.125), and the observed change always."""
+    n = 278
+    frame = pd.DataFrame({"path": [str(i) for i in range(n)], "split": "test", "label": "x"})
+    a = frame.assign(pred="x")
+    b = frame.assign(pred=["_cutoff_" if i < moved else "x" for i in range(n)])
+    rejections = compare_sides(*_sides(a, b)).tests.set_index("measure").loc["false rejections, clean clips"]
+    assert rejections["verdict"] == verdict
+    assert (rejections["low"] <= 0) == (rejections["p_value"] >= 0.05)
+    assert rejections["low"] <= rejections["delta"] == moved / n <= rejections["high"]
+    p, low, high = mcnemar(np.zeros(n, bool), np.arange(n) < moved)
+    assert (p, low, high) == (rejections["p_value"], rejections["low"], rejections["high"])
 
 
 def test_bad_comparisons_get_a_clear_message():

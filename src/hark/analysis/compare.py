@@ -1,8 +1,9 @@
 """Two sides (one run each, or several seeds each) judged on the clips they share, against one
 label space: a clip that `hark fix` moved to `_cutoff_` keeps its original label, a `_cutoff_`
 prediction on it is a correct rejection and on a clean word a false rejection. Clean accuracy
-and the rejection rates are reported apart, with paired statistics (McNemar's exact test,
-bootstrap 95% intervals) and a verdict in words; with several seeds, their spread too."""
+and the rejection rates are reported apart, with paired statistics (McNemar's exact test and
+the exact 95% interval that goes with it; a bootstrap interval for macro-F1) and a verdict in
+words; with several seeds, their spread too."""
 
 from __future__ import annotations
 
@@ -118,12 +119,20 @@ def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
     return float(f1_score(truth, pred, labels=np.unique(truth), average="macro", zero_division=0))
 
 
-def mcnemar(a_right: np.ndarray, b_right: np.ndarray) -> float:
-    """Exact McNemar p-value (two-sided) of paired outcomes."""
-    only_a, only_b = int((a_right & ~b_right).sum()), int((~a_right & b_right).sum())
-    if only_a + only_b == 0:
-        return 1.0
-    return float(binomtest(only_b, only_a + only_b, 0.5).pvalue)
+def mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Exact McNemar test of paired boolean outcomes: the two-sided p-value, and the 95% interval of the
+    change in rate (B's minus A's) that goes with it, Clopper-Pearson on the clips where the two
+    sides differ, scaled by their share of all clips. A bootstrap interval of a rate that only a
+    few clips move leaves out 0 where the exact test cannot tell: 4 of 278 clean clips rejected by
+    B alone gave +0.4% to +3.2% next to p = 0.125."""
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    differ = only_a + only_b
+    if differ == 0:
+        return 1.0, 0.0, 0.0
+    test = binomtest(only_b, differ, 0.5)
+    share_of_b = test.proportion_ci(confidence_level=0.95, method="exact")
+    scale = differ / len(a)
+    return float(test.pvalue), scale * (2 * share_of_b.low - 1), scale * (2 * share_of_b.high - 1)
 
 
 def _bootstrap(measure, rows: int, seed: int = 0) -> tuple[float, float]:
@@ -144,9 +153,7 @@ def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name:
     """Paired over clips (and over seeds k: A's k-th run with B's k-th)."""
     a = np.concatenate([outcome(clips.loc[rows, f"pred_a{k}"], clips.loc[rows]) for k in range(count)])
     b = np.concatenate([outcome(clips.loc[rows, f"pred_b{k}"], clips.loc[rows]) for k in range(count)])
-    delta = a.astype(float) - b.astype(float)
-    low, high = _bootstrap(lambda idx: -delta[idx].mean(), len(delta)) if len(delta) else (np.nan, np.nan)
-    p = mcnemar(a, b) if len(a) else 1.0
+    p, low, high = mcnemar(a, b) if len(a) else (1.0, np.nan, np.nan)
     rate_a, rate_b = float(a.mean()) if len(a) else np.nan, float(b.mean()) if len(b) else np.nan
     return {
         "measure": name,
