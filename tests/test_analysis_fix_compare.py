@@ -130,18 +130,29 @@ def test_mcnemar_and_verdicts_follow_the_paired_evidence():
     assert better.notes == [ONE_RUN_NOTE] and same.notes == []
 
 
-@pytest.mark.parametrize(("moved", "verdict"), [(4, "no difference beyond noise"), (12, "B is worse")])
-def test_the_interval_and_the_exact_test_agree_when_few_clips_move(moved, verdict):
-    """B alone rejects `moved` of 278 clean clips: the interval of the change holds 0 exactly when
-    McNemar's test cannot tell (4 clips: p = 0.125), and the observed change always."""
-    n = 278
+@pytest.mark.parametrize(
+    ("n", "moved", "verdict", "too_few"),
+    [
+        (278, 4, "no difference beyond noise", False),
+        (278, 12, "B is worse", False),
+        (16, 4, "no difference beyond noise", True),
+    ],
+)
+def test_a_rate_change_is_judged_by_the_exact_test_and_says_when_too_few_clips_moved(n, moved, verdict, too_few):
+    """B alone rejects `moved` of `n` clean clips. The interval holds the observed change; with 4
+    of 278 it holds 0 as the exact test does (p = 0.125), where a bootstrap interval left 0 out.
+    With 4 of 16 the score interval leaves 0 out, the exact test cannot tell, and the verdict says
+    that too few clips changed."""
     frame = pd.DataFrame({"path": [str(i) for i in range(n)], "split": "test", "label": "x"})
     a = frame.assign(pred="x")
     b = frame.assign(pred=["_cutoff_" if i < moved else "x" for i in range(n)])
-    rejections = compare_sides(*_sides(a, b)).tests.set_index("measure").loc["false rejections, clean clips"]
-    assert rejections["verdict"] == verdict
-    assert (rejections["low"] <= 0) == (rejections["p_value"] >= 0.05)
+    comparison = compare_sides(*_sides(a, b))
+    rejections = comparison.tests.set_index("measure").loc["false rejections, clean clips"]
+    assert rejections["verdict"] == verdict and rejections["differ"] == moved
     assert rejections["low"] <= rejections["delta"] == moved / n <= rejections["high"]
+    assert (rejections["low"] > 0) == (too_few or verdict == "B is worse")
+    line = next(x for x in comparison.verdict.splitlines() if x.startswith("false rejections"))
+    assert ("only 4 clips changed, too few for the exact test to tell" in line) == too_few
     p, low, high = mcnemar(np.zeros(n, bool), np.arange(n) < moved)
     assert (p, low, high) == (rejections["p_value"], rejections["low"], rejections["high"])
 

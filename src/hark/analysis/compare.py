@@ -54,7 +54,7 @@ class Comparison:
     clips: pd.DataFrame  # path, truth, is_cutoff, then pred_a{k} / pred_b{k}
     a: SideRates
     b: SideRates
-    tests: pd.DataFrame  # measure, a, b, delta, low, high, p_value, verdict
+    tests: pd.DataFrame  # measure, clips, differ, a, b, delta, low, high, p_value, verdict
     per_class: pd.DataFrame  # label, f1_a, f1_b, delta, seed_sd (means over each side's seeds)
     modes: pd.DataFrame  # title, size, in_b, fixed_in_b, share_fixed
     verdict: str
@@ -165,6 +165,7 @@ def _paired_test(clips: pd.DataFrame, rows: pd.Index, outcome, count: int, name:
     return {
         "measure": name,
         "clips": len(rows),
+        "differ": int((a != b).sum()),
         "a": rate_a,
         "b": rate_b,
         "delta": rate_b - rate_a,
@@ -189,6 +190,7 @@ def _macro_f1_test(clips: pd.DataFrame, rows: pd.Index, count: int) -> dict:
     return {
         "measure": "macro-F1, clean clips",
         "clips": len(rows),
+        "differ": int(sum((preds[f"a{k}"] != preds[f"b{k}"]).sum() for k in range(count))),
         "a": a,
         "b": b,
         "delta": b - a,
@@ -265,7 +267,11 @@ def _summary(tests: pd.DataFrame, a: SideRates, b: SideRates) -> tuple[str, list
             else (f"95% CI {low:+.3f} to {high:+.3f}")
         )
         p = "" if not np.isfinite(row.p_value) else f", McNemar p={row.p_value:.3g}"
-        parts.append(f"{row.measure}: {row.verdict} ({change}; {interval}{p})")
+        # The score interval is approximate; where it leaves out 0 and the exact test does not,
+        # too few clips moved, and the exact test decides.
+        few = np.isfinite(row.p_value) and row.p_value >= ALPHA and not (row.low <= 0 <= row.high)
+        few_note = f"; only {row.differ} clips changed, too few for the exact test to tell" if few else ""
+        parts.append(f"{row.measure}: {row.verdict} ({change}; {interval}{p}{few_note})")
     notes = []
     if len(a.clean_accuracy) > 1:
         spread = max(np.std(a.clean_accuracy, ddof=1), np.std(b.clean_accuracy, ddof=1))
