@@ -182,11 +182,8 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     # every clip of the benchmark that only the first test flags was a cut-off (10 on FSDD, 2 on
     # Speech Commands), and so was every one only the second flags (3 on FSDD, 4 on SC v0.01, one
     # of them a "clean" recording whose "four" starts 0.2 s before the window's end).
-    cut_start = (
-        bool(merged)
-        and merged[-1][1] >= len(level) - 1
-        and (merged[-1][1] - merged[0][0]) * config.hop_s < config.fragment_s
-    )
+    reaches_end = bool(merged) and merged[-1][1] >= len(level) - 1
+    cut_start = reaches_end and (merged[-1][1] - merged[0][0]) * config.hop_s < config.fragment_s
     fragment = not silent and not has_speech and not is_clipped and (length_s < config.min_length_s or cut_start)
     if not has_speech:  # onset, offset and pauses are speech's
         segments, merged = [], []
@@ -197,7 +194,7 @@ def detect_wave(wave: np.ndarray, config: DetectorConfig = DetectorConfig()) -> 
     tail = level[-max(1, _frames(config.tail_s, config)) :]
     heard = has_speech or fragment
     end_level = float(np.clip((tail.mean() - floor) / max(speech_range, 1e-6), 0.0, 1.0)) if heard else 0.0
-    runs_to_end = bool(merged) and merged[-1][1] >= len(level) - 1
+    runs_to_end = has_speech and reaches_end
     late_start = has_speech and onset_s >= length_s - config.late_onset_s
     snr_db = _snr_db(rms, level >= threshold) if has_speech else 0.0
     flags = {
