@@ -14,19 +14,22 @@ a dense convolution on the same threads in the same run (measured before and aft
 the better kept, since the machine is shared), and each model's rate against MatchboxNet's.
 
 `--part norm`: BC-ResNet training steps with the CPU's layout-keeping SubSpectralNorm against
-its reference form (reshape to channel x band, BatchNorm2d, reshape back); `--part allocator`:
+its reference form (reshape to channel x band, BatchNorm2d, reshape back); `--part temporal`:
+BC-ResNet training steps with the dilated temporal convolutions as shifted taps against oneDNN's
+convolution; `--part allocator`:
 training steps with glibc's default malloc thresholds against `hark train`'s
 (`hark.train.allocator`), in fresh processes taking turns. `norm` alternates its two forms in one
-process. Every part runs with `hark train`'s allocator setting unless `--allocator glibc`.
+process, as does `temporal`. Every part runs with `hark train`'s allocator setting unless `--allocator glibc`.
 
     python benchmarks/bench_train_throughput.py [--speakers 60] [--epochs 2]
-        [--part all|pipeline|flops|norm|allocator]
+        [--part all|pipeline|flops|norm|temporal|allocator]
         [--threads 2] [--steps 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -38,12 +41,14 @@ import numpy as np
 import soundfile as sf
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from hark.data.audio import resample
 from hark.data.cache import load_split
 from hark.data.datasets import load_dataset
 from hark.models import create_model, list_models
+from hark.models.bcresnet import TemporalDepthwiseConv
 from hark.models.flops import training_flops
 from hark.models.subspectral import SubSpectralNorm
 from hark.train.allocator import keep_freed_blocks
@@ -175,7 +180,10 @@ def flops_table(steps: int, models: list[str], batch: int = 100, classes: int = 
     for name in models:
         rate = 8000 if name == "m5" else 16000
         model, step = sgd_step(name, rate, batch, classes)
-        flops = training_flops(model, rate, classes)
+        # Counted with the convolution the shifted taps replace: the counter counts their
+        # element-wise work as zero, and a faster form of a layer must not count fewer FLOP.
+        with swapped(TemporalDepthwiseConv, "forward", nn.Conv2d.forward):
+            flops = training_flops(model, rate, classes)
         seconds = best_seconds(step, steps) / batch
         rows[name] = (flops, 1 / seconds, flops / seconds / 1e9)
         print(f"  timed {name}", flush=True)
@@ -220,17 +228,38 @@ def ab_table(title: str, names: tuple[str, str], forms: dict, models: list[str],
         print(f"{name:<22}{before:>20.0f}{after:>20.0f}{after / before:>9.2f}x")
 
 
-def norm_table(steps: int, models: list[str]) -> None:
-    fast_form = SubSpectralNorm._channels_last_batch_norm
+@contextlib.contextmanager
+def swapped(owner: type, attribute: str, method):
+    """`owner.attribute` is `method` inside the block, and what it was again after it."""
+    kept = getattr(owner, attribute)
+    setattr(owner, attribute, method)
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, kept)
+
+
+def swapped_table(title: str, names: tuple[str, str], owner: type, attribute: str, reference, steps, models) -> None:
+    """`ab_table` of `owner.attribute` as written (the fast form) against `reference`."""
+    fast = getattr(owner, attribute)
 
     def use(method):
-        return lambda: setattr(SubSpectralNorm, "_channels_last_batch_norm", method)
+        return lambda: setattr(owner, attribute, method)
 
-    forms = {"reference": use(SubSpectralNorm._reference), "layout-keeping": use(fast_form)}
-    try:
-        ab_table("SubSpectralNorm", ("reference clips/s", "layout-keeping"), forms, models, steps)
-    finally:
-        SubSpectralNorm._channels_last_batch_norm = fast_form
+    with swapped(owner, attribute, fast):
+        ab_table(title, names, {names[0]: use(reference), names[1]: use(fast)}, models, steps)
+
+
+def norm_table(steps: int, models: list[str]) -> None:
+    names = ("reference clips/s", "layout-keeping")
+    reference = SubSpectralNorm._reference
+    swapped_table("SubSpectralNorm", names, SubSpectralNorm, "_channels_last_batch_norm", reference, steps, models)
+
+
+def temporal_table(steps: int, models: list[str]) -> None:
+    names = ("oneDNN conv clips/s", "shifted taps")
+    reference = nn.Conv2d.forward
+    swapped_table("dilated temporal conv", names, TemporalDepthwiseConv, "forward", reference, steps, models)
 
 
 def step_rates(steps: int, models: list[str], batch: int = 100) -> None:
@@ -268,7 +297,9 @@ def main() -> None:
     parser.add_argument("--speakers", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per pipeline (the best one counts)")
     parser.add_argument("--data", type=Path, help="an existing dataset instead of a synthetic one")
-    parser.add_argument("--part", choices=["all", "pipeline", "flops", "norm", "allocator", "steps"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "pipeline", "flops", "norm", "temporal", "allocator", "steps"], default="all"
+    )
     parser.add_argument(
         "--allocator", choices=["hark", "glibc"], default="hark", help="malloc settings: hark train's, or glibc's own"
     )
@@ -277,8 +308,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list_models(), help="default: every registered model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.part == "norm":
-        norm_table(args.steps, [m for m in args.models if m.startswith("bcresnet")])
+    if args.part in ("norm", "temporal"):
+        table = norm_table if args.part == "norm" else temporal_table
+        table(args.steps, [m for m in args.models if m.startswith("bcresnet")])
         return
     if args.allocator == "hark":
         keep_freed_blocks()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from hark.models import create_model
-from hark.models.bcresnet import SUB_BANDS, BCResBlock
+from hark.models.bcresnet import SUB_BANDS, BCResBlock, TemporalDepthwiseConv
 from hark.models.subspectral import SubSpectralNorm
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -74,6 +74,26 @@ def test_block_matches_the_reference(in_channels, out_channels, stride, training
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-4, msg=name)
     for (name, a), (_, b) in zip(block.named_buffers(), reference.named_buffers(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("dilation", [2, 8, 40])
+def test_shifted_taps_match_the_dilated_convolution(dilation):
+    """The training path's shifted multiply-adds against torch's dilated depthwise convolution:
+    outputs, input and weight gradients, also for a dilation longer than the clip (31 frames),
+    where only the centre tap sees the window."""
+    torch.manual_seed(0)
+    conv = TemporalDepthwiseConv(6, dilation)
+    x = torch.randn(3, 6, 1, 31, requires_grad=True)
+    ref_in, ref_weight = x.detach().clone().requires_grad_(), conv.weight.detach().clone().requires_grad_()
+    out = conv(x)
+    ref = F.conv2d(ref_in, ref_weight, padding=(0, dilation), dilation=(1, dilation), groups=6)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    weights = torch.randn_like(ref)
+    (out * weights).sum().backward()
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(x.grad, ref_in.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(conv.weight.grad, ref_weight.grad, rtol=1e-5, atol=1e-5)
+    assert out.grad_fn.name() != "ConvolutionBackward0"  # the fast path ran, not the module's own
 
 
 @pytest.mark.parametrize("offset", [0.0, 50.0])

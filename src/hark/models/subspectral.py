@@ -72,7 +72,7 @@ def _sum_over_batch_and_band(x: torch.Tensor) -> torch.Tensor:
 
 class _BandNorm(torch.autograd.Function):
     """Batch norm of a (batch, band, position, channel) tensor with statistics per (band,
-    channel), with the backward written out (three passes over the tensor, as many as the forward)."""
+    channel), with the backward written out."""
 
     @staticmethod
     def forward(ctx, bands, weight, bias, eps):
@@ -83,9 +83,7 @@ class _BandNorm(torch.autograd.Function):
         centred = bands - mean
         var = _sum_over_batch_and_band(centred * centred) / count
         inv_std = torch.rsqrt(var + eps)
-        scale = weight * inv_std
-        out = centred * scale
-        out += bias
+        out = torch.addcmul(bias, centred, weight * inv_std)
         ctx.save_for_backward(centred, inv_std, weight)
         ctx.mark_non_differentiable(mean, var)
         return out, mean, var
@@ -98,7 +96,6 @@ class _BandNorm(torch.autograd.Function):
         grad_weight = _sum_over_batch_and_band(grad_out * centred) * inv_std
         # d(loss)/dx = scale * (g - mean(g) - x_hat * mean(g * x_hat)), as a * g + b * (x - mean) + c
         scale = weight * inv_std
-        grad_in = grad_out * scale
-        grad_in.addcmul_(centred, -scale * inv_std * grad_weight / count)
-        grad_in -= scale * grad_bias / count
+        grad_in = torch.addcmul(-scale * grad_bias / count, centred, -scale * inv_std * grad_weight / count)
+        grad_in.addcmul_(grad_out, scale)
         return grad_in, grad_weight, grad_bias, None
