@@ -666,19 +666,21 @@ def test_compare_two_runs_finds_what_b_fixed_and_broke(run, clips, tmp_path):
 
 
 def test_compare_with_an_evaluated_but_not_analysed_run_uses_its_final_predictions(run, clips, tmp_path):
-    """`make demo` retrains run B and evaluates it without analysing it: B's cards show the
-    final model's predictions from its predictions.parquet."""
+    """`make demo` retrains run B (as `hark train --seeds`: run-b/seed-K) and evaluates it
+    without analysing it: B's cards show the final model's predictions from its
+    predictions.parquet, and B is named with its seed folder's parent."""
     import shutil
 
     from hark.errors import HarkError
 
-    run_b = tmp_path / "run-b"
+    run_b = tmp_path / "run-b" / "seed-0"
     shutil.copytree(run, run_b, ignore=shutil.ignore_patterns("explorer*", "analysis"))
     predictions = pd.read_parquet(run_b / "predictions.parquet")
     predictions["pred"] = predictions["label"]  # B gets every clip right
     predictions.to_parquet(run_b / "predictions.parquet", index=False)
     with TestClient(create_app(run, compare_dir=run_b), base_url=LOCAL) as c:
-        assert c.get("/api/summary").json()["compare"] == {"run": "run-b", "shared": len(clips), "prediction": "final"}
+        summary = c.get("/api/summary").json()["compare"]
+        assert summary == {"run": "run-b/seed-0", "shared": len(clips), "prediction": "final"}
         fixed = c.get("/api/clips", params={"compare": "fixed", "limit": 500}).json()
         assert {x["path"] for x in fixed["clips"]} == set(clips.path[clips.label != clips.oof_pred])
         assert c.get("/api/clips", params={"compare": "broken"}).json()["total"] == 0

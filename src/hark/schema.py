@@ -8,6 +8,7 @@ Standard library only: `hark --help` and the explorer's start-up import it."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 SCHEMA_VERSION = 1
 
@@ -29,6 +30,7 @@ FINDINGS_FILE = "findings.json"
 REPORT_FILE = "report.html"
 EXPLORER_DB = "explorer.db"  # user-made state: issues, tags, label corrections
 CORRECTIONS_FILE = "corrections.csv"  # label corrections exported for `hark fix --relabel`
+SEED_RUN_PREFIX = "seed-"  # `hark train --seeds N` writes RUN/seed-0 .. seed-(N-1)
 
 # ---- config.json keys beside the TrainConfig sections -------------------------------------
 LABELS_KEY = "labels"  # the class order
@@ -222,3 +224,10 @@ def run_schema() -> dict:
             no_cluster=NO_CLUSTER,
         )
     )
+
+
+def run_display_name(run_dir: Path) -> str:
+    """A run folder's name as people tell runs apart: `run-a/seed-0` for a seed of `hark train
+    --seeds`, whose own name alone is the same on both sides of a comparison."""
+    run_dir = Path(run_dir).resolve()
+    return f"{run_dir.parent.name}/{run_dir.name}" if run_dir.name.startswith(SEED_RUN_PREFIX) else run_dir.name

@@ -3,7 +3,6 @@ cards, filter masks and facet counts, the map's columns."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -36,7 +35,7 @@ def run_schema() -> dict:
 def summary(explorer: Shared) -> dict:
     run, clips = explorer.run, explorer.run.clips
     return {
-        "run": Path(run.run_dir).resolve().name,
+        "run": schema.run_display_name(run.run_dir),
         "clips": len(clips),
         "classes": explorer.classes,
         "splits": sorted(clips[schema.SPLIT].unique().tolist()),

@@ -179,7 +179,12 @@ def load_comparison(run: ExplorerRun, other: str | Path) -> Comparison:
     if not shared:
         raise HarkError(f"{other}: shares no clip with {run.run_dir}; compare two runs of the same dataset")
     return Comparison(
-        run_dir=other, name=other.resolve().name, pred=pred, confidence=confidence, prediction=view, shared=shared
+        run_dir=other,
+        name=schema.run_display_name(other),
+        pred=pred,
+        confidence=confidence,
+        prediction=view,
+        shared=shared,
     )
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from hark.errors import HarkError, UsageError
-from hark.schema import TASKS
+from hark.schema import SEED_RUN_PREFIX, TASKS
 from hark.train.config import DEVICES, SPEC_AUGMENT_FIELDS, YAML_SUFFIXES, TrainConfig
 from hark.train.presets import PRESETS, preset
 
@@ -165,5 +165,5 @@ def run(args: argparse.Namespace) -> int:
     first = config.run.seed
     for k in range(args.seeds):
         config.run.seed = first + k
-        train_run(config, args.out / f"seed-{k}", resume=args.resume)
+        train_run(config, args.out / f"{SEED_RUN_PREFIX}{k}", resume=args.resume)
     return 0
