@@ -265,3 +265,21 @@ def test_per_class_f1_and_modes_average_over_every_seed(tmp_path):
     assert per_class.loc["x", "seed_sd"] == pytest.approx(np.std([f1_x_wrong, 1.0], ddof=1))
     mode = comparison.modes.iloc[0]
     assert mode["in_b"] == 1 and mode["share_fixed"] == pytest.approx(0.5)
+
+
+def test_the_suggested_check_compares_seed_folders_when_the_analysed_run_is_one_of_several_seeds(tmp_path):
+    """`make demo` analyses run-a/seed-0 of three: one retrain against it cannot be told from
+    seed noise, so the suggestion is to retrain as many seeds and compare the two folders."""
+    from hark.analysis.command import suggested_fixes
+    from hark.analysis.fix import FixPlan
+
+    for k in range(3):
+        (tmp_path / "run-a" / f"seed-{k}").mkdir(parents=True)
+        (tmp_path / "run-a" / f"seed-{k}" / "config.json").write_text("{}")
+    (tmp_path / "single").mkdir()
+    plan = FixPlan(cutoff_class=True, relabel_suggested=True)
+    seeded = suggested_fixes(plan, 4, tmp_path / "run-a" / "seed-0")
+    assert all(f"--seeds 3`, then `hark compare {tmp_path / 'run-a'} NEW_RUN`" in fix for fix in seeded)
+    assert len(seeded) == 2
+    single = suggested_fixes(plan, 4, tmp_path / "single")
+    assert all(f"retrain, then `hark compare {tmp_path / 'single'} NEW_RUN`" in fix for fix in single)

@@ -226,6 +226,11 @@ def run_schema() -> dict:
     )
 
 
+def seed_runs(folder: Path) -> list[Path]:
+    """The run folders `hark train --seeds N` wrote under `folder` (seed-0, seed-1, ...), in order."""
+    return sorted(config.parent for config in Path(folder).glob(f"{SEED_RUN_PREFIX}*/{CONFIG_FILE}"))
+
+
 def run_display_name(run_dir: Path) -> str:
     """A run folder's name as people tell runs apart: `run-a/seed-0` for a seed of `hark train
     --seeds`, whose own name alone is the same on both sides of a comparison."""

@@ -21,6 +21,8 @@ from hark.schema import (
     FINDINGS_FILE,
     LABEL_ISSUE,
     REPORT_FILE,
+    SEED_RUN_PREFIX,
+    seed_runs,
 )
 
 TOP_FINDINGS = 5
@@ -87,10 +89,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
 
 
+def _retrain_check(run_dir: Path) -> str:
+    # One seed of several (`hark train --seeds N`): one retrain cannot be told from seed noise,
+    # so the check retrains as many seeds and compares the two seed folders.
+    seeds = len(seed_runs(run_dir.parent))
+    if run_dir.name.startswith(SEED_RUN_PREFIX) and seeds > 1:
+        return f"retrain with `--seeds {seeds}`, then `hark compare {run_dir.parent} NEW_RUN`"
+    return f"retrain, then `hark compare {run_dir} NEW_RUN`"
+
+
 def suggested_fixes(plan: FixPlan, label_errors: int, run_dir: Path) -> list[str]:
     """What `hark fix RUN --suggested` would do, in words, each with the check that tells whether
     it paid on this data."""
-    check = f"retrain, then `hark compare {run_dir} NEW_RUN`"
+    check = _retrain_check(Path(run_dir))
     fixes = []
     if plan.cutoff_class:
         fixes.append(

@@ -10,7 +10,7 @@ from hark.analysis.compare import compare_sides, comparison_html, format_compari
 from hark.analysis.inputs import load_run_data
 from hark.errors import UsageError
 from hark.fileio import write_text
-from hark.schema import CONFIG_FILE, SEED_RUN_PREFIX
+from hark.schema import CONFIG_FILE, seed_runs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +26,8 @@ def side_runs(spec: str) -> list[Path]:
     runs = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         path = Path(part)
-        seeds = sorted(path.glob(f"{SEED_RUN_PREFIX}*/{CONFIG_FILE}")) if path.is_dir() else []
-        runs += [s.parent for s in seeds] if seeds and not (path / CONFIG_FILE).exists() else [path]
+        seeds = seed_runs(path) if path.is_dir() else []
+        runs += seeds if seeds and not (path / CONFIG_FILE).exists() else [path]
     if not runs:
         raise UsageError(f"{spec!r}: no run folder given")
     return runs
