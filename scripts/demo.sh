@@ -11,9 +11,9 @@ WORDS=${DEMO_WORDS:-yes,no,up,down,left,right,on,off,stop,go,three,tree,four,for
 SPEAKERS=${DEMO_SPEAKERS:-50}
 UTTERANCES=${DEMO_UTTERANCES:-3}
 EPOCHS=${DEMO_EPOCHS:-15}
-# Runs a side: one retrain's own noise is as large as the fix's effect on clean clips (two machines
-# gave run A 86.0% and 89.9% from the same code and data), so each side is several seeds, and the
-# verdict weighs the difference against their spread.
+# Runs a side: one retrain's own noise is as large as the fix's effect on clean clips (one-seed
+# demos on different days gave run A 86.0% and 89.9% from the same recipe and data), so each side
+# is several seeds, and the verdict weighs the difference against their spread.
 SEEDS=${DEMO_SEEDS:-3}
 # The published BC-ResNet recipe (SGD, strong noise) with a model that learns fast on a CPU, and a
 # warm-up scaled to the short run; the README's demo figures are from this recipe.

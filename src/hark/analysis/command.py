@@ -92,8 +92,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _retrain_check(run_dir: Path) -> str:
     # One seed of several (`hark train --seeds N`): one retrain cannot be told from seed noise,
     # so the check retrains as many seeds and compares the two seed folders.
-    seeds = len(seed_runs(run_dir.parent))
-    if run_dir.name.startswith(SEED_RUN_PREFIX) and seeds > 1:
+    seeds = len(seed_runs(run_dir.parent)) if run_dir.name.startswith(SEED_RUN_PREFIX) else 0
+    if seeds > 1:
         return f"retrain with `--seeds {seeds}`, then `hark compare {run_dir.parent} NEW_RUN`"
     return f"retrain, then `hark compare {run_dir} NEW_RUN`"
 

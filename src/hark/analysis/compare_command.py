@@ -26,7 +26,7 @@ def side_runs(spec: str) -> list[Path]:
     runs = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         path = Path(part)
-        seeds = seed_runs(path) if path.is_dir() else []
+        seeds = seed_runs(path)
         runs += seeds if seeds and not (path / CONFIG_FILE).exists() else [path]
     if not runs:
         raise UsageError(f"{spec!r}: no run folder given")
