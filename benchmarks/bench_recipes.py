@@ -17,6 +17,7 @@ trains preset NAME with another model."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -59,12 +60,15 @@ def fsdd_split(fsdd: Path, noise: Path, out: Path, test_speakers: list[str], val
     return write_manifest(dataset, out / "fsdd.json")
 
 
-def recipe_config(spec: str, data: Path, epochs: int, device: str, sample_rate: int | None):
+def recipe_config(
+    spec: str, data: Path, epochs: int, device: str, sample_rate: int | None, model_kwargs: dict | None = None
+):
     """Preset `spec` on `data`, compressed or stretched to `epochs` (0: the preset's own)."""
     name, _, model = spec.partition(":")
     config = preset(name)
     if model:
         config.model.name = model
+    config.model.kwargs.update(model_kwargs or {})
     if sample_rate:
         config.data.sample_rate = config.data.num_samples = sample_rate
     on_schedule(config, epochs or config.run.epochs)
@@ -73,8 +77,10 @@ def recipe_config(spec: str, data: Path, epochs: int, device: str, sample_rate: 
     return config
 
 
-def train_and_test(spec: str, data: Path, out: Path, epochs: int, device: str, sample_rate: int | None) -> dict:
-    config = recipe_config(spec, data, epochs, device, sample_rate)
+def train_and_test(
+    spec: str, data: Path, out: Path, epochs: int, device: str, sample_rate: int | None, model_kwargs: dict
+) -> dict:
+    config = recipe_config(spec, data, epochs, device, sample_rate, model_kwargs)
     folder = out / f"{spec.replace(':', '_')}-{config.run.epochs}ep"
     wall, cpu = time.perf_counter(), time.process_time()
     train_run(config, folder, report=lambda line: print(f"[{spec} {config.run.epochs} ep] {line}", flush=True))
@@ -137,6 +143,9 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=3, help="synthetic: takes per speaker and word")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the project machine has 2 cores)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--model-kwargs", type=json.loads, default={}, help="JSON for every model, e.g. '{\"mean_normalise\": true}'"
+    )
     parser.add_argument("--out", type=Path, help="keep the dataset and runs here (default: a temporary folder)")
     args = parser.parse_args()
     import torch
@@ -163,14 +172,16 @@ def main() -> None:
                     f"{','.join(args.val_speakers) or 'takes 0-4 of training speakers'}, 8 kHz"
                 ),
             )
-        rows = [train_and_test(spec, data, out, args.epochs, args.device, rate) for spec in args.recipes]
+        rows = [
+            train_and_test(spec, data, out, args.epochs, args.device, rate, args.model_kwargs) for spec in args.recipes
+        ]
         schedule = f"{args.epochs} epochs each" if args.epochs else "each preset's own epochs"
         print_table(f"{title}; {schedule}; test split, best checkpoint by validation macro-F1", rows)
         if args.budget_s:
             budget = []
             for row in rows:
                 epochs = max(1, int(args.budget_s / (row["wall_s"] / row["epochs"])))
-                budget.append(train_and_test(row["recipe"], data, out, epochs, args.device, rate))
+                budget.append(train_and_test(row["recipe"], data, out, epochs, args.device, rate, args.model_kwargs))
             print_table(f"{title}; about {args.budget_s:.0f} s of training each", budget)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hark.models.frontend import log_mel_front_end
+from hark.models.frontend import log_mel_front_end, remove_band_mean
 from hark.models.registry import register_model
 from hark.models.subspectral import SubSpectralNorm
 
@@ -127,8 +127,17 @@ class BCResBlock(nn.Module):
 
 
 class BCResNet(nn.Module):
-    def __init__(self, num_classes: int, width: float, sample_rate: int, spec_augment: dict | None, dropout: float):
+    def __init__(
+        self,
+        num_classes: int,
+        width: float,
+        sample_rate: int,
+        spec_augment: dict | None,
+        dropout: float,
+        mean_normalise: bool,
+    ):
         super().__init__()
+        self.mean_normalise = mean_normalise
         channels = [int(round(c * width)) for c in STAGE_WIDTHS]
         stem, last = int(round(16 * width)), int(round(32 * width))
         self.embedding_dim = last
@@ -158,8 +167,10 @@ class BCResNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def forward(self, waves: torch.Tensor) -> torch.Tensor:
-        x = self.features(waves)[:, None]
-        x = self.neck(self.blocks(self.stem(x)))
+        spec = self.features(waves)
+        if self.mean_normalise:
+            spec = remove_band_mean(spec)
+        x = self.neck(self.blocks(self.stem(spec[:, None])))
         return self.head(x.mean(dim=(2, 3)))
 
 
@@ -167,9 +178,13 @@ def _register(width: float) -> None:
     label = f"{width:g}"
 
     def factory(
-        num_classes: int, sample_rate: int = 16000, spec_augment: dict | None = None, dropout: float = 0.1
+        num_classes: int,
+        sample_rate: int = 16000,
+        spec_augment: dict | None = None,
+        dropout: float = 0.1,
+        mean_normalise: bool = False,
     ) -> nn.Module:
-        return BCResNet(num_classes, width, sample_rate, spec_augment, dropout)
+        return BCResNet(num_classes, width, sample_rate, spec_augment, dropout, mean_normalise)
 
     factory.__doc__ = f"BC-ResNet-{label} on 40 log-mel bands (Kim et al. 2021), width x{label}."
     register_model(f"bcresnet-{label}")(factory)

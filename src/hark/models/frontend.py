@@ -3,6 +3,7 @@ device and are part of an ONNX export."""
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from hark.errors import HarkError
@@ -22,6 +23,14 @@ def log_mel_front_end(
         except TypeError as err:
             raise HarkError(f"bad spec_augment options {spec_augment}: {err}") from None
     return nn.Sequential(*layers)
+
+
+def remove_band_mean(spec: torch.Tensor) -> torch.Tensor:
+    """Each band's mean over the clip removed (cepstral mean normalisation): a microphone's or
+    room's colouring, constant over a clip, goes with the speaker in a small dataset, and a new
+    speaker brings another. Done by the model after its front end, not in it, because streaming
+    bypasses the front end and feeds the network log-mel windows."""
+    return spec - spec.mean(dim=-1, keepdim=True)
 
 
 def front_end_settings(model: nn.Module) -> dict | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hark.models.frontend import log_mel_front_end
+from hark.models.frontend import log_mel_front_end, remove_band_mean
 from hark.models.registry import register_model
 
 N_MELS = 40
@@ -53,7 +53,7 @@ class LogMelCNN(nn.Module):
     def forward(self, waves: torch.Tensor) -> torch.Tensor:
         spec = self.features(waves)
         if self.mean_normalise:
-            spec = spec - spec.mean(dim=-1, keepdim=True)
+            spec = remove_band_mean(spec)
         x = self.body(spec[:, None])
         return self.head(self.dropout(x.mean(dim=(2, 3))))
 
