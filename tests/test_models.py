@@ -158,3 +158,13 @@ def test_mean_normalised_model_ignores_a_microphones_gain_and_colouring(name):
 
     assert effect(normalised, 4.0 * clips) < 1e-2 * effect(plain, 4.0 * clips)
     assert effect(normalised, coloured) < 0.5 * effect(plain, coloured)
+
+
+def test_logmel_cnn_takes_its_band_count():
+    """`n_mels` sets the front end's bands (and so what config.json records), not only an argument."""
+    from hark.models.frontend import front_end_settings
+
+    model = create_model("logmel-cnn", 5, n_mels=24).eval()
+    assert front_end_settings(model)["n_mels"] == 24
+    with torch.no_grad():
+        assert model.features(_clips(16000)).shape[1] == 24

@@ -34,11 +34,12 @@ class LogMelCNN(nn.Module):
         spec_augment: dict | None,
         dropout: float,
         mean_normalise: bool,
+        n_mels: int,
     ):
         super().__init__()
         self.embedding_dim = widths[-1]
         self.mean_normalise = mean_normalise
-        self.features = log_mel_front_end(sample_rate, N_MELS, 30.0, 10.0, spec_augment)
+        self.features = log_mel_front_end(sample_rate, n_mels, 30.0, 10.0, spec_augment)
         channels = (1, *widths)
         self.body = nn.Sequential(
             *[
@@ -65,6 +66,7 @@ def logmel_cnn(
     spec_augment: dict | None = None,
     dropout: float = 0.1,
     mean_normalise: bool = True,
+    n_mels: int = N_MELS,
 ) -> nn.Module:
-    """A small 2-D CNN on 40 mean-normalised log-mel bands (four 3x3 conv blocks, 24-96 channels)."""
-    return LogMelCNN(num_classes, sample_rate, (24, 48, 64, 96), spec_augment, dropout, mean_normalise)
+    """A small 2-D CNN on `n_mels` (40) mean-normalised log-mel bands (four 3x3 conv blocks, 24-96 channels)."""
+    return LogMelCNN(num_classes, sample_rate, (24, 48, 64, 96), spec_augment, dropout, mean_normalise, n_mels)
