@@ -53,11 +53,15 @@ CUTOFF = "_cutoff_"
 SURE_CUTOFF_SCORE = 0.85
 
 
+def f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / max(precision + recall, 1e-12)
+
+
 def scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     hits = float((predicted & truth).sum())
     precision = hits / max(predicted.sum(), 1)
     recall = hits / max(truth.sum(), 1)
-    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
+    return precision, recall, f1(precision, recall)
 
 
 def hark(*args: str) -> str:
@@ -149,15 +153,13 @@ def audited_cutoff_scores(frame: pd.DataFrame, truth: pd.DataFrame, audit_file: 
     precision = (found + genuine_flagged) / max(int(flagged.sum()), 1)
     recall = found / max(int(injected.sum()), 1)
     complete = (found + genuine_flagged) / max(int(injected.sum()) + genuine_flagged + missed, 1)
-
-    def f1(p: float, r: float) -> float:
-        return 2 * p * r / max(p + r, 1e-12)
-
+    unaudited = int(flagged[~injected & flagged].index.difference(audit.index).size)
     print(
         f"cut-off precision counting audited genuine cut-offs as cut-offs: {precision:.3f}; "
         f"F1 {f1(precision, recall):.3f} with the injected recall {recall:.3f}, "
         f"{f1(precision, complete):.3f} with the recall against the audit's extrapolated truth "
         f"({complete:.3f}: about {missed:.0f} unflagged clips cut off already)"
+        + (f"; {unaudited} flagged clips not in the audit count as false" if unaudited else "")
     )
 
 

@@ -156,6 +156,8 @@ def test_mean_normalised_model_ignores_a_microphones_gain_and_colouring(name):
         with torch.no_grad():
             return (model(changed) - model(clips)).abs().max()
 
+    with torch.no_grad():
+        torch.testing.assert_close(normalised(4.0 * clips), normalised(clips), atol=1e-3, rtol=1e-3)
     assert effect(normalised, 4.0 * clips) < 1e-2 * effect(plain, 4.0 * clips)
     assert effect(normalised, coloured) < 0.5 * effect(plain, coloured)
 
