@@ -8,7 +8,9 @@ hark.synth dataset as a second figure.
     python benchmarks/bench_recipes.py --epochs 0 --recipes default cpu   # each on its own schedule
     python benchmarks/bench_recipes.py --synthetic [--words 10 --speakers 20 --utterances 3]
 
-FSDD (../shared/data/fsdd) is 8 kHz, so every recipe runs at 8 kHz with 1-s clips here; the
+FSDD (../shared/data/fsdd) is 8 kHz, so every recipe runs at 8 kHz with 1-s clips here, unless
+`--rate` resamples the clips (`--rate 16000`: the rate Speech Commands and the log-mel presets
+use; `--rate 0`: each preset's own rate, 8 kHz for seed-m5 and 16 kHz for the others); the
 background noise that recipes mix in is Speech Commands' six real noise recordings. A short
 budget compresses each recipe's schedule instead of cutting it: the warm-up keeps its share of
 the recipe's epochs (bcresnet-paper: 5 of 200), so the cosine still decays to its end. `NAME:MODEL`
@@ -27,7 +29,7 @@ from hark.data.example import ClipDataset, Example
 from hark.data.manifest import write_manifest
 from hark.evaluate.command import evaluate_run
 from hark.synth import DEFAULT_WORDS, synthesize
-from hark.train.presets import on_schedule, preset
+from hark.train.presets import drop_options_the_model_lacks, on_schedule, preset
 from hark.train.run import train_run
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -68,6 +70,7 @@ def recipe_config(
     config = preset(name)
     if model:
         config.model.name = model
+        drop_options_the_model_lacks(config)
     config.model.kwargs.update(model_kwargs or {})
     if sample_rate:
         config.data.sample_rate = config.data.num_samples = sample_rate
@@ -137,6 +140,9 @@ def main() -> None:
         default=["george"],
         help="validation speakers; none: takes 0-4 of the training speakers",
     )
+    parser.add_argument(
+        "--rate", type=int, default=8000, help="FSDD: train and test at this rate (0: each preset's own)"
+    )
     parser.add_argument("--synthetic", action="store_true", help="a hark.synth dataset instead of FSDD")
     parser.add_argument("--words", type=int, default=10, help="synthetic: the first N of the 35 words")
     parser.add_argument("--speakers", type=int, default=20, help="synthetic: speakers")
@@ -166,10 +172,11 @@ def main() -> None:
         else:
             data = fsdd_split(args.fsdd, args.noise, out, args.test_speakers, args.val_speakers)
             rate, title = (
-                8000,
+                args.rate or None,
                 (
                     f"FSDD, speaker-disjoint: test {','.join(args.test_speakers)}, validation "
-                    f"{','.join(args.val_speakers) or 'takes 0-4 of training speakers'}, 8 kHz"
+                    f"{','.join(args.val_speakers) or 'takes 0-4 of training speakers'}, "
+                    + (f"{args.rate / 1000:g} kHz" if args.rate else "each preset's own rate")
                 ),
             )
         rows = [

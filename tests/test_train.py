@@ -158,6 +158,8 @@ def test_unknown_names_list_the_valid_ones(tones, tmp_path):
                 "augment.noise_snr_db=0,10",
                 "--set",
                 'model.kwargs={"n_channel": 16}',
+                "--model",
+                "m5",
                 "--lr",
                 "0.5",
             ]

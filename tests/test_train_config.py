@@ -178,6 +178,36 @@ def test_a_waveform_model_turns_off_the_presets_spec_augment_and_says_so(capsys,
     assert "no option spec_augment" in err and "augment.freq_masks=0" in err
 
 
+def test_another_model_drops_the_recipes_options_it_lacks_and_says_so(capsys, tmp_path):
+    data = str(tmp_path / "data")
+    assert preset("default").model.kwargs == {"n_mels": 24}
+    assert main(["train", data, "--model", "bcresnet-1", "--print-config"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["model"] == {"name": "bcresnet-1", "kwargs": {}}
+    assert "'bcresnet-1' has no option n_mels" in captured.err and "model.kwargs.n_mels" in captured.err
+    assert main(["train", data, "--set", "model.name=bcresnet-1", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["kwargs"] == {}
+    # The recipe's own model keeps it, silently.
+    assert main(["train", data, "--model", "logmel-cnn", "--print-config"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["model"]["kwargs"] == {"n_mels": 24} and "note" not in captured.err
+    # Options asked for by name are refused, not dropped.
+    err = refused(
+        capsys,
+        [
+            "train",
+            data,
+            "--out",
+            str(tmp_path / "run"),
+            "--model",
+            "bcresnet-1",
+            "--set",
+            'model.kwargs={"n_mels": 32}',
+        ],
+    )
+    assert "no option n_mels" in err
+
+
 def test_out_is_still_required_to_train(capsys, tmp_path):
     err = refused(capsys, ["train", str(tmp_path / "data")])
     assert "--out" in err

@@ -11,7 +11,7 @@ from pathlib import Path
 from hark.errors import HarkError, UsageError
 from hark.schema import SEED_RUN_PREFIX, TASKS
 from hark.train.config import DEVICES, SPEC_AUGMENT_FIELDS, YAML_SUFFIXES, TrainConfig
-from hark.train.presets import PRESETS, preset
+from hark.train.presets import PRESETS, drop_options_the_model_lacks, preset
 
 # Shortcut options and the config field each one sets.
 SHORTCUTS = {
@@ -50,7 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="print the resolved config (a valid --config file) and exit without training",
     )
     parser.add_argument(
-        "--model", help="model name (see `hark models`); a waveform model turns off the recipe's SpecAugment"
+        "--model",
+        help="model name (see `hark models`); recipe settings it cannot use (a waveform model's "
+        "SpecAugment, options of the recipe's own model) are turned off, with a note",
     )
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--batch-size", type=int, help="global batch size (split across processes under torchrun)")
@@ -77,6 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfig:
     config = TrainConfig.load(args.config) if args.config else preset(args.preset)
+    recipe_model = config.model.name
     if args.data:
         config.data.source = str(Path(args.data).resolve())
     for option, target in SHORTCUTS.items():
@@ -90,34 +93,54 @@ def build_config(args: argparse.Namespace, need_data: bool = True) -> TrainConfi
 
         config.augment.noise_dir = str(Path(config.augment.noise_dir).resolve())
         load_noise_folder(config.augment.noise_dir)  # a wrong folder stops the run before the data is read
-    if args.model is not None:
-        _drop_spec_augment_for_waveform_models(config, args.overrides)
+    notes = []
+    if config.model.name != recipe_model:  # by --model or --set model.name=...
+        notes += _drop_spec_augment_for_waveform_models(config, args.overrides)
+        notes += _drop_recipe_options_the_model_lacks(config, args.overrides)
     config.validate("the config")
     if need_data and not config.data.source:
         raise UsageError("no dataset: give DATA or a --config that names one")
+    check_model(config)
+    for note in notes:  # only for a config that will run, so that a refusal stays one line
+        print(f"note: {note}", file=sys.stderr)  # stdout may be --print-config's JSON
     return config
 
 
-def _drop_spec_augment_for_waveform_models(config: TrainConfig, overrides: list[str]) -> None:
+def _drop_spec_augment_for_waveform_models(config: TrainConfig, overrides: list[str]) -> list[str]:
     """`--model m5` on a preset made for a spectrogram model: the preset's SpecAugment cannot
     apply, so it is turned off (and the saved config says so) rather than refused. Masks asked
     for with `--set` are left for the model to refuse."""
     from hark.models import model_options
 
     if "spec_augment" in model_options(config.model.name):  # an unknown name is refused here
-        return
+        return []
     asked = {assignment.partition("=")[0].strip() for assignment in overrides}
     if asked & {f"augment.{name}" for name in SPEC_AUGMENT_FIELDS}:
-        return
+        return []
     dropped = [name for name in SPEC_AUGMENT_FIELDS if getattr(config.augment, name)]
     for name in dropped:
         setattr(config.augment, name, type(getattr(config.augment, name))(0))
-    if dropped:
-        print(
-            f"note: model {config.model.name!r} takes the waveform, not a spectrogram, so the recipe's "
-            f"SpecAugment is off: {' '.join(f'augment.{name}=0' for name in dropped)}",
-            file=sys.stderr,  # stdout may be --print-config's JSON
-        )
+    if not dropped:
+        return []
+    return [
+        f"model {config.model.name!r} takes the waveform, not a spectrogram, so the recipe's "
+        f"SpecAugment is off: {' '.join(f'augment.{name}=0' for name in dropped)}"
+    ]
+
+
+def _drop_recipe_options_the_model_lacks(config: TrainConfig, overrides: list[str]) -> list[str]:
+    """`--model bcresnet-3` on a preset whose model takes options the new one lacks (`default`'s
+    `n_mels`): those options are dropped, and the note says which. Options asked for with `--set`
+    are left for the model to refuse."""
+    if any(assignment.partition("=")[0].strip() == "model.kwargs" for assignment in overrides):
+        return []
+    dropped = drop_options_the_model_lacks(config)
+    if not dropped:
+        return []
+    return [
+        f"model {config.model.name!r} has no option {', '.join(dropped)}, so the recipe's "
+        f"{', '.join(f'model.kwargs.{key}' for key in dropped)} is not used"
+    ]
 
 
 def check_model(config: TrainConfig) -> None:
@@ -149,7 +172,6 @@ def check_model(config: TrainConfig) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = build_config(args, need_data=not args.print_config)
-    check_model(config)
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
